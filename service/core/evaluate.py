@@ -1,0 +1,115 @@
+"""The clinical core's one public entry: Findings in, Assessment out (clinical-spec.md §2–§6)."""
+
+from __future__ import annotations
+
+from service.core.assessment import Assessment, Category, Conclusion, RuleSet, TraceStep
+from service.core.classifications import nrs_band, odi_band, pelvic_identity_warning, pi_minus_ll
+from service.core.conclusions import classify_radiographic, decision_conclusions
+from service.core.findings import Findings
+from service.core.flags import derive_flags
+from service.core.measures import ia_relief, kl_max, relief_missing
+from service.core.priority import priority_flags
+from service.core.recommendations import COLLECT_MISSING, RecContext, recommend
+from service.core.rules import RuleInputs, classify
+from service.core.summary import summarise
+from service.core.thresholds import Thresholds
+from service.core.wording import fraction, measured, number, series_label
+
+
+def _bands(findings: Findings) -> tuple[dict[str, str], list[str]]:
+    """§3 NRS and ODI bands [M]: for ``extra`` and for the summary."""
+    extra: dict[str, str] = {}
+    words: list[str] = []
+    for series in findings.pain:
+        if not series.readings:
+            continue
+        label, latest = series_label(series), series.latest
+        band = nrs_band(latest.value)
+        extra[f"nrs-band {label}"] = band
+        words.append(f"{label} {latest.value} ({band})")
+    if findings.odi is not None:
+        band = odi_band(findings.odi.value)
+        extra["odi-band"] = band
+        words.append(f"ODI {number(findings.odi.value)} % ({band})")
+    return extra, words
+
+
+def evaluate(
+    findings: Findings, rule_set: RuleSet, thresholds: Thresholds | None = None
+) -> Assessment:
+    """Derive the §2 flags, the §3 classifications, the §4 category and priority flags and the
+    §5 recommendations, with a trace of every step. Pure and deterministic: no clock, no ids."""
+    t = thresholds if thresholds is not None else Thresholds()
+    kl, relief, pi_ll = kl_max(findings), ia_relief(findings), pi_minus_ll(findings)
+    flags = derive_flags(findings, t, kl, relief, pi_ll)
+    trace = [TraceStep(f.name, f.value.value, f.basis) for f in flags.values()]
+    trace.append(
+        TraceStep("KL_MAX", number(kl.value) if kl.value is not None else "unknown", kl.basis)
+    )
+    trace.append(
+        TraceStep("IA_RELIEF", fraction(relief.value), relief.basis)
+        if relief is not None
+        else TraceStep("IA_RELIEF", "unknown", relief_missing(findings))
+    )
+    trace.append(
+        TraceStep("PI_LL", number(pi_ll.value), pi_ll.basis)
+        if pi_ll is not None
+        else TraceStep("PI_LL", "unknown", "no measured PI−LL, and PI or LL missing")
+    )
+    if findings.odi is not None:
+        trace.append(
+            TraceStep("ODI", number(findings.odi.value), measured("ODI", findings.odi, " %"))
+        )
+    classified = classify_radiographic(findings, pi_ll, kl)
+    trace += classified.trace
+
+    inputs = RuleInputs(flags, classified.diebo)
+    rule, decision, rule_steps = classify(inputs)
+    trace += rule_steps
+    conclusions: list[Conclusion] = decision_conclusions(rule, decision, inputs, flags)
+    conclusions += classified.conclusions
+    if decision.category is not Category.RED_FLAG:
+        priorities, priority_steps = priority_flags(inputs, findings, pi_ll)
+        conclusions += priorities
+        trace += priority_steps
+
+    context = RecContext(findings, flags, kl, relief is not None, classified.hip_spine is not None)
+    recommendations = recommend(decision.category, decision.subtype, context)
+    trace += [TraceStep(r.code, "recommended", r.reason) for r in recommendations]
+
+    missing = list(classified.missing)
+    for r in recommendations:
+        if r.code == COLLECT_MISSING:
+            missing += [m for m in r.missing if m not in missing]
+    warning = pelvic_identity_warning(findings, t)
+    data_quality = (warning,) if warning is not None else ()
+    extra, pain_words = _bands(findings)
+    extra["kl-max"] = number(kl.value) if kl.value is not None else "unknown"
+    extra["ia-relief-pct"] = fraction(relief.value) if relief is not None else "unknown"
+    extra["pi-ll"] = number(pi_ll.value) if pi_ll is not None else "unknown"
+
+    summary = summarise(
+        decision.category,
+        decision.subtype,
+        rule.id,
+        flags,
+        tuple(conclusions),
+        recommendations,
+        tuple(missing),
+        data_quality,
+        tuple(pain_words),
+    )
+    return Assessment(
+        rule_set=rule_set,
+        category=decision.category,
+        subtype=decision.subtype,
+        rule=rule.id,
+        conclusions=tuple(conclusions),
+        recommendations=recommendations,
+        flags=flags,
+        missing=tuple(missing),
+        trace=tuple(trace),
+        summary=summary,
+        data_quality=data_quality,
+        extra=extra,
+    )

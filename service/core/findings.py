@@ -1,0 +1,290 @@
+"""Typed findings (clinical-spec.md §1): what the FHIR adapter extracts and the rules read.
+
+The FHIR adapter (``service.fhir.extract``) has already applied every rule of §1.1–§1.4 by the
+time a value lands here: status filtering, dataAbsentReason, plausible ranges, unit conversion,
+laterality and latest-value selection. A field that is ``None`` (or an empty mapping) means the
+input is missing, which the flags read as *unknown*, never as *false*.
+
+Every value carries ``source``: the reference of the input it came from (``Observation/abc`` or
+the entry's ``fullUrl``), so that the trace can name the data behind each conclusion.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+
+
+class Side(enum.Enum):
+    LEFT = "left"
+    RIGHT = "right"
+
+
+class TestResult(enum.Enum):
+    __test__ = False  # not a pytest test class, despite its name
+
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+
+
+class Motion(enum.Enum):
+    """Hip range-of-motion motions (§1.3, ``HSC#hip-rom-*``)."""
+
+    FLEXION = "flexion"
+    EXTENSION = "extension"
+    ABDUCTION = "abduction"
+    ADDUCTION = "adduction"
+    INTERNAL_ROTATION = "internal-rotation"
+    EXTERNAL_ROTATION = "external-rotation"
+
+
+class SidedTest(enum.Enum):
+    """Special tests recorded per side (§1.2): without a side they are excluded."""
+
+    THOMAS = "test-thomas"
+    FABER = "test-faber"
+    FADIR = "test-fadir"
+    SCOUR = "test-scour"
+    LOG_ROLL = "test-log-roll"
+    PASSIVE_IR_PAIN = "test-passive-ir-pain"
+    SLR = "test-slr"
+
+
+class UnsidedTest(enum.Enum):
+    """Special tests that need no side (§1.2)."""
+
+    SLR_CROSSED = "test-slr-crossed"
+    SLUMP = "test-slump"
+    SIJ_DISTRACTION = "test-sij-distraction"
+    SIJ_THIGH_THRUST = "test-sij-thigh-thrust"
+    SIJ_COMPRESSION = "test-sij-compression"
+    SIJ_SACRAL_THRUST = "test-sij-sacral-thrust"
+    SIJ_GAENSLEN = "test-sij-gaenslen"
+
+
+SIJ_TESTS: frozenset[UnsidedTest] = frozenset(
+    {
+        UnsidedTest.SIJ_DISTRACTION,
+        UnsidedTest.SIJ_THIGH_THRUST,
+        UnsidedTest.SIJ_COMPRESSION,
+        UnsidedTest.SIJ_SACRAL_THRUST,
+        UnsidedTest.SIJ_GAENSLEN,
+    }
+)
+
+
+class PainLocation(enum.Enum):
+    """Component ``HSC#pain-location`` of a special test (§1.3)."""
+
+    GROIN_ANTERIOR = "location-groin-anterior"
+    POSTERIOR = "location-posterior"
+    LATERAL = "location-lateral"
+    BELOW_KNEE = "location-below-knee"
+
+
+class PainSite(enum.Enum):
+    """Recognised pain sites (§1.3, ``HSC#site-*``; SNOMED 24136001 hip = groin)."""
+
+    LOW_BACK = "site-low-back"
+    BUTTOCK = "site-buttock"
+    GROIN = "site-groin"
+    LATERAL_HIP = "site-lateral-hip"
+    THIGH = "site-thigh"
+    LEG_BELOW_KNEE = "site-leg-below-knee"
+
+
+class Radiographic(enum.Enum):
+    """Spinopelvic measures (§1.3); all in degrees except SVA in millimetres."""
+
+    PELVIC_INCIDENCE = "pelvic-incidence"
+    PELVIC_TILT_STANDING = "pelvic-tilt-standing"
+    PELVIC_TILT_SEATED = "pelvic-tilt-seated"
+    SACRAL_SLOPE_STANDING = "sacral-slope-standing"
+    SACRAL_SLOPE_SEATED = "sacral-slope-seated"
+    LUMBAR_LORDOSIS = "lumbar-lordosis"
+    PI_LL_MISMATCH = "pi-ll-mismatch"
+    SVA = "sva"
+    T1_PELVIC_ANGLE = "t1-pelvic-angle"
+
+
+class NeuroSign(enum.Enum):
+    NEUROGENIC_CLAUDICATION = "neurogenic-claudication"
+    DERMATOMAL_SENSORY_LOSS = "dermatomal-sensory-loss"
+    REFLEX_LOSS = "reflex-loss"
+    MYOTOMAL_WEAKNESS = "myotomal-weakness"
+    MYELOPATHY_SIGNS = "myelopathy-signs"
+
+
+class RedFlag(enum.Enum):
+    SADDLE_ANAESTHESIA = "rf-saddle-anaesthesia"
+    BLADDER_DYSFUNCTION = "rf-bladder-dysfunction"
+    FAECAL_INCONTINENCE = "rf-faecal-incontinence"
+    PROGRESSIVE_MOTOR_DEFICIT = "rf-progressive-motor-deficit"
+    CANCER_HISTORY = "rf-cancer-history"
+    FEVER = "rf-fever"
+    WEIGHT_LOSS = "rf-weight-loss"
+    IVDU_IMMUNOSUPPRESSION = "rf-ivdu-immunosuppression"
+    SIGNIFICANT_TRAUMA = "rf-significant-trauma"
+
+
+class ConditionKind(enum.Enum):
+    """Active Conditions the rules read (§1.3)."""
+
+    CAUDA_EQUINA = "cauda-equina"
+    HIP_OA = "hip-oa"
+    FAI = "condition-fai"
+    LABRAL_TEAR = "condition-labral-tear"
+    AVN = "condition-avn"
+    SPINAL_STENOSIS = "spinal-stenosis"
+    LOW_BACK_PAIN = "low-back-pain"
+
+
+class ImagingFinding(enum.Enum):
+    NORMAL = "finding-normal"
+    STENOSIS = "finding-stenosis"
+    DISC_HERNIATION = "finding-disc-herniation"
+    SPONDYLOLISTHESIS = "finding-spondylolisthesis"
+
+
+class TreatmentKind(enum.Enum):
+    LUMBAR_SURGERY = "prior-lumbar-surgery"
+    LUMBAR_INJECTION = "prior-lumbar-injection"
+    HIP_ARTHROPLASTY = "prior-hip-arthroplasty"
+    HIP_ARTHROSCOPY = "prior-hip-arthroscopy"
+    HIP_INJECTION_THERAPEUTIC = "prior-hip-injection-therapeutic"
+
+
+LUMBAR_TREATMENTS = frozenset({TreatmentKind.LUMBAR_SURGERY, TreatmentKind.LUMBAR_INJECTION})
+HIP_TREATMENTS = frozenset(
+    {
+        TreatmentKind.HIP_ARTHROPLASTY,
+        TreatmentKind.HIP_ARTHROSCOPY,
+        TreatmentKind.HIP_INJECTION_THERAPEUTIC,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """A number in its canonical unit (deg, mm, %, or a score), exact decimal (§1.1)."""
+
+    value: Decimal
+    source: str
+    method: str | None = None  # e.g. ROM position (seated/supine/prone); compared only within one
+
+
+@dataclass(frozen=True, slots=True)
+class TestFinding:
+    """A special test's result; its components inform the flags that name them (§1.3)."""
+
+    __test__ = False  # not a pytest test class, despite its name
+
+    result: TestResult
+    source: str
+    pain_locations: frozenset[PainLocation] = frozenset()
+    slr_angle: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BoolFinding:
+    value: bool
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class PainReading:
+    """One usable NRS value; ``time`` is None when the Observation carries no time."""
+
+    value: int
+    time: datetime | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class PainSeries:
+    """All usable NRS readings of one site and side (§1.1 "pain series"), oldest first.
+
+    ``site`` is a recognised :class:`PainSite`, or ``None`` for site-less readings; an
+    unrecognised site gets its own series with ``site=None`` and ``unrecognised_site`` set
+    (``system|code``). The last reading is the latest (the adapter has ordered them).
+    """
+
+    site: PainSite | None
+    side: Side | None
+    readings: tuple[PainReading, ...]
+    unrecognised_site: str | None = None
+
+    @property
+    def latest(self) -> PainReading:
+        return self.readings[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    """A prior treatment; ``time`` None means undated (§1.1: ``issued`` does not date it)."""
+
+    kind: TreatmentKind
+    time: datetime | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionFinding:
+    kind: ConditionKind
+    source: str
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:  # type: ignore[type-arg]
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Everything the rules read about one patient. Missing means unknown."""
+
+    # Per-side examination (§1.2: per-side inputs without a side never reach here).
+    rom: Mapping[tuple[Motion, Side], Measurement] = field(default_factory=dict)
+    contracture_angle: Mapping[Side, Measurement] = field(default_factory=dict)
+    kl_grade: Mapping[Side, Measurement] = field(default_factory=dict)
+    sided_tests: Mapping[tuple[SidedTest, Side], TestFinding] = field(default_factory=dict)
+    unsided_tests: Mapping[UnsidedTest, TestFinding] = field(default_factory=dict)
+    # Pain: every series, recognised site or not (§1.1).
+    pain: tuple[PainSeries, ...] = ()
+    odi: Measurement | None = None
+    # Imaging.
+    radiographic: Mapping[Radiographic, Measurement] = field(default_factory=dict)
+    lumbar_imaging: Mapping[ImagingFinding, str] = field(default_factory=dict)  # finding -> source
+    # Booleans.
+    neuro: Mapping[NeuroSign, BoolFinding] = field(default_factory=dict)
+    red_flags: Mapping[RedFlag, BoolFinding] = field(default_factory=dict)
+    # Diagnostic intra-articular hip injection.
+    ia_nrs_pre: Measurement | None = None
+    ia_nrs_post: Measurement | None = None
+    ia_relief_pct: Measurement | None = None  # a recorded percentage
+    # History.
+    treatments: tuple[Treatment, ...] = ()
+    treatments_denied: Mapping[TreatmentKind, str] = field(default_factory=dict)  # B false
+    conditions: Mapping[ConditionKind, ConditionFinding] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in (
+            "rom",
+            "contracture_angle",
+            "kl_grade",
+            "sided_tests",
+            "unsided_tests",
+            "radiographic",
+            "lumbar_imaging",
+            "neuro",
+            "red_flags",
+            "treatments_denied",
+            "conditions",
+        ):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    def __hash__(self) -> int:  # mappings are read-only; identity is enough for caching
+        return id(self)

@@ -1,0 +1,100 @@
+"""Threshold register (clinical-spec.md §7): every threshold the rules use, with its evidence tag.
+
+[V] constants are fixed by their source. [P] engineering defaults are also fields of the frozen
+:class:`Thresholds`, which the application fills from settings (``THRESHOLD_<FIELD>``) and passes
+into :func:`service.core.evaluate`; the core never reads the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from decimal import Decimal
+
+# --- Spinopelvic alignment -------------------------------------------------------------------
+PI_LL_MALALIGNMENT_DEG = Decimal("10")  # [V S6, S9] malalignment is PI−LL > 10°
+STIFF_DELTA_SS_DEG = Decimal("10")  # [V S9] stiff spine: ΔSS < 10°
+PI_PT_SS_TOLERANCE_DEG = Decimal("5")  # [P] data-quality check |PI − (PT + SS)| > 5° (§2)
+
+# --- Diebo 2019 radiographic type ------------------------------------------------------------
+DIEBO_KL_NONE = Decimal("0")  # [V S6] KL 0: no hip OA
+DIEBO_KL_OA_MIN = Decimal("3")  # [V S6] KL 3–4: hip OA; KL 1–2: unclassified
+
+# --- Hip pathology ---------------------------------------------------------------------------
+HIP_OA_KL_MIN = Decimal("2")  # [V S17] definite hip OA: KL ≥ 2
+HIP_SEVERE_KL_MIN = Decimal("3")  # [V S6] severe hip OA: KL ≥ 3
+RESTRICTED_IR_DEG = Decimal("15")  # [V S16] restricted internal rotation: IR < 15°
+ROT_ASYMMETRY_DEG = Decimal("10")  # [P] rotation asymmetry: side difference ≥ 10°
+EXT_DEFICIT_DEG = Decimal("0")  # [P; concept V S4, S19] extension deficit: extension ≤ 0°
+CONTRACTURE_DEG = Decimal("10")  # [P; concept V S4, S19] flexion contracture angle ≥ 10°
+
+# --- Sacroiliac joint ------------------------------------------------------------------------
+SIJ_CLUSTER_MIN = 3  # [V S24] ≥ 3 of the five provocation tests
+
+# --- Diagnostic intra-articular hip injection ------------------------------------------------
+IA_POSITIVE_PCT = Decimal("50")  # [P; basis V S28–S33] positive: relief ≥ 50 %
+IA_STRONG_PCT = Decimal("80")  # [P; basis V S28–S33] strong: relief ≥ 80 %
+
+# --- Pain and minimal important change -------------------------------------------------------
+PAIN_PRESENT_NRS = Decimal("1")  # [P] "LBP present NRS ≥ 1" (also groin, any pain in R11)
+PERSISTENT_PAIN_NRS = Decimal("4")  # [P] persistent pain after a treatment: NRS ≥ 4
+MIC_NRS_POINTS = Decimal("2")  # [V S25] MIC of NRS: 2 points
+MIC_NRS_PCT = Decimal("30")  # [V S25] ... or 30 %
+MIC_ODI_POINTS = Decimal("10")  # [V S25] MIC of ODI: 10 points
+MIC_ODI_PCT = Decimal("30")  # [V S25] ... or 30 %
+
+# --- SRS–Schwab sagittal modifiers: the + band includes both ends ----------------------------
+SCHWAB_PI_LL_PLUS_DEG = Decimal("10")  # [V S8] PI−LL 0 < 10°, + 10–20°
+SCHWAB_PI_LL_PLUS_PLUS_DEG = Decimal("20")  # [V S8] PI−LL ++ > 20°
+SCHWAB_PT_PLUS_DEG = Decimal("20")  # [V S8] PT 0 < 20°, + 20–30°
+SCHWAB_PT_PLUS_PLUS_DEG = Decimal("30")  # [V S8] PT ++ > 30°
+SCHWAB_SVA_PLUS_MM = Decimal("40")  # [V S8] SVA 0 < 40 mm, + 40–95 mm
+SCHWAB_SVA_PLUS_PLUS_MM = Decimal("95")  # [V S8] SVA ++ > 95 mm
+
+# --- Priority flags (§4) ---------------------------------------------------------------------
+HIP_FIRST_PI_LL_DEG = Decimal("10")  # [V S40] HIP_FIRST: PI−LL ≥ 10°
+HIP_FIRST_SVA_MM = Decimal("40")  # [V S40] ... or SVA ≥ 40 mm
+
+# --- Bands (§3): upper bound of each band, inclusive -----------------------------------------
+NRS_BANDS: tuple[tuple[Decimal, str], ...] = (  # [M]
+    (Decimal("0"), "none"),
+    (Decimal("3"), "mild"),
+    (Decimal("6"), "moderate"),
+    (Decimal("10"), "severe"),
+)
+ODI_BANDS: tuple[tuple[Decimal, str], ...] = (  # [M] 0–20, 21–40, 41–60, 61–80, 81–100 %
+    (Decimal("20"), "minimal"),
+    (Decimal("40"), "moderate"),
+    (Decimal("60"), "severe"),
+    (Decimal("80"), "crippling"),
+    (Decimal("100"), "bed-bound"),
+)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The [P] engineering defaults of §7, configurable per site (field name = setting name)."""
+
+    rotation_asymmetry_deg: Decimal = ROT_ASYMMETRY_DEG
+    extension_deficit_deg: Decimal = EXT_DEFICIT_DEG
+    contracture_deg: Decimal = CONTRACTURE_DEG
+    ia_positive_pct: Decimal = IA_POSITIVE_PCT
+    ia_strong_pct: Decimal = IA_STRONG_PCT
+    persistent_pain_nrs: Decimal = PERSISTENT_PAIN_NRS
+    pain_present_nrs: Decimal = PAIN_PRESENT_NRS
+    pi_pt_ss_tolerance_deg: Decimal = PI_PT_SS_TOLERANCE_DEG
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, Decimal) or not value.is_finite():
+                raise ValueError(f"threshold {f.name} must be a finite Decimal")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Decimal]) -> Thresholds:
+        """Build from ``{field name: value}``; raises ValueError on an unknown name."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown threshold(s): {', '.join(unknown)}")
+        return cls(**values)
