@@ -1,0 +1,1 @@
+"""The FHIR adapter: the only package that imports ``fhir.resources.R4B``."""

@@ -1,0 +1,235 @@
+"""Get the Bundle out of the payload, find the relevant entries cheaply, validate them one by one.
+
+Relevance is decided on the raw JSON (resourceType plus ``code.coding`` looked up in the
+ConceptMap index), so the hundreds of irrelevant entries of a real chart are never handed to
+pydantic. Each relevant entry is then validated alone with ``fhir.resources.R4B``: a malformed
+entry becomes a warning naming it and the field, and never fails the evaluation.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pydantic
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.procedure import Procedure
+
+from service.errors import InvalidInput, Issue
+from service.fhir.concept_maps import ConceptMapIndex
+from service.fhir.kinds import FINDING_KIND, KINDS, KindSpec
+
+_MODELS: Mapping[str, type[Any]] = {
+    "Observation": Observation,
+    "Condition": Condition,
+    "Procedure": Procedure,
+}
+CLINICAL_TYPES = frozenset(_MODELS)
+OBSERVATIONS_PARAMETER = "observations"
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_MAX_EXPRESSIONS = 5
+VALIDATION_CACHE_SIZE = 4096  # distinct resources; about 1 KB each
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One Bundle entry the service reads (a relevant clinical resource, or the Patient)."""
+
+    index: int
+    expr: str  # FHIRPath of the resource, e.g. "Bundle.entry[3].resource"
+    full_url: str | None
+    resource: Mapping[str, Any]
+    rtype: str
+    kinds: tuple[KindSpec, ...] = ()  # one, unless the codes conflict
+
+    @property
+    def ref(self) -> str:
+        """``Type/id`` when the resource has an id, else the fullUrl (else its FHIRPath)."""
+        rid = self.resource.get("id")
+        if isinstance(rid, str) and rid:
+            return f"{self.rtype}/{rid}"
+        return self.full_url or self.expr
+
+    @property
+    def name(self) -> str:
+        """The reference, with the fullUrl when that differs (for diagnostics)."""
+        ref = self.ref
+        if self.full_url and self.full_url != ref and not self.full_url.endswith(f"/{ref}"):
+            return f"{ref} (fullUrl {self.full_url})"
+        return ref
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """The ``subject.reference`` of an Observation, Condition or Procedure entry."""
+
+    expr: str
+    label: str
+    reference: str | None
+    relevant: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    relevant: tuple[Entry, ...]
+    patients: tuple[Entry, ...]
+    subjects: tuple[Subject, ...]
+
+
+_JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+
+
+def unwrap(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+    """The input Bundle and its FHIRPath; a Parameters carries it in ``observations``."""
+    if not isinstance(payload, Mapping):
+        raise InvalidInput(
+            "the request body must be a FHIR Bundle or Parameters resource (a JSON object), "
+            f"not a JSON {_JSON_KINDS.get(type(payload), 'value')}",
+            ("Bundle",),
+        )
+    rtype = payload.get("resourceType")
+    base = "Bundle"
+    bundle: object = payload
+    if rtype == "Parameters":
+        parameters = payload.get("parameter")
+        found = [
+            i
+            for i, p in enumerate(parameters if isinstance(parameters, list) else [])
+            if isinstance(p, Mapping) and p.get("name") == OBSERVATIONS_PARAMETER
+        ]
+        if not found:
+            raise InvalidInput(
+                f"Parameters has no parameter named '{OBSERVATIONS_PARAMETER}'",
+                ["Parameters.parameter"],
+            )
+        assert isinstance(parameters, list)
+        base = f"Parameters.parameter[{found[0]}].resource"
+        bundle = parameters[found[0]].get("resource")
+        if not isinstance(bundle, Mapping) or bundle.get("resourceType") != "Bundle":
+            raise InvalidInput(
+                f"parameter '{OBSERVATIONS_PARAMETER}' must carry a Bundle as 'resource'",
+                [base],
+            )
+    elif rtype != "Bundle":
+        raise InvalidInput(
+            f"expected a Bundle (or Parameters), got resourceType {rtype!r}", ["resourceType"]
+        )
+    assert isinstance(bundle, Mapping)
+    if not isinstance(bundle.get("entry"), list):
+        raise InvalidInput("the Bundle has no entry array", [f"{base}.entry"])
+    return bundle, base
+
+
+def _kinds(rtype: str, code: object, index: ConceptMapIndex) -> tuple[KindSpec, ...]:
+    if not isinstance(code, Mapping):
+        return ()
+    codings = code.get("coding")
+    if not isinstance(codings, list):
+        return ()
+    found: dict[str, KindSpec] = {}
+    for coding in codings:
+        if isinstance(coding, Mapping):
+            target = index.lookup(FINDING_KIND, coding.get("system"), coding.get("code"))
+            spec = KINDS.get(target) if target is not None else None
+            if spec is not None and rtype in spec.resource_types:
+                found[spec.code] = spec
+    if len(found) > 1:  # a generic code yields to a specific one on the same resource
+        specific = {c: s for c, s in found.items() if not s.generic}
+        found = specific or found
+    return tuple(found.values())
+
+
+def scan(bundle: Mapping[str, Any], base: str, index: ConceptMapIndex) -> Scan:
+    """Relevant entries, Patient entries and every clinical entry's subject, in Bundle order."""
+    relevant: list[Entry] = []
+    patients: list[Entry] = []
+    subjects: list[Subject] = []
+    for i, item in enumerate(bundle["entry"]):
+        if not isinstance(item, Mapping):
+            continue
+        resource = item.get("resource")
+        if not isinstance(resource, Mapping):
+            continue
+        rtype = resource.get("resourceType")
+        full_url = item.get("fullUrl")
+        full_url = full_url if isinstance(full_url, str) and full_url else None
+        if rtype == "Patient":
+            patients.append(Entry(i, f"{base}.entry[{i}].resource", full_url, resource, rtype))
+            continue
+        if rtype not in CLINICAL_TYPES:
+            continue
+        expr = f"{base}.entry[{i}].resource"
+        kinds = _kinds(rtype, resource.get("code"), index)
+        entry = Entry(i, expr, full_url, resource, rtype, kinds)
+        subject = resource.get("subject")
+        reference = subject.get("reference") if isinstance(subject, Mapping) else None
+        subjects.append(
+            Subject(expr, entry.name, reference if isinstance(reference, str) else None,
+                    bool(kinds))
+        )
+        if kinds:
+            relevant.append(entry)
+    return Scan(tuple(relevant), tuple(patients), tuple(subjects))
+
+
+def fhirpath(loc: Sequence[int | str]) -> str:
+    """A pydantic error location as a FHIRPath suffix: ``component[0].valueQuantity``."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif _NAME.fullmatch(part):
+            name = part.removesuffix("__ext")
+            parts.append(f".{name}" if parts else name)
+    return "".join(parts)
+
+
+def canonical_json(document: object) -> bytes:
+    """Canonical JSON (sorted keys, orjson) of a JSON document; Decimals stay exact."""
+    try:
+        return orjson.dumps(document, option=orjson.OPT_SORT_KEYS, default=_exact_number)
+    except orjson.JSONEncodeError as exc:
+        raise InvalidInput(f"the payload cannot be serialised as JSON: {exc}") from exc
+
+
+def _exact_number(value: object) -> orjson.Fragment:
+    if isinstance(value, Decimal):  # payloads parsed with parse_float=Decimal
+        return orjson.Fragment(str(value).encode())
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+@functools.lru_cache(maxsize=VALIDATION_CACHE_SIZE)
+def _errors(rtype: str, document: bytes) -> tuple[tuple[str, ...], str, int] | None:
+    """``(FHIRPaths, first message, error count)`` of an invalid resource, None if valid.
+
+    Keyed by canonical bytes: a chart re-sent by the next CDS Hooks call is not re-validated.
+    """
+    try:
+        _MODELS[rtype].model_validate_json(document)
+    except pydantic.ValidationError as exc:
+        errors = exc.errors()
+        paths = tuple(dict.fromkeys(fhirpath(e["loc"]) for e in errors))[:_MAX_EXPRESSIONS]
+        return paths, str(errors[0]["msg"]), len(errors)
+    return None
+
+
+def validate(entry: Entry, document: bytes) -> Issue | None:
+    """Validate one relevant entry (its canonical JSON) with its R4B model; failure -> warning."""
+    found = _errors(entry.rtype, document)
+    if found is None:
+        return None
+    paths, message, count = found
+    field = paths[0] or entry.rtype
+    return Issue(
+        "warning",
+        "invalid",
+        f"{entry.name}: {field}: {message} ({count} error(s)); "
+        "the entry is not valid FHIR R4 and was not used",
+        tuple(f"{entry.expr}.{p}" if p else entry.expr for p in paths),
+    )
