@@ -1,0 +1,145 @@
+"""Canonical JSON and the SHA-256 hash chain of audit records: pure, no database."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+GENESIS_HASH = "0" * 64
+
+# The evaluation fields a record hash covers, in the order the content dict lists them.
+CONTENT_FIELDS = (
+    "seq",
+    "recorded",
+    "caller",
+    "user",
+    "patient_ref",
+    "request_id",
+    "hook_instance",
+    "rule_set",
+    "input_sha256",
+    "inputs_used",
+    "category",
+    "recommendations",
+    "warnings",
+    "outputs",
+    "resources_sha256",
+)
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the same bytes for the same content, every time."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def utc_instant(moment: datetime) -> str:
+    """A FHIR instant in UTC with microseconds; a naive value is taken as UTC (SQLite)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def resources_hash(resources: Sequence[Mapping[str, Any]] | Sequence[bytes]) -> str:
+    """SHA-256 over the canonical JSON of each resource, in order (bytes are taken as is)."""
+    digest = hashlib.sha256()
+    for resource in resources:
+        body = resource if isinstance(resource, bytes) else canonical_json(resource)
+        digest.update(sha256_hex(body).encode("ascii"))
+    return digest.hexdigest()
+
+
+def content_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The hashed content of an evaluation row (its ``recorded`` normalised to a UTC instant)."""
+    content = {name: row[name] for name in CONTENT_FIELDS}
+    recorded = content["recorded"]
+    if isinstance(recorded, datetime):
+        content["recorded"] = utc_instant(recorded)
+    return content
+
+
+def content_hash(content: Mapping[str, Any]) -> str:
+    return sha256_hex(canonical_json(content))
+
+
+def link_hash(prev_hash: str, content_digest: str) -> str:
+    """A record's hash: SHA-256 of the previous record's hash followed by its content hash."""
+    return sha256_hex(f"{prev_hash}{content_digest}".encode("ascii"))
+
+
+@dataclass(frozen=True)
+class ChainRow:
+    seq: int
+    content: Mapping[str, Any]
+    record_hash: str
+    prev_hash: str
+    defect: str | None = None  # found by the store outside the content (e.g. its resources)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    first_broken_seq: int | None
+    reason: str
+    count: int
+
+
+def verify_chain(rows: Iterable[ChainRow], *, head: tuple[int, str] | None = None) -> VerifyResult:
+    """Walk the rows in ``seq`` order; name the first record whose link or content is wrong.
+
+    ``head`` is the (seq, hash) the store holds as the chain's last link; when given, a chain
+    that stops short of it (records deleted from the end) is broken too.
+    """
+    expected_seq, prev, count = 1, GENESIS_HASH, 0
+    for row in rows:
+        if row.seq != expected_seq:
+            reason = f"record {expected_seq} is missing (next record found is {row.seq})"
+            return VerifyResult(False, expected_seq, reason, count)
+        if row.prev_hash != prev:
+            reason = f"record {row.seq}: prev_hash does not match the hash of record {row.seq - 1}"
+            return VerifyResult(False, row.seq, reason, count)
+        if row.content.get("seq") != row.seq:
+            return VerifyResult(False, row.seq, f"record {row.seq}: content seq differs", count)
+        if row.defect is not None:
+            return VerifyResult(False, row.seq, f"record {row.seq}: {row.defect}", count)
+        if link_hash(prev, content_hash(row.content)) != row.record_hash:
+            reason = f"record {row.seq}: content does not match its record_hash (altered)"
+            return VerifyResult(False, row.seq, reason, count)
+        prev, expected_seq, count = row.record_hash, expected_seq + 1, count + 1
+    if head is not None and head != (count, prev):
+        head_seq, _ = head
+        if head_seq > count:
+            reason = f"records {count + 1}..{head_seq} are missing (the chain head is {head_seq})"
+            return VerifyResult(False, count + 1, reason, count)
+        reason = f"the chain head (seq {head_seq}) does not match the last record ({count})"
+        return VerifyResult(False, head_seq if head_seq else None, reason, count)
+    return VerifyResult(True, None, f"{count} records, chain intact", count)
+
+
+def chain_rows(
+    evaluations: Iterable[Mapping[Any, Any]], resources: Iterator[tuple[int, str]]
+) -> Iterator[ChainRow]:
+    """Chain rows from evaluation rows and their stored resources ``(seq, json)``.
+
+    Both streams are in ``seq`` order, so this is a merge join: memory stays constant. A
+    record whose resources no longer hash to its ``resources_sha256`` carries a defect.
+    """
+    pending: tuple[int, str] | None = next(resources, None)
+    for ev in evaluations:
+        bodies: list[bytes] = []
+        while pending is not None and pending[0] <= ev["seq"]:
+            if pending[0] == ev["seq"]:
+                bodies.append(pending[1].encode())
+            pending = next(resources, None)
+        defect = None
+        if resources_hash(bodies) != ev["resources_sha256"]:
+            defect = "its stored FHIR resources do not match resources_sha256 (altered)"
+        yield ChainRow(ev["seq"], content_of(ev), ev["record_hash"], ev["prev_hash"], defect)

@@ -1,0 +1,134 @@
+"""``hipspine audit verify|export`` and ``hipspine db upgrade`` (click groups ``audit``, ``db``)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm  # type: ignore[import-untyped]
+
+from service.audit.export import parse_instant, parse_types, write_csv, write_ndjson
+from service.audit.migrate import upgrade
+from service.audit.store import SqlAuditStore
+from service.config import Settings
+from service.errors import HipSpineError
+
+# Exit statuses, matching service/cli.py (3 = store error there too); 5 is ours alone.
+EXIT_INPUT_ERROR = 2
+EXIT_STORE_ERROR = 3
+EXIT_CHAIN_BROKEN = 5
+
+
+def _url() -> str:
+    return Settings.from_env().sqlalchemy_url
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _instant(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value, name)
+    except HipSpineError as exc:
+        raise click.BadParameter(exc.diagnostics, param_hint=name) from None
+
+
+@click.group()
+def db() -> None:
+    """The audit database (DATABASE_URL, else a SQLite file in DATA_DIR)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations (also done at start-up)."""
+    try:
+        revision = upgrade(_url())
+    except HipSpineError as exc:
+        _fail(exc.diagnostics, EXIT_STORE_ERROR)
+    click.echo(f"audit database at revision {revision}")
+
+
+@click.group()
+def audit() -> None:
+    """The audit trail: verify its hash chain, export it."""
+
+
+@audit.command()
+def verify() -> None:
+    """Walk the hash chain; name the first broken record and exit non-zero if there is one."""
+    store = SqlAuditStore(_url())
+    try:
+        result = store.verify()
+    except HipSpineError as exc:
+        _fail(exc.diagnostics, EXIT_STORE_ERROR)
+    finally:
+        store.close()
+    if not result.ok:
+        broken = f"chain BROKEN at record {result.first_broken_seq}: {result.reason}"
+        _fail(broken, EXIT_CHAIN_BROKEN)
+    click.echo(f"chain OK: {result.count} records verified")
+
+
+@audit.command()
+@click.option("--since", "since_text", help="after this FHIR instant, e.g. 2026-01-01T00:00:00Z")
+@click.option("--until", "until_text", help="records up to this FHIR instant")
+@click.option("--type", "types", multiple=True, help="resource type(s), repeat or comma-separate")
+@click.option(
+    "--format", "fmt", type=click.Choice(["ndjson", "csv"]), default="ndjson", show_default=True
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="directory for the files",
+)
+def export(
+    since_text: str | None, until_text: str | None, types: tuple[str, ...], fmt: str, out_dir: Path
+) -> None:
+    """Export FHIR resources as one <Type>.ndjson per type, or evaluations.csv (--format csv).
+
+    Streams from the database: the export is never held in memory. A progress bar is shown
+    when stderr is a terminal.
+    """
+    since, until = _instant(since_text, "--since"), _instant(until_text, "--until")
+    if fmt == "csv" and types:
+        raise click.UsageError("--type applies to ndjson; csv writes one row per evaluation")
+    try:
+        wanted = parse_types(types)
+    except HipSpineError as exc:
+        raise click.BadParameter(exc.diagnostics, param_hint="--type") from None
+    store = SqlAuditStore(_url())
+    try:
+        if fmt == "csv":
+            total = store.count_evaluations(since, until=until)
+            with _bar(total, "evaluations") as bar:
+                count = write_csv(store, out_dir, since=since, until=until, progress=bar)
+            click.echo(f"evaluations.csv: {count} evaluations")
+        else:
+            total = sum(store.count_by_type(since, until=until, types=wanted).values())
+            with _bar(total, "resources") as bar:
+                counts = write_ndjson(
+                    store, out_dir, since=since, until=until, types=wanted, progress=bar
+                )
+            for kind, count in sorted(counts.items()):
+                click.echo(f"{kind}.ndjson: {count} resources")
+            if not counts:
+                click.echo("nothing to export")
+    except HipSpineError as exc:
+        _fail(exc.diagnostics, EXIT_STORE_ERROR)
+    finally:
+        store.close()
+
+
+def _bar(total: int, unit: str) -> Any:
+    return tqdm(
+        total=total, unit=f" {unit}", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False
+    )

@@ -1,0 +1,84 @@
+"""Engines for the audit store: SQLite (WAL, serialised writers) or PostgreSQL (psycopg 3)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.errors import StoreUnavailable
+
+log = logging.getLogger("hipspine.audit")
+
+# Connection execution option: this transaction writes (SQLite: BEGIN IMMEDIATE).
+WRITE_OPTION = "hipspine_write"
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; a SQLite file's directory is created when missing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"audit store: cannot create {Path(database).parent}") from exc
+    engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    # Let us issue BEGIN ourselves (pysqlite's implicit transactions defer the write lock).
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+    try:
+        cursor.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.OperationalError:  # a read-only database: writes will fail, loudly, later
+        log.warning("audit store: cannot switch SQLite to WAL mode")
+    cursor.execute("PRAGMA synchronous = FULL")  # a commit survives a power cut, not only a crash
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # IMMEDIATE takes the write lock at BEGIN: concurrent appenders queue (busy_timeout)
+    # instead of failing on a lock upgrade; readers keep a plain deferred snapshot.
+    writes = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that commits on success and rolls back on any exception."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def unavailable_on_error(action: str) -> Iterator[None]:
+    """Translate every database failure into StoreUnavailable (503), naming the action."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        log.error("audit store cannot %s: %s", action, type(cause).__name__, exc_info=exc)
+        raise StoreUnavailable(f"the audit store cannot {action} ({type(cause).__name__})") from exc

@@ -1,0 +1,143 @@
+"""Bulk Data export jobs, kept in the database so that any replica can answer any poll."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, insert, or_, select, update
+
+from service.audit import tables as t
+from service.audit.engine import unavailable_on_error, write_transaction
+
+IN_PROGRESS, COMPLETE, FAILED = "in-progress", "complete", "error"
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    id: str
+    status: str
+    request: str
+    since: datetime | None
+    types: tuple[str, ...] | None
+    created: datetime
+    transaction_time: datetime
+    max_seq: int  # the snapshot: resources of evaluations 1..max_seq
+    last_polled: datetime | None
+    output: tuple[tuple[str, int], ...]  # (type, count), once complete
+    error: str | None
+    cancelled: bool
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> ExportJob:
+        created = _aware(row["created"])
+        transaction_time = _aware(row["transaction_time"])
+        assert created is not None and transaction_time is not None
+        return cls(
+            id=row["id"],
+            status=row["status"],
+            request=row["request"],
+            since=_aware(row["since"]),
+            types=None if row["types"] is None else tuple(row["types"]),
+            created=created,
+            transaction_time=transaction_time,
+            max_seq=int(row["max_seq"]),
+            last_polled=_aware(row["last_polled"]),
+            output=tuple((o["type"], int(o["count"])) for o in row["output"] or ()),
+            error=row["error"],
+            cancelled=bool(row["cancelled"]),
+        )
+
+
+class ExportJobs:
+    """Create, poll, complete and cancel export jobs; every change is one short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create(
+        self, *, request: str, since: datetime | None, types: Collection[str] | None
+    ) -> ExportJob:
+        """A new job whose snapshot is the chain as committed now."""
+        now = datetime.now(UTC)
+        job_id = str(uuid.uuid4())
+        with unavailable_on_error("start an export"), write_transaction(self.engine) as conn:
+            max_seq = conn.execute(select(t.chain_head.c.seq).where(t.chain_head.c.id == 1))
+            values = {
+                "id": job_id,
+                "status": IN_PROGRESS,
+                "request": request,
+                "since": None if since is None else since.astimezone(UTC),
+                "types": None if types is None else sorted(types),
+                "created": now,
+                "transaction_time": now,
+                "max_seq": max_seq.scalar_one(),
+                "last_polled": None,
+                "output": None,
+                "error": None,
+                "cancelled": False,
+            }
+            conn.execute(insert(t.export_jobs), [values])
+        return ExportJob.from_row(values)
+
+    def get(self, job_id: str) -> ExportJob | None:
+        with unavailable_on_error("read an export job"), self.engine.connect() as conn:
+            row = conn.execute(select(t.export_jobs).where(t.export_jobs.c.id == job_id))
+            found = row.mappings().one_or_none()
+        return None if found is None else ExportJob.from_row(found)
+
+    def claim_poll(self, job_id: str, min_interval: float) -> bool:
+        """Record a poll; False when the previous one was less than ``min_interval`` ago.
+
+        One conditional UPDATE, so two replicas cannot both accept a too-early poll.
+        """
+        now = datetime.now(UTC)
+        threshold = now - timedelta(seconds=min_interval)
+        j = t.export_jobs.c
+        with unavailable_on_error("record a poll"), write_transaction(self.engine) as conn:
+            done = conn.execute(
+                update(t.export_jobs)
+                .where(
+                    and_(j.id == job_id, or_(j.last_polled.is_(None), j.last_polled <= threshold))
+                )
+                .values(last_polled=now)
+            )
+            return done.rowcount == 1
+
+    def complete(self, job_id: str, output: Sequence[tuple[str, int]]) -> None:
+        manifest = [{"type": kind, "count": count} for kind, count in output]
+        self._set(job_id, status=COMPLETE, output=manifest)
+
+    def fail(self, job_id: str, error: str) -> None:
+        self._set(job_id, status=FAILED, error=error)
+
+    def cancel(self, job_id: str) -> bool:
+        """Mark the job cancelled; False when there is no such (live) job."""
+        j = t.export_jobs.c
+        with unavailable_on_error("cancel an export"), write_transaction(self.engine) as conn:
+            done = conn.execute(
+                update(t.export_jobs)
+                .where(and_(j.id == job_id, j.cancelled.is_(False)))
+                .values(cancelled=True)
+            )
+            return done.rowcount == 1
+
+    def purge(self, older_than: timedelta) -> int:
+        """Forget jobs created before ``older_than`` ago (their files are made on demand)."""
+        cutoff = datetime.now(UTC) - older_than
+        with unavailable_on_error("purge export jobs"), write_transaction(self.engine) as conn:
+            done = conn.execute(delete(t.export_jobs).where(t.export_jobs.c.created < cutoff))
+            return int(done.rowcount)
+
+    def _set(self, job_id: str, **values: Any) -> None:
+        with unavailable_on_error("update an export job"), write_transaction(self.engine) as conn:
+            conn.execute(update(t.export_jobs).where(t.export_jobs.c.id == job_id).values(**values))

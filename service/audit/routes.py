@@ -1,0 +1,149 @@
+"""Bulk Data ``$export`` of the audit trail (standards.md §4.4, §7 items 46-51): blueprint ``bp``.
+
+Reads ``current_app.config["SETTINGS"]`` (``export_token``, ``public_base_url`` and, when the
+settings have it, ``export_min_poll_seconds``) and ``current_app.extensions["hipspine"].store``
+(a :class:`~service.audit.store.SqlAuditStore`). Jobs live in the database: any replica can
+answer any poll.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from flask import Blueprint, Response, current_app, request, stream_with_context
+
+from service.audit.export import (
+    check_export_token,
+    manifest,
+    ndjson_lines,
+    parse_kickoff,
+    run_job,
+)
+from service.audit.jobs import COMPLETE, FAILED, IN_PROGRESS, ExportJob
+from service.audit.store import SqlAuditStore
+from service.config import Settings
+from service.errors import HipSpineError, Issue, NotFound, TooManyRequests
+from service.fhir.outcome import operation_outcome
+
+bp = Blueprint("audit_export", __name__)
+
+FHIR_JSON = "application/fhir+json"
+NDJSON = "application/fhir+ndjson"
+# A job still in progress this long after its kick-off lost its worker: the next poll runs it.
+STALE_JOB = timedelta(seconds=30)
+JOB_RETENTION = timedelta(days=1)
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def _store() -> SqlAuditStore:
+    store: SqlAuditStore = current_app.extensions["hipspine"].store
+    return store
+
+
+def _base_url() -> str:
+    return str(_settings().public_base_url).rstrip("/")
+
+
+def _min_poll_seconds() -> float:
+    return _settings().export_min_poll_seconds
+
+
+def _retry_after() -> str:
+    return str(max(1, math.ceil(_min_poll_seconds())))
+
+
+def _outcome(status: int, issues: tuple[Issue, ...], **headers: str) -> Response:
+    resp = Response(orjson.dumps(operation_outcome(issues)), status=status, mimetype=FHIR_JSON)
+    for name, value in headers.items():
+        resp.headers[name.replace("_", "-")] = value
+    return resp
+
+
+@bp.errorhandler(HipSpineError)
+def _error(exc: HipSpineError) -> Response:
+    headers: dict[str, str] = {}
+    if exc.status == 401:
+        headers["WWW_Authenticate"] = 'Bearer realm="hipspine-audit-export"'
+    if isinstance(exc, TooManyRequests):
+        headers["Retry_After"] = str(exc.retry_after)
+    return _outcome(exc.status, exc.issues, **headers)
+
+
+def _authorise() -> None:
+    check_export_token(request.headers.get("Authorization"), str(_settings().export_token))
+
+
+def _live_job(job_id: str) -> ExportJob:
+    job = _store().export_jobs.get(job_id)
+    if job is None or job.cancelled:
+        raise NotFound(f"no export job {job_id} (unknown, expired or cancelled)")
+    return job
+
+
+@bp.get("/fhir/$export")
+def kick_off() -> Response:
+    _authorise()
+    wanted = parse_kickoff(request.args.to_dict(flat=False), request.headers.get("Prefer", ""))
+    store = _store()
+    store.export_jobs.purge(JOB_RETENTION)
+    query = request.query_string.decode()
+    job = store.export_jobs.create(
+        request=f"{_base_url()}{request.path}" + (f"?{query}" if query else ""),
+        since=wanted.since,
+        types=wanted.types,
+    )
+    worker = threading.Thread(target=run_job, args=(store, job), name=f"export-{job.id}")
+    worker.daemon = True
+    worker.start()
+    accepted = Issue("information", "informational", f"export {job.id} accepted")
+    return _outcome(
+        202, (accepted,), Content_Location=f"{_base_url()}/fhir/$export-status/{job.id}"
+    )
+
+
+@bp.get("/fhir/$export-status/<job_id>")
+def poll(job_id: str) -> Response:
+    _authorise()
+    store = _store()
+    job = _live_job(job_id)
+    if not store.export_jobs.claim_poll(job_id, _min_poll_seconds()):
+        raise TooManyRequests("polling too often", retry_after=int(_retry_after()))
+    if job.status == IN_PROGRESS and datetime.now(UTC) - job.created > STALE_JOB:
+        run_job(store, job)
+        job = _live_job(job_id)
+    if job.status == IN_PROGRESS:
+        return Response(
+            status=202, headers={"Retry-After": _retry_after(), "X-Progress": "counting records"}
+        )
+    if job.status == FAILED:
+        failure = Issue("error", "exception", job.error or "the export failed")
+        return _outcome(500, (failure,))
+    assert job.status == COMPLETE
+    body = orjson.dumps(manifest(job, _base_url()))
+    return Response(body, status=200, mimetype="application/json")
+
+
+@bp.delete("/fhir/$export-status/<job_id>")
+def cancel(job_id: str) -> Response:
+    _authorise()
+    if not _store().export_jobs.cancel(job_id):
+        raise NotFound(f"no export job {job_id} (unknown, expired or cancelled)")
+    return _outcome(202, (Issue("information", "informational", f"export {job_id} cancelled"),))
+
+
+@bp.get("/fhir/$export-file/<job_id>/<resource_type>.ndjson")
+def download(job_id: str, resource_type: str) -> Response:
+    _authorise()
+    job = _live_job(job_id)
+    if job.status != COMPLETE or resource_type not in dict(job.output):
+        raise NotFound(f"export {job_id} has no {resource_type} file")
+    store = _store()
+    lines = stream_with_context(ndjson_lines(store, job, resource_type))
+    return Response(lines, status=200, mimetype=NDJSON)

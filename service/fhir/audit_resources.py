@@ -1,0 +1,191 @@
+"""FHIR R4 audit resources of an evaluation: BALP-style AuditEvent, CDS Hooks GuidanceResponse.
+
+Pure builders (standards.md §4.5, §7 items 52 and 54): times come in as arguments and ids
+derive from the request, so a replayed request gives the same ids. Only who asked is kept
+(issuer, tenant, client id), never a token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from fhir.resources.R4B.auditevent import AuditEvent
+from fhir.resources.R4B.guidanceresponse import GuidanceResponse
+
+from service.fhir.outputs import DEVICE_REF
+
+AUDIT_EVENT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
+RESTFUL_INTERACTION = "http://hl7.org/fhir/restful-interaction"
+DCM = "http://dicom.nema.org/resources/ontology/DCM"
+PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+SECURITY_SOURCE_TYPE = "http://terminology.hl7.org/CodeSystem/security-source-type"
+AUDIT_ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
+OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
+BALP_ENTITY_TYPE = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType"
+CDS_HOOKS_ENDPOINT_EXT = "http://hl7.org/fhir/StructureDefinition/cqf-cdsHooksEndpoint"
+AUDIT_NAMESPACE = uuid.UUID("2f6f1c1e-6b8a-5d2e-9a51-0c0f6c8f4a11")
+
+_REST = {"system": AUDIT_EVENT_TYPE, "code": "rest", "display": "Restful Operation"}
+_OPERATION = {"system": RESTFUL_INTERACTION, "code": "operation", "display": "operation"}
+_SOURCE_ROLE = {"system": DCM, "code": "110153", "display": "Source Role ID"}
+_DESTINATION_ROLE = {"system": DCM, "code": "110152", "display": "Destination Role ID"}
+_AUTHOR = {"system": PARTICIPATION_TYPE, "code": "AUT", "display": "author (originator)"}
+_APP_SERVER = {"system": SECURITY_SOURCE_TYPE, "code": "4", "display": "Application Server"}
+_PERSON = {"system": AUDIT_ENTITY_TYPE, "code": "1", "display": "Person"}
+_SYSTEM_OBJECT = {"system": AUDIT_ENTITY_TYPE, "code": "2", "display": "System Object"}
+_PATIENT_ROLE = {"system": OBJECT_ROLE, "code": "1", "display": "Patient"}
+_DOMAIN_RESOURCE = {"system": OBJECT_ROLE, "code": "4", "display": "Domain Resource"}
+_TRANSACTION = {"system": BALP_ENTITY_TYPE, "code": "XrequestId", "display": "X-Request-Id"}
+_NETWORK_URI = "5"  # AuditEventAgentNetworkType: URI
+
+
+def audit_id(*parts: str) -> str:
+    """A deterministic id (UUID v5) for an audit resource of one request."""
+    return str(uuid.uuid5(AUDIT_NAMESPACE, "|".join(parts)))
+
+
+def audit_event(
+    *,
+    recorded: datetime,
+    caller_kind: str,
+    client: str,
+    user: str | None,
+    patient_ref: str,
+    request_id: str,
+    hook_instance: str | None,
+    output_refs: Sequence[str],
+    service_base_url: str,
+    outcome: str = "0",
+) -> dict[str, Any]:
+    """The AuditEvent of one evaluation (BALP has no CDS Hooks profile: its closest pattern,
+    ``rest`` + ``restful-interaction#operation``, action E).
+
+    ``client`` is the JWT ``iss`` (``|tenant``), the API client or ``cli:<user>``; ``user`` a
+    reference such as ``Practitioner/123``. The transaction entity carries the hookInstance
+    for CDS Hooks calls, else the request id.
+    """
+    agents: list[dict[str, Any]] = [
+        {
+            "type": {"coding": [_SOURCE_ROLE]},
+            "who": {"identifier": {"value": client}, "display": f"{caller_kind} client {client}"},
+            "requestor": user is None,
+        },
+        {
+            "type": {"coding": [_DESTINATION_ROLE]},
+            "who": {"reference": DEVICE_REF, "display": "hipspine-cds"},
+            "requestor": False,
+            "network": {"address": service_base_url, "type": _NETWORK_URI},
+        },
+    ]
+    if user is not None:
+        agents.append(
+            {"type": {"coding": [_AUTHOR]}, "who": {"reference": user}, "requestor": True}
+        )
+    entities: list[dict[str, Any]] = [
+        {"what": {"reference": patient_ref}, "type": _PERSON, "role": _PATIENT_ROLE},
+        {
+            "what": {"identifier": {"value": hook_instance or request_id}},
+            "type": _TRANSACTION,
+            "name": "hookInstance" if hook_instance else "request id",
+        },
+    ]
+    entities += [
+        {"what": {"reference": ref}, "type": _SYSTEM_OBJECT, "role": _DOMAIN_RESOURCE}
+        for ref in output_refs
+    ]
+    body = {
+        "resourceType": "AuditEvent",
+        "id": audit_id(request_id, hook_instance or "", "AuditEvent"),
+        "type": _REST,
+        "subtype": [_OPERATION],
+        "action": "E",
+        "recorded": recorded,
+        "outcome": outcome,
+        "agent": agents,
+        "source": {"observer": {"reference": DEVICE_REF}, "type": [_APP_SERVER]},
+        "entity": entities,
+    }
+    return AuditEvent.model_validate(body).model_dump(mode="json")
+
+
+def guidance_response(
+    *,
+    recorded: datetime,
+    hook_instance: str,
+    service_id: str,
+    service_url: str,
+    patient_ref: str,
+    result_ref: str | None,
+    rule_set: str,
+) -> dict[str, Any]:
+    """The cdshooksguidanceresponse of one CDS Hooks call: ``requestIdentifier`` = hookInstance,
+    ``moduleUri`` = the rule set's canonical, ``result`` → the CarePlan when there is one."""
+    gr_id = audit_id(hook_instance, service_id, "GuidanceResponse")
+    body: dict[str, Any] = {
+        "resourceType": "GuidanceResponse",
+        "id": gr_id,
+        "extension": [{"url": CDS_HOOKS_ENDPOINT_EXT, "valueUri": service_url}],
+        "requestIdentifier": {"value": hook_instance},
+        "identifier": [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{gr_id}"}],
+        "moduleUri": rule_set,
+        "status": "success",
+        "subject": {"reference": patient_ref},
+        "occurrenceDateTime": recorded,
+        "performer": {"reference": DEVICE_REF},
+    }
+    if result_ref is not None:
+        body["result"] = {"reference": result_ref}
+    return GuidanceResponse.model_validate(body).model_dump(mode="json")
+
+
+def feedback_audit_event(
+    *,
+    recorded: datetime,
+    client: str,
+    service_id: str,
+    card_uuid: str,
+    outcome: str,
+    outcome_timestamp: str,
+    override_reason: Mapping[str, Any] | None,
+    service_base_url: str,
+) -> dict[str, Any]:
+    """An AuditEvent for one CDS Hooks feedback item (standards.md §4.5 "Feedback")."""
+    details = [{"type": "outcome", "valueString": outcome}]
+    details.append({"type": "outcomeTimestamp", "valueString": outcome_timestamp})
+    if override_reason is not None and override_reason.get("reason", {}).get("code"):
+        details.append({"type": "overrideReason", "valueString": override_reason["reason"]["code"]})
+    body = {
+        "resourceType": "AuditEvent",
+        "id": audit_id(service_id, card_uuid, outcome, outcome_timestamp, "feedback"),
+        "type": _REST,
+        "subtype": [_OPERATION],
+        "action": "C",
+        "recorded": recorded,
+        "outcome": "0",
+        "agent": [
+            {
+                "type": {"coding": [_SOURCE_ROLE]},
+                "who": {"identifier": {"value": client}},
+                "requestor": True,
+            },
+            {
+                "type": {"coding": [_DESTINATION_ROLE]},
+                "who": {"reference": DEVICE_REF, "display": "hipspine-cds"},
+                "requestor": False,
+                "network": {"address": service_base_url, "type": _NETWORK_URI},
+            },
+        ],
+        "source": {"observer": {"reference": DEVICE_REF}, "type": [_APP_SERVER]},
+        "entity": [
+            {
+                "what": {"identifier": {"value": card_uuid}},
+                "type": _SYSTEM_OBJECT,
+                "name": f"card of {service_id}",
+                "detail": details,
+            }
+        ],
+    }
+    return AuditEvent.model_validate(body).model_dump(mode="json")

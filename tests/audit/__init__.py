@@ -1,0 +1,1 @@
+"""Audit store tests: SQLite always, PostgreSQL wherever its server binaries are installed."""

@@ -1,0 +1,94 @@
+"""Evaluation records for the audit tests: realistic FHIR resources, deterministic content."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from service.audit.port import EvaluationRecord, FeedbackItem
+from service.fhir.audit_resources import audit_event, guidance_response
+
+BASE_TIME = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+RULE_SET = "http://hipspine.example.org/fhir/Library/hip-spine-rules|1.0.0"
+
+
+def make_record(i: int, *, recorded: datetime | None = None, hook: bool = True) -> EvaluationRecord:
+    """Evaluation number ``i``: ClinicalImpression, CarePlan, Provenance, AuditEvent and, for
+    a CDS Hooks call, a GuidanceResponse (five resources, or four without ``hook``)."""
+    when = recorded or BASE_TIME + timedelta(minutes=i)
+    patient = f"Patient/p{i % 7}"
+    hook_instance = f"00000000-0000-4000-8000-{i:012d}" if hook else None
+    ci_id, cp_id, prov_id = f"ci-{i}", f"cp-{i}", f"prov-{i}"
+    instant = when.isoformat()
+    produced: list[dict[str, Any]] = [
+        {"resourceType": "ClinicalImpression", "id": ci_id, "status": "completed",
+         "subject": {"reference": patient}, "date": instant},
+        {"resourceType": "CarePlan", "id": cp_id, "status": "active", "intent": "proposal",
+         "subject": {"reference": patient}},
+        {"resourceType": "Provenance", "id": prov_id, "recorded": instant,
+         "target": [{"reference": f"ClinicalImpression/{ci_id}"},
+                    {"reference": f"CarePlan/{cp_id}"}],
+         "agent": [{"who": {"reference": "Device/hipspine-cds"}}]},
+    ]  # fmt: skip
+    refs = [f"ClinicalImpression/{ci_id}", f"CarePlan/{cp_id}"]
+    resources = [
+        *produced,
+        audit_event(
+            recorded=when,
+            caller_kind="cds-hooks" if hook else "fhir-api",
+            client="https://ehr.example.org|tenant-a",
+            user="Practitioner/dr-1" if i % 2 else None,
+            patient_ref=patient,
+            request_id=f"req-{i}",
+            hook_instance=hook_instance,
+            output_refs=refs,
+            service_base_url="http://127.0.0.1:8080",
+        ),
+    ]
+    if hook_instance is not None:
+        resources.append(
+            guidance_response(
+                recorded=when,
+                hook_instance=hook_instance,
+                service_id="hip-spine",
+                service_url="http://127.0.0.1:8080/cds-services/hip-spine",
+                patient_ref=patient,
+                result_ref=f"CarePlan/{cp_id}",
+                rule_set=RULE_SET,
+            )
+        )
+    return EvaluationRecord(
+        recorded=when,
+        caller="https://ehr.example.org|tenant-a",
+        user="Practitioner/dr-1" if i % 2 else None,
+        patient_ref=patient,
+        request_id=f"req-{i}",
+        hook_instance=hook_instance,
+        rule_set=RULE_SET,
+        input_sha256=f"{i:064x}",
+        inputs_used=(f"Observation/o{i}-1", f"Observation/o{i}-2"),
+        category="HSC-2",
+        recommendations=("rec-mri-lumbar", "rec-diagnostic-ia-hip-injection"),
+        warnings=("Observation/x: no value",) if i % 3 == 0 else (),
+        outputs={
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in produced],
+            "score": 1.5 + i,
+        },  # fmt: skip
+        resources=resources,
+    )
+
+
+def feedback_item(
+    card: str, outcome: str = "accepted", ts: str = "2026-03-01T08:00:00Z"
+) -> FeedbackItem:
+    return FeedbackItem(
+        service_id="hip-spine",
+        card_uuid=card,
+        outcome=outcome,
+        outcome_timestamp=ts,
+        accepted_suggestions=("s-1",) if outcome == "accepted" else (),
+        override_reason=None if outcome == "accepted" else {"reason": {"code": "x"}},
+        caller="https://ehr.example.org",
+    )

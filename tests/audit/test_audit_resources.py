@@ -1,0 +1,84 @@
+"""The FHIR audit resources: valid R4 (fhir.resources R4B), BALP-style, and free of tokens."""
+
+from __future__ import annotations
+
+from fhir.resources.R4B.auditevent import AuditEvent
+from fhir.resources.R4B.guidanceresponse import GuidanceResponse
+
+from service.fhir.audit_resources import (
+    AUDIT_ENTITY_TYPE,
+    BALP_ENTITY_TYPE,
+    DCM,
+    OBJECT_ROLE,
+    feedback_audit_event,
+)
+from tests.audit.records import BASE_TIME, RULE_SET, make_record
+
+
+def _resource(kind: str, i: int = 1, hook: bool = True) -> dict[str, object]:
+    return next(r for r in make_record(i, hook=hook).resources if r["resourceType"] == kind)
+
+
+def test_the_audit_event_follows_balp_for_an_operation() -> None:
+    event = AuditEvent.model_validate(_resource("AuditEvent"))
+    assert (event.type.system, event.type.code) == (
+        "http://terminology.hl7.org/CodeSystem/audit-event-type",
+        "rest",
+    )
+    assert [(c.system, c.code) for c in event.subtype] == [
+        ("http://hl7.org/fhir/restful-interaction", "operation")
+    ]
+    assert (event.action, event.outcome) == ("E", "0")
+    roles = {a.type.coding[0].code for a in event.agent}
+    assert {"110153", "110152"} <= roles
+    assert all(a.type.coding[0].system == DCM for a in event.agent if a.type.coding[0].code
+               in {"110153", "110152"})  # fmt: skip
+
+
+def test_the_audit_event_names_the_patient_and_the_hook_instance() -> None:
+    body = _resource("AuditEvent")
+    patient = next(e for e in body["entity"] if e["type"]["code"] == "1")
+    assert patient["type"]["system"] == AUDIT_ENTITY_TYPE
+    assert (patient["role"]["system"], patient["role"]["code"]) == (OBJECT_ROLE, "1")
+    assert patient["what"]["reference"] == "Patient/p1"
+    transaction = next(e for e in body["entity"] if e["type"]["system"] == BALP_ENTITY_TYPE)
+    assert transaction["what"]["identifier"]["value"] == "00000000-0000-4000-8000-000000000001"
+
+
+def test_without_a_hook_the_transaction_entity_is_the_request_id() -> None:
+    body = _resource("AuditEvent", 2, hook=False)
+    transaction = next(e for e in body["entity"] if e["type"]["system"] == BALP_ENTITY_TYPE)
+    assert transaction["what"]["identifier"]["value"] == "req-2"
+
+
+def test_a_known_user_is_the_requestor_agent() -> None:
+    agents = _resource("AuditEvent", 1)["agent"]
+    user = [a for a in agents if a.get("who", {}).get("reference") == "Practitioner/dr-1"]
+    assert len(user) == 1 and user[0]["requestor"] is True
+
+
+def test_the_guidance_response_carries_the_hook_instance_and_the_rule_set() -> None:
+    gr = GuidanceResponse.model_validate(_resource("GuidanceResponse", 4))
+    assert gr.requestIdentifier.value == "00000000-0000-4000-8000-000000000004"
+    assert gr.moduleUri == RULE_SET and gr.status == "success"
+    assert gr.subject.reference == "Patient/p4" and gr.result.reference == "CarePlan/cp-4"
+    assert gr.performer.reference.startswith("Device/")
+    assert gr.identifier and gr.identifier[0].value
+    assert gr.extension[0].url.endswith("cqf-cdsHooksEndpoint")
+
+
+def test_the_ids_are_the_same_when_the_same_request_is_replayed() -> None:
+    assert _resource("AuditEvent", 5)["id"] == _resource("AuditEvent", 5)["id"]
+    assert _resource("AuditEvent", 5)["id"] != _resource("AuditEvent", 6)["id"]
+
+
+def test_the_feedback_audit_event_is_valid_and_keeps_the_override_reason() -> None:
+    body = feedback_audit_event(
+        recorded=BASE_TIME, client="https://ehr.example.org", service_id="hip-spine",
+        card_uuid="card-1", outcome="overridden", outcome_timestamp="2026-03-01T08:00:00Z",
+        override_reason={"reason": {"code": "patient-refused"}},
+        service_base_url="http://127.0.0.1:8080",
+    )  # fmt: skip
+    event = AuditEvent.model_validate(body)
+    details = {d.type: d.valueString for d in event.entity[0].detail}
+    assert details["overrideReason"] == "patient-refused"
