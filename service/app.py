@@ -1,0 +1,88 @@
+"""The application factory: the one composition root (no module-level app, engine or client)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, request
+
+from service import __version__
+from service.audit.store import SqlAuditStore
+from service.config import Settings
+from service.fhir.concept_maps import ConceptMapIndex, default_mappings_dir
+from service.fhir.profiles import Profiles, default_profiles_dir
+from service.logs import configure as configure_logging
+from service.pipeline import Pipeline
+from service.registry import Services
+from service.web import register_error_handlers, request_id
+
+log = logging.getLogger("hipspine.access")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app: settings, mappings, profiles, store, pipeline, blueprints."""
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    app = Flask(__name__)
+    app.config.update(
+        SETTINGS=settings,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqlAuditStore(settings.sqlalchemy_url)
+    store.upgrade()
+    index = ConceptMapIndex.load(settings.mappings_dir or default_mappings_dir())
+    profiles = Profiles.load(settings.profiles_dir or default_profiles_dir())
+    pipeline = Pipeline(
+        index=index,
+        profiles=profiles,
+        thresholds=settings.thresholds,
+        store=store,
+        public_base_url=settings.public_base_url,
+    )
+    app.extensions["hipspine"] = Services(
+        settings=settings,
+        version=__version__,
+        index=index,
+        profiles=profiles,
+        store=store,
+        pipeline=pipeline,
+    )
+
+    from service.audit.routes import bp as audit_bp
+    from service.cds_hooks.routes import bp as cds_bp
+    from service.fhir.routes import bp as fhir_bp
+    from service.ops.routes import bp as ops_bp
+
+    app.register_blueprint(ops_bp)
+    app.register_blueprint(fhir_bp)
+    app.register_blueprint(cds_bp)
+    app.register_blueprint(audit_bp)
+    register_error_handlers(app)
+    _register_request_log(app)
+    return app
+
+
+def _register_request_log(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+        request_id()
+
+    @app.after_request
+    def _finish(resp: Response) -> Response:
+        resp.headers["X-Request-Id"] = request_id()
+        rule = request.url_rule.rule if request.url_rule else "(unmatched)"
+        log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "route": rule,  # the rule, not the path: paths can carry patient ids
+                "status": resp.status_code,
+                "duration_ms": round((time.perf_counter() - g.get("started", 0)) * 1000, 2),
+            },
+        )
+        return resp

@@ -1,0 +1,29 @@
+"""Operational endpoints: liveness and readiness."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from service.errors import Issue
+from service.registry import services
+from service.web import fhir_response, outcome_response
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness: the process answers."""
+    return fhir_response({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: the store answers and the rule set is loaded."""
+    svc = services()
+    svc.store.ping()  # raises StoreUnavailable -> 503
+    if not svc.profiles.rule_set.version:
+        return outcome_response(503, (Issue("error", "exception", "rule set not loaded"),))
+    return fhir_response(
+        {"status": "ready", "ruleSet": svc.profiles.rule_set.canonical, "version": svc.version}
+    )

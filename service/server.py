@@ -1,0 +1,38 @@
+"""Run the app under gunicorn from Python (``hipspine serve``), with the same factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from service.config import Settings
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        from service.app import create_app
+
+        return create_app(self.settings)
+
+
+def run(settings: Settings, *, workers: int, threads: int) -> None:
+    options = {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": workers,
+        "threads": threads,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "accesslog": None,  # the app logs each request as JSON itself
+    }
+    _Gunicorn(settings, options).run()

@@ -1,0 +1,150 @@
+"""HTTP plumbing shared by the blueprints: request ids, FHIR JSON bodies, error answers.
+
+Every error leaves as an OperationOutcome (never HTML, never a stack trace): the handlers are
+registered on ``HipSpineError`` (our family), werkzeug's ``HTTPException`` (404, 405, 413, …)
+and, last, ``Exception`` (a bare 500 that logs only the request id and the exception type).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from service.errors import (
+    HipSpineError,
+    InvalidInput,
+    Issue,
+    NotAcceptable,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from service.fhir.outcome import operation_outcome
+
+log = logging.getLogger("hipspine.http")
+
+FHIR_JSON = "application/fhir+json"
+_JSON_TYPES = frozenset({"application/fhir+json", "application/json", "application/json+fhir"})
+_ACCEPTABLE = frozenset({*_JSON_TYPES, "*/*", "application/*"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+# werkzeug HTTP status -> OperationOutcome issue code
+_HTTP_ISSUE_CODES = {
+    400: "invalid",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    413: "too-costly",
+    415: "not-supported",
+}
+
+
+def request_id() -> str:
+    """The request's id: a sane ``X-Request-Id`` from the caller, else a fresh UUID."""
+    rid = g.get("request_id")
+    if rid is None:
+        sent = request.headers.get("X-Request-Id", "")
+        rid = sent if _REQUEST_ID.match(sent) else str(uuid.uuid4())
+        g.request_id = rid
+    return str(rid)
+
+
+def fhir_response(body: Mapping[str, Any], status: int = 200, **headers: str) -> Response:
+    resp = Response(orjson.dumps(body), status=status, mimetype=FHIR_JSON)
+    for name, value in headers.items():
+        resp.headers[name.replace("_", "-")] = value
+    return resp
+
+
+def outcome_response(status: int, issues: tuple[Issue, ...]) -> Response:
+    return fhir_response(operation_outcome(issues), status)
+
+
+def check_accept() -> None:
+    """406 when the caller accepts no JSON form we can send (standards.md §7 item 41)."""
+    accept = request.accept_mimetypes
+    if not accept or not request.headers.get("Accept"):
+        return
+    if not any(mt.split(";")[0].strip() in _ACCEPTABLE for mt, _q in accept if _q > 0):
+        raise NotAcceptable(
+            f"cannot produce any of the accepted types; this server answers {FHIR_JSON}"
+        )
+
+
+def json_body(*, fhir: bool = True) -> Any:
+    """Parse the request body as JSON, answering 415/400/413 for the caller's mistakes."""
+    mimetype = request.mimetype
+    if mimetype not in _JSON_TYPES:
+        allowed = FHIR_JSON + " or application/json" if fhir else "application/json"
+        raise UnsupportedMediaType(
+            f"Content-Type {mimetype or '(none)'} is not supported; send {allowed}"
+        )
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise
+    if not raw.strip():
+        raise InvalidInput("the request body is empty", ("Bundle",) if fhir else ())
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"the request body is not valid JSON: {exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}",
+            ("Bundle",) if fhir else (),
+        ) from None
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HipSpineError)
+    def _ours(exc: HipSpineError) -> Response:
+        if isinstance(exc, Unauthorized):
+            # 401 with no detail (CDS Hooks best practice); the reason goes to the log only.
+            log.info("unauthorized", extra={"reason": exc.diagnostics})
+            return outcome_response(401, (Issue("error", "login", "unauthorized"),))
+        resp = outcome_response(exc.status, exc.issues)
+        if isinstance(exc, TooManyRequests):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        text = {
+            404: "no such endpoint: see GET /fhir/metadata and GET /cds-services",
+            405: f"method {request.method} is not allowed here",
+            413: f"the request body is larger than {app.config.get('MAX_CONTENT_LENGTH')} bytes",
+        }.get(status, exc.description or exc.name)
+        code = _HTTP_ISSUE_CODES.get(status, "processing" if status < 500 else "exception")
+        resp = outcome_response(status, (Issue("error", code, str(text)),))
+        if status == 405 and exc.response is None:
+            allowed = getattr(exc, "valid_methods", None)
+            if allowed:
+                resp.headers["Allow"] = ", ".join(sorted(allowed))
+        return resp
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # Log the type and where, not the message: messages can quote patient data.
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+        log.error("unhandled error", extra={"error_type": type(exc).__name__, "where": where})
+        return outcome_response(
+            500,
+            (
+                Issue(
+                    "fatal",
+                    "exception",
+                    f"internal error; quote request id {request_id()} to the operators",
+                ),
+            ),
+        )
