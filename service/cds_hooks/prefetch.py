@@ -1,0 +1,175 @@
+"""Prefetch resolution (standards.md §1.4): prefetch plus fallback fetch -> one input Bundle.
+
+Per template key: a resource or Bundle is used (its ``next`` pages followed); ``null`` means
+the client has no such data (no refetch); an OperationOutcome, a non-object or an absent key
+is fetched from ``fhirServer``. When data is still unobtainable the hook answers 412. The
+result is one ``collection`` Bundle (Patient, Observations, Conditions, Procedures) for the
+pipeline shared with ``$hip-spine-evaluate``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from service.cds_hooks.discovery import CdsService
+from service.cds_hooks.fhir_fetch import DataUnavailable, Deadline, FhirFetcher, next_link
+from service.config import Settings
+
+#: The resource types the rules read (clinical-spec.md §1).
+INPUT_TYPES = frozenset({"Patient", "Observation", "Condition", "Procedure"})
+_TOKEN = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
+_USER_TOKENS = {
+    "userPractitionerId": "Practitioner",
+    "userPractitionerRoleId": "PractitionerRole",
+    "userPatientId": "Patient",
+    "userRelatedPersonId": "RelatedPerson",
+}
+
+
+@dataclass
+class _Gathered:
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    seen: set[tuple[str, str]] = field(default_factory=set)
+
+    def add_resource(self, resource: Any) -> None:
+        if not isinstance(resource, dict) or resource.get("resourceType") not in INPUT_TYPES:
+            return
+        rid = resource.get("id")
+        if isinstance(rid, str):
+            key = (str(resource["resourceType"]), rid)
+            if key in self.seen:
+                return
+            self.seen.add(key)
+        self.resources.append(resource)
+
+    def add_page(self, page: Mapping[str, Any]) -> None:
+        for entry in page.get("entry") or ():
+            if not isinstance(entry, dict):
+                continue
+            search = entry.get("search")
+            if isinstance(search, dict) and search.get("mode") == "outcome":
+                continue
+            self.add_resource(entry.get("resource"))
+
+    def add(self, value: Mapping[str, Any]) -> None:
+        if value.get("resourceType") == "Bundle":
+            self.add_page(value)
+        else:
+            self.add_resource(value)
+
+
+def resolve_template(template: str, context: Mapping[str, Any]) -> str:
+    """Fill ``{{context.x}}`` and ``{{userPractitionerId}}``-style tokens (URL-encoded).
+
+    :raise DataUnavailable: a token the context cannot fill.
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        token = match.group(1)
+        value: Any = None
+        if token.startswith("context."):
+            value = context.get(token.removeprefix("context."))
+        elif token in _USER_TOKENS:
+            kind, _, ident = str(context.get("userId", "")).partition("/")
+            value = ident if kind == _USER_TOKENS[token] and ident else None
+        if not isinstance(value, str | int) or isinstance(value, bool) or value == "":
+            raise DataUnavailable(f"the prefetch token {token} cannot be filled")
+        return quote(str(value), safe="")
+
+    return _TOKEN.sub(fill, template)
+
+
+def gather_bundle(
+    request: Mapping[str, Any],
+    service: CdsService,
+    *,
+    settings: Settings,
+    deadline: Deadline,
+    session: requests.Session | None = None,
+) -> dict[str, Any]:
+    """The input Bundle for one hook call (request already validated).
+
+    :raise DataUnavailable: required data is unobtainable (412).
+    :raise FhirServerNotAllowed: the data would have to come from a refused server (412).
+    """
+    prefetch = request.get("prefetch") or {}
+    context = request["context"]
+    gathered = _Gathered()
+    to_fetch: list[str] = []
+    to_page: list[tuple[str, Mapping[str, Any]]] = []
+    for key in service.prefetch:
+        if key not in prefetch:
+            to_fetch.append(key)
+            continue
+        value = prefetch[key]
+        if value is None:  # the client has no such data: treat as empty, do not refetch
+            continue
+        if not isinstance(value, dict) or value.get("resourceType") in {None, "OperationOutcome"}:
+            to_fetch.append(key)
+            continue
+        gathered.add(value)
+        if value.get("resourceType") == "Bundle" and next_link(value) is not None:
+            to_page.append((key, value))
+    if to_fetch or to_page:
+        _fetch(request, service, context, gathered, to_fetch, to_page, settings, deadline, session)
+    return _bundle(gathered.resources, request.get("fhirServer"))
+
+
+def _fetch(
+    request: Mapping[str, Any],
+    service: CdsService,
+    context: Mapping[str, Any],
+    gathered: _Gathered,
+    to_fetch: list[str],
+    to_page: list[tuple[str, Mapping[str, Any]]],
+    settings: Settings,
+    deadline: Deadline,
+    session: requests.Session | None,
+) -> None:
+    server = request.get("fhirServer")
+    if not server:
+        missing = ", ".join(to_fetch + [key for key, _ in to_page])
+        raise DataUnavailable(
+            f"prefetch {missing} is incomplete and no fhirServer was given", ("prefetch",)
+        )
+    authorization = request.get("fhirAuthorization") or {}
+    token = authorization.get("access_token")
+    with FhirFetcher(
+        server, token=token, settings=settings, deadline=deadline, session=session
+    ) as fetcher:
+        for key, first in to_page:
+            for page in fetcher.follow_pages(dict(first), what=key)[1:]:
+                gathered.add_page(page)
+        for key in to_fetch:
+            query = resolve_template(service.prefetch[key], context)
+            result = fetcher.get(query, what=key)
+            kind = result.get("resourceType")
+            if kind == "Bundle":
+                for page in fetcher.follow_pages(result, what=key):
+                    gathered.add_page(page)
+            elif kind in INPUT_TYPES:
+                gathered.add_resource(result)
+            else:
+                raise DataUnavailable(f"the FHIR server's {key} answer is a {kind}")
+
+
+def _bundle(resources: list[dict[str, Any]], server: Any) -> dict[str, Any]:
+    # The Patient first, then the rest in the order received.
+    ordered = sorted(resources, key=lambda r: r.get("resourceType") != "Patient")
+    entries = []
+    for resource in ordered:
+        entry: dict[str, Any] = {"resource": resource}
+        rid = resource.get("id")
+        if isinstance(server, str) and server and isinstance(rid, str):
+            entry["fullUrl"] = f"{server.rstrip('/')}/{resource['resourceType']}/{rid}"
+        entries.append(entry)
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
+    if entries:
+        bundle["entry"] = entries
+    return bundle

@@ -1,0 +1,151 @@
+"""The CDS Hooks HTTP surface (blueprint ``bp``): discovery, services, feedback.
+
+Collaborators come from the app at request time: ``current_app.config["SETTINGS"]`` and
+``current_app.extensions["hipspine"]`` (``.pipeline``, ``.store``). Errors answer with the
+status of the :class:`service.errors.HipSpineError` and an OperationOutcome; a 401 carries
+no detail (standards.md §1.8).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from service.audit.port import FeedbackItem
+from service.cds_hooks.cors import add_cors_headers
+from service.cds_hooks.discovery import CdsService, discovery_document, service_by_id
+from service.cds_hooks.fhir_fetch import Deadline
+from service.cds_hooks.invoke import answer_hook
+from service.cds_hooks.jwt_auth import Claims, bearer_token, verify
+from service.cds_hooks.schemas import CONTEXT_SCHEMAS, HookRequestSchema, load, load_feedback
+from service.config import Settings
+from service.errors import HipSpineError, InvalidInput, NotFound, Unauthorized
+from service.fhir.profiles import HSC_SYSTEM
+from service.pipeline import Caller
+
+log = logging.getLogger(__name__)
+bp = Blueprint("cds_hooks", __name__)
+bp.after_app_request(add_cors_headers)
+UNAUTHENTICATED = "unauthenticated"
+
+
+@bp.get("/cds-services")
+def discovery() -> Response:
+    """:raise 401: without a valid JWT (when auth is required)."""
+    _authenticate(_settings())
+    return jsonify(discovery_document())
+
+
+@bp.post("/cds-services/<service_id>")
+def invoke(service_id: str) -> Response:
+    """:raise 401, 404, 400 (bad request or hook), 412 (data unobtainable)."""
+    settings = _settings()
+    deadline = Deadline(settings.fhir_deadline)
+    claims = _authenticate(settings)
+    service = _service(service_id)
+    hook_request = _hook_request(service)
+    caller = Caller(
+        kind="cds-hooks",
+        client=claims.client if claims else UNAUTHENTICATED,
+        request_id=request.headers.get("X-Request-Id") or hook_request["hookInstance"],
+        user=hook_request["context"].get("userId"),
+        hook_instance=hook_request["hookInstance"],
+        service_id=service.id,
+    )
+    services = current_app.extensions["hipspine"]
+    index = getattr(services, "index", None)  # test apps may run without the ConceptMaps
+    answer = answer_hook(
+        service,
+        hook_request,
+        caller=caller,
+        settings=settings,
+        pipeline=services.pipeline,
+        deadline=deadline,
+        order_codes=index.domain(HSC_SYSTEM) if index is not None else None,
+    )
+    return jsonify(answer)
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def feedback(service_id: str) -> Response:
+    """:raise 401, 404, 400 (a malformed item fails the batch), 503 (store)."""
+    claims = _authenticate(_settings())
+    service = _service(service_id)
+    items = load_feedback(request.get_json(force=True, silent=True))
+    caller = claims.client if claims else UNAUTHENTICATED
+    current_app.extensions["hipspine"].store.record_feedback(
+        [_feedback_item(service, item, caller) for item in items]
+    )
+    return Response(status=200)
+
+
+@bp.errorhandler(HipSpineError)
+def _error(error: HipSpineError) -> tuple[Response, int]:
+    if isinstance(error, Unauthorized):
+        log.info("cds-hooks 401: %s", error.diagnostics)  # never the token
+        body = {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "login"}],
+        }
+        response = _fhir_json(body)
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response, 401
+    issues = []
+    for issue in error.issues:
+        item: dict[str, Any] = {"severity": issue.severity, "code": issue.code}
+        if issue.diagnostics:
+            item["diagnostics"] = issue.diagnostics
+        if issue.expression:
+            item["expression"] = list(issue.expression)
+        issues.append(item)
+    return _fhir_json({"resourceType": "OperationOutcome", "issue": issues}), error.status
+
+
+def _fhir_json(body: dict[str, Any]) -> Response:
+    response = jsonify(body)
+    response.mimetype = "application/fhir+json"
+    return response
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["SETTINGS"]
+    return settings
+
+
+def _authenticate(settings: Settings) -> Claims | None:
+    if not settings.cds_auth_required:
+        return None
+    token = bearer_token(request.headers.get("Authorization"))
+    audience = settings.public_base_url.rstrip("/") + request.path
+    store = current_app.extensions["hipspine"].store
+    return verify(token, audience_url=audience, settings=settings, store=store)
+
+
+def _service(service_id: str) -> CdsService:
+    service = service_by_id(service_id)
+    if service is None:
+        raise NotFound("no CDS service has this id")
+    return service
+
+
+def _hook_request(service: CdsService) -> dict[str, Any]:
+    hook_request = load(HookRequestSchema(), request.get_json(force=True, silent=True))
+    if hook_request["hook"] != service.hook:
+        raise InvalidInput(f"this service answers the {service.hook} hook", ("hook",))
+    schema = CONTEXT_SCHEMAS[service.hook]()
+    hook_request["context"] = load(schema, hook_request["context"], where="context")
+    return hook_request
+
+
+def _feedback_item(service: CdsService, item: dict[str, Any], caller: str) -> FeedbackItem:
+    return FeedbackItem(
+        service_id=service.id,
+        card_uuid=item["card"],
+        outcome=item["outcome"],
+        outcome_timestamp=item["outcomeTimestamp"],
+        accepted_suggestions=tuple(s["id"] for s in item.get("acceptedSuggestions", ())),
+        override_reason=item.get("overrideReason"),
+        caller=caller,
+    )
