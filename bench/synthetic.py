@@ -1,0 +1,136 @@
+"""Deterministic synthetic input Bundles for the benchmark: relevant and irrelevant entries."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+Json = dict[str, Any]
+
+HSC = "http://hipspine-cds.org/fhir/CodeSystem/hsc"
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+LATERALITY = "http://hipspine-cds.org/fhir/StructureDefinition/laterality"
+PATIENT_ID = "bench-patient"
+START = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
+
+SIDES = (("7771000", "Left"), ("24028007", "Right"))
+PAIN_SITES = ("site-low-back", "site-groin", "site-buttock", "site-thigh")
+ROM = (("internal-rotation", 20), ("external-rotation", 35), ("flexion", 100), ("extension", 8))
+TESTS = ("test-fadir", "test-faber", "test-slr", "test-thomas")
+RADIOGRAPHIC = (("pelvic-incidence", 55), ("lumbar-lordosis", 48), ("sacral-slope-standing", 35))
+#: Irrelevant labs and vitals: (LOINC code, display, category, UCUM unit, value).
+IRRELEVANT = (
+    ("8867-4", "Heart rate", "vital-signs", "/min", 72),
+    ("8480-6", "Systolic blood pressure", "vital-signs", "mm[Hg]", 128),
+    ("8462-4", "Diastolic blood pressure", "vital-signs", "mm[Hg]", 81),
+    ("8310-5", "Body temperature", "vital-signs", "Cel", 36.8),
+    ("29463-7", "Body weight", "vital-signs", "kg", 78.5),
+    ("2345-7", "Glucose [Mass/volume] in Serum or Plasma", "laboratory", "mg/dL", 97),
+    ("718-7", "Hemoglobin [Mass/volume] in Blood", "laboratory", "g/dL", 13.9),
+    ("2160-0", "Creatinine [Mass/volume] in Serum or Plasma", "laboratory", "mg/dL", 0.92),
+    ("6690-2", "Leukocytes [#/volume] in Blood", "laboratory", "10*3/uL", 6.4),
+    ("1988-5", "C reactive protein [Mass/volume] in Serum or Plasma", "laboratory", "mg/L", 3.1),
+)
+
+
+def _concept(system: str, code: str, display: str) -> Json:
+    return {"coding": [{"system": system, "code": code, "display": display}]}
+
+
+def _hip(side: int) -> Json:
+    site = _concept(SNOMED, "24136001", "Hip joint structure")
+    laterality = _concept(SNOMED, *SIDES[side])
+    site["extension"] = [{"url": LATERALITY, "valueCodeableConcept": laterality}]
+    return site
+
+
+def _observation(n: int, category: str, code: Json, value: Json, site: Json | None) -> Json:
+    when = (START + timedelta(hours=n)).isoformat().replace("+00:00", "Z")
+    resource: Json = {
+        "resourceType": "Observation",
+        "id": f"obs-{n}",
+        "status": "final",
+        "category": [_concept(CATEGORY, category, category)],
+        "code": code,
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "effectiveDateTime": when,
+        **value,
+    }
+    if site is not None:
+        resource["bodySite"] = site
+    return resource
+
+
+def _degrees(value: float) -> Json:
+    return {"valueQuantity": {"value": value, "unit": "°", "system": UCUM, "code": "deg"}}
+
+
+def _pain(n: int) -> Json:
+    site = PAIN_SITES[n % len(PAIN_SITES)]
+    code = _concept(LOINC, "72514-3", "Pain severity - 0-10 verbal numeric rating")
+    return _observation(n, "survey", code, {"valueInteger": n % 8}, _concept(HSC, site, site))
+
+
+def _rom(n: int) -> Json:
+    motion, base = ROM[n % len(ROM)]
+    code = _concept(HSC, f"hip-rom-{motion}", f"Hip {motion}")
+    return _observation(n, "exam", code, _degrees(base + n % 7), _hip(n % 2))
+
+
+def _test(n: int) -> Json:
+    name = TESTS[n % len(TESTS)]
+    answer = ("260385009", "Negative") if n % 3 else ("10828004", "Positive")
+    value = {"valueCodeableConcept": _concept(SNOMED, *answer)}
+    return _observation(n, "exam", _concept(HSC, name, name), value, _hip(n % 2))
+
+
+def _radiographic(n: int) -> Json:
+    if n % 4 == 0:
+        code = _concept(HSC, "kl-grade-hip", "Kellgren-Lawrence grade, hip")
+        return _observation(n, "imaging", code, {"valueInteger": n % 3}, _hip(n % 2))
+    name, base = RADIOGRAPHIC[n % len(RADIOGRAPHIC)]
+    return _observation(n, "imaging", _concept(HSC, name, name), _degrees(base + n % 5), None)
+
+
+RELEVANT: tuple[Callable[[int], Json], ...] = (_pain, _rom, _test, _radiographic)
+
+
+def _irrelevant(n: int) -> Json:
+    code, display, category, unit, value = IRRELEVANT[n % len(IRRELEVANT)]
+    quantity = {"value": value, "unit": unit, "system": UCUM, "code": unit}
+    code_concept = _concept(LOINC, code, display)
+    return _observation(n, category, code_concept, {"valueQuantity": quantity}, None)
+
+
+def _entries(relevant: int, irrelevant: int) -> Iterator[Json]:
+    yield {
+        "resourceType": "Patient",
+        "id": PATIENT_ID,
+        "name": [{"family": "Bench", "given": ["Synthetic"]}],
+        "gender": "unknown",
+        "birthDate": "1960-01-01",
+    }
+    kinds = itertools.cycle(RELEVANT)
+    for n in range(relevant):
+        yield next(kinds)(n)
+    for n in range(relevant, relevant + irrelevant):
+        yield _irrelevant(n)
+
+
+def synthetic_bundle(relevant: int, irrelevant: int = 0) -> Json:
+    """A collection Bundle: one Patient, ``relevant`` hip–spine inputs mixing pain, ROM, tests
+    and radiographic values over a time series, then ``irrelevant`` labs and vitals (LOINC)."""
+    return {
+        "resourceType": "Bundle",
+        "id": f"bench-{relevant}-{irrelevant}",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": f"urn:uuid:00000000-0000-4000-8000-{i:012d}", "resource": resource}
+            for i, resource in enumerate(_entries(relevant, irrelevant))
+        ],
+    }
