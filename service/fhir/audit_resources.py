@@ -16,6 +16,7 @@ from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.guidanceresponse import GuidanceResponse
 
 from service.fhir.outputs import DEVICE_REF
+from service.fhir.validated import checked
 
 AUDIT_EVENT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 RESTFUL_INTERACTION = "http://hl7.org/fhir/restful-interaction"
@@ -108,7 +109,7 @@ def audit_event(
         "source": {"observer": {"reference": DEVICE_REF}, "type": [_APP_SERVER]},
         "entity": entities,
     }
-    return AuditEvent.model_validate(body).model_dump(mode="json")
+    return checked(AuditEvent, body)
 
 
 def guidance_response(
@@ -138,7 +139,7 @@ def guidance_response(
     }
     if result_ref is not None:
         body["result"] = {"reference": result_ref}
-    return GuidanceResponse.model_validate(body).model_dump(mode="json")
+    return checked(GuidanceResponse, body)
 
 
 def feedback_audit_event(
@@ -188,4 +189,4 @@ def feedback_audit_event(
             }
         ],
     }
-    return AuditEvent.model_validate(body).model_dump(mode="json")
+    return checked(AuditEvent, body)

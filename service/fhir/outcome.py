@@ -9,6 +9,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from service.errors import Issue
 from service.fhir.extraction import Extraction
+from service.fhir.validated import checked
 
 #: R4 ``issue.severity`` (required binding IssueSeverity).
 ISSUE_SEVERITIES = frozenset({"fatal", "error", "warning", "information"})
@@ -49,7 +50,7 @@ def operation_outcome(issues: Sequence[Issue]) -> dict[str, Any]:
         "resourceType": "OperationOutcome",
         "issue": [_issue(i) for i in (issues or (_NO_ISSUES,))],
     }
-    return OperationOutcome.model_validate(body).model_dump(mode="json")
+    return checked(OperationOutcome, body)
 
 
 def warnings_outcome(extraction: Extraction) -> dict[str, Any] | None:

@@ -69,10 +69,17 @@ class Entry:
 class Subject:
     """The ``subject.reference`` of an Observation, Condition or Procedure entry."""
 
-    expr: str
-    label: str
+    entry: Entry
     reference: str | None
     relevant: bool
+
+    @property
+    def expr(self) -> str:
+        return self.entry.expr
+
+    @property
+    def label(self) -> str:  # built only when a diagnostic needs it
+        return self.entry.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,14 +134,14 @@ def unwrap(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
 
 
 def _kinds(rtype: str, code: object, index: ConceptMapIndex) -> tuple[KindSpec, ...]:
-    if not isinstance(code, Mapping):
+    if not isinstance(code, dict):
         return ()
     codings = code.get("coding")
     if not isinstance(codings, list):
         return ()
     found: dict[str, KindSpec] = {}
     for coding in codings:
-        if isinstance(coding, Mapping):
+        if isinstance(coding, dict):
             target = index.lookup(FINDING_KIND, coding.get("system"), coding.get("code"))
             spec = KINDS.get(target) if target is not None else None
             if spec is not None and rtype in spec.resource_types:
@@ -146,32 +153,36 @@ def _kinds(rtype: str, code: object, index: ConceptMapIndex) -> tuple[KindSpec, 
 
 
 def scan(bundle: Mapping[str, Any], base: str, index: ConceptMapIndex) -> Scan:
-    """Relevant entries, Patient entries and every clinical entry's subject, in Bundle order."""
+    """Relevant entries, Patient entries and every clinical entry's subject, in Bundle order.
+
+    This runs over every entry, relevant or not, so it stays cheap: payloads come from a JSON
+    parser (plain dicts and lists, so ``isinstance(x, dict)``, not the slower ABC check), and
+    FHIRPaths and labels are built only when a diagnostic needs them.
+    """
     relevant: list[Entry] = []
     patients: list[Entry] = []
     subjects: list[Subject] = []
+    clinical = CLINICAL_TYPES
     for i, item in enumerate(bundle["entry"]):
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             continue
         resource = item.get("resource")
-        if not isinstance(resource, Mapping):
+        if not isinstance(resource, dict):
             continue
         rtype = resource.get("resourceType")
+        if rtype != "Patient" and rtype not in clinical:
+            continue
         full_url = item.get("fullUrl")
         full_url = full_url if isinstance(full_url, str) and full_url else None
         if rtype == "Patient":
             patients.append(Entry(i, f"{base}.entry[{i}].resource", full_url, resource, rtype))
             continue
-        if rtype not in CLINICAL_TYPES:
-            continue
-        expr = f"{base}.entry[{i}].resource"
         kinds = _kinds(rtype, resource.get("code"), index)
-        entry = Entry(i, expr, full_url, resource, rtype, kinds)
+        entry = Entry(i, f"{base}.entry[{i}].resource", full_url, resource, rtype, kinds)
         subject = resource.get("subject")
-        reference = subject.get("reference") if isinstance(subject, Mapping) else None
+        reference = subject.get("reference") if isinstance(subject, dict) else None
         subjects.append(
-            Subject(expr, entry.name, reference if isinstance(reference, str) else None,
-                    bool(kinds))
+            Subject(entry, reference if isinstance(reference, str) else None, bool(kinds))
         )
         if kinds:
             relevant.append(entry)
@@ -217,6 +228,11 @@ def _errors(rtype: str, document: bytes) -> tuple[tuple[str, ...], str, int] | N
         paths = tuple(dict.fromkeys(fhirpath(e["loc"]) for e in errors))[:_MAX_EXPRESSIONS]
         return paths, str(errors[0]["msg"]), len(errors)
     return None
+
+
+def validation_cache_clear() -> None:
+    """Forget every cached validation result (benchmarks of never-seen charts use it)."""
+    _errors.cache_clear()
 
 
 def validate(entry: Entry, document: bytes) -> Issue | None:
