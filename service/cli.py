@@ -18,6 +18,7 @@ EXIT_OK = 0
 EXIT_INPUT_ERROR = 2  # click's own usage errors also exit 2
 EXIT_STORE_ERROR = 3
 EXIT_EVALUATION_ERROR = 4
+EXIT_FHIR_SERVER_ERROR = 5  # the FHIR server refused, failed or is not allowed
 
 
 @click.group()
@@ -39,14 +40,45 @@ def serve(workers: int, threads: int) -> None:
 
 
 @main.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--summary", is_flag=True, help="print the conclusion in plain words")
 @click.option("--patient", "patient_id", default=None, help="require every subject to be this id")
-def evaluate(file: Path, summary: bool, patient_id: str | None) -> None:
-    """Evaluate a FHIR Bundle FILE (JSON) and print the output Bundle (recorded in the store)."""
+@click.option("--fhir-server", default=None, help="fetch the --patient from this FHIR R4 base URL")
+@click.option("--write-back", is_flag=True, help="write the outputs to the FHIR server")
+@click.option("--token", default=None, envvar="FHIR_TOKEN", help="bearer token for the server")
+@click.option("--smart-client-id", default=None, help="SMART Backend Services client id")
+@click.option("--smart-key", default=None, type=click.Path(exists=True, dir_okay=False))
+@click.option("--smart-token-url", default=None, help="token endpoint (default: discovered)")
+def evaluate(
+    file: Path | None,
+    summary: bool,
+    patient_id: str | None,
+    fhir_server: str | None,
+    write_back: bool,
+    token: str | None,
+    smart_client_id: str | None,
+    smart_key: str | None,
+    smart_token_url: str | None,
+) -> None:
+    """Evaluate a FHIR Bundle FILE (JSON), or --patient on --fhir-server; recorded in the store.
+
+    With FILE it prints the output Bundle (--summary: plain words). With --fhir-server it
+    prints the summary; --write-back then stores ClinicalImpression, CarePlan and Provenance
+    on the server in one transaction (a re-run for the same inputs creates nothing new).
+    """
     from service.app import create_app
     from service.pipeline import Caller
 
+    if fhir_server is not None or file is None:
+        if file is not None or fhir_server is None or patient_id is None:
+            raise click.UsageError("give either FILE, or --fhir-server URL with --patient ID")
+        from service.remote import Credentials
+
+        creds = Credentials(token, smart_client_id, smart_key, smart_token_url)
+        _evaluate_remote(fhir_server, patient_id, write_back, creds)
+        return
     try:
         payload = orjson.loads(file.read_bytes())
     except orjson.JSONDecodeError as exc:
@@ -63,6 +95,77 @@ def evaluate(file: Path, summary: bool, patient_id: str | None) -> None:
         click.echo(format_summary(result.assessment, result.extraction))
     else:
         click.echo(orjson.dumps(result.bundle, option=orjson.OPT_INDENT_2).decode())
+
+
+def _evaluate_remote(url: str, patient_id: str, write: bool, credentials: Any) -> None:
+    from service.app import create_app
+    from service.errors import FhirServerError, PreconditionFailed
+    from service.pipeline import Caller
+    from service.remote import cli_client, evaluate_patient
+
+    app = create_app()
+    services = app.extensions["hipspine"]
+    caller = Caller(kind="cli", client=f"cli:{getpass.getuser()}", request_id=str(uuid.uuid4()))
+    try:
+        with cli_client(url, services.settings, credentials) as client:
+            done = evaluate_patient(
+                client, services.pipeline, patient_id, caller=caller, write=write
+            )
+    except (FhirServerError, PreconditionFailed) as exc:
+        _fail(f"FHIR server {url}: {exc.diagnostics}", EXIT_FHIR_SERVER_ERROR)
+    except ValueError as exc:
+        if isinstance(exc, HipSpineError):
+            _fail(_describe(exc), EXIT_INPUT_ERROR)
+        _fail(str(exc), EXIT_INPUT_ERROR)
+    except HipSpineError as exc:
+        _fail(_describe(exc), EXIT_STORE_ERROR if exc.status == 503 else EXIT_INPUT_ERROR)
+    click.echo(format_summary(done.result.assessment, done.result.extraction))
+    if done.written is not None:
+        verb = "Written to" if done.written.created else "Already on (nothing written)"
+        click.echo("")
+        click.echo(f"{verb} {url}: {', '.join(done.written.references)}")
+
+
+@main.command("sample-data")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--patients", type=click.IntRange(min=1), default=36, show_default=True)
+def sample_data(out_dir: Path, seed: int, patients: int) -> None:
+    """Write synthetic patients as transaction Bundles and manifest.json (expected categories)."""
+    from service.fhir.sample_data import write_sample_data
+
+    manifest = write_sample_data(out_dir, seed=seed, patients=patients)
+    click.echo(f"wrote {len(manifest['patients'])} patients and manifest.json to {out_dir}")
+
+
+@main.command()
+@click.option("--fhir-server", required=True, help="FHIR R4 base URL (on FHIR_SERVER_ALLOWLIST)")
+@click.option("--token", default=None, envvar="FHIR_TOKEN", help="bearer token for the server")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def load(fhir_server: str, token: str | None, directory: Path) -> None:
+    """POST each transaction Bundle of DIRECTORY (from sample-data) to the FHIR server."""
+    from service.config import Settings
+    from service.errors import FhirServerError, PreconditionFailed
+    from service.remote import Credentials, bundle_files, cli_client, load_bundles
+
+    files = bundle_files(directory)
+    try:
+        with cli_client(fhir_server, Settings.from_env(), Credentials(token)) as client:
+            count = load_bundles(client, files, progress=_progress)
+    except (FhirServerError, PreconditionFailed) as exc:
+        _fail(f"FHIR server {fhir_server}: {exc.diagnostics}", EXIT_FHIR_SERVER_ERROR)
+    except ValueError as exc:
+        _fail(str(exc), EXIT_INPUT_ERROR)
+    click.echo(f"loaded {count} Bundles into {fhir_server}")
+
+
+def _progress(items: Any) -> Any:
+    """A tqdm progress bar on a terminal; the items unchanged otherwise."""
+    if not sys.stderr.isatty():
+        return items
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
+    return tqdm(items, unit="patient", file=sys.stderr)
 
 
 def format_summary(assessment: Any, extraction: Any) -> str:

@@ -49,6 +49,10 @@ class Settings:
     # Audit export (issue 4).
     export_token: str = ""
     export_min_poll_seconds: float = 1.0
+    # FHIR client for the CLI (issue 5): a batch tool may wait longer than a hook.
+    fhir_cli_connect_timeout: float = 5.0
+    fhir_cli_read_timeout: float = 30.0
+    fhir_retry_budget: float = 30.0  # seconds spent waiting on 429/503 before giving up
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -97,4 +101,9 @@ class Settings:
             export_min_poll_seconds=float(
                 e.get("EXPORT_MIN_POLL_SECONDS", d.export_min_poll_seconds)
             ),
+            fhir_cli_connect_timeout=float(
+                e.get("FHIR_CLI_CONNECT_TIMEOUT", d.fhir_cli_connect_timeout)
+            ),
+            fhir_cli_read_timeout=float(e.get("FHIR_CLI_READ_TIMEOUT", d.fhir_cli_read_timeout)),
+            fhir_retry_budget=float(e.get("FHIR_RETRY_BUDGET", d.fhir_retry_budget)),
         )

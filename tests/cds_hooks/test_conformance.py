@@ -634,7 +634,9 @@ def test_item_39_plain_http_fhir_server_is_refused_unless_loopback_or_developmen
         refused = post(production, auth, PV, body)
         assert len(mock.calls) == 0
         assert refused.status_code == 412 and refused.get_json()["issue"][0]["code"] == "security"
-        development = build_app(Settings(**{**fields, "fhir_allow_http": True}), store, pipeline).test_client()
+        development = build_app(
+            Settings(**{**fields, "fhir_allow_http": True}), store, pipeline
+        ).test_client()
         assert post(development, auth, PV, body).status_code == 200
         assert len(mock.calls) == 1
 
