@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test lint typecheck serve-prod bench clean venv
+.PHONY: run test lint typecheck serve-prod bench bench-load clean venv
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -33,6 +33,10 @@ venv: $(VENV)/.dev
 run: $(VENV)/.runtime
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/hipspine serve
 
+# The production server locally: gunicorn with the container's gunicorn.conf.py.
+serve-prod: $(VENV)/.runtime
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py
+
 test: $(VENV)/.dev
 	$(BIN)/ruff check service tests bench
 	$(BIN)/mypy
@@ -48,6 +52,9 @@ typecheck: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/evaluate.py
+
+bench-load: $(VENV)/.dev
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

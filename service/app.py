@@ -13,6 +13,7 @@ from service.config import Settings
 from service.fhir.concept_maps import ConceptMapIndex, default_mappings_dir
 from service.fhir.profiles import Profiles, default_profiles_dir
 from service.logs import configure as configure_logging
+from service.metrics import InstrumentedStore, register_request_metrics
 from service.pipeline import Pipeline
 from service.registry import Services
 from service.web import register_error_handlers, request_id
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         index=index,
         profiles=profiles,
         thresholds=settings.thresholds,
-        store=store,
+        store=InstrumentedStore(store),  # times audit writes, counts categories
         public_base_url=settings.public_base_url,
     )
     app.extensions["hipspine"] = Services(
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(cds_bp)
     app.register_blueprint(audit_bp)
     register_error_handlers(app)
+    register_request_metrics(app)
     _register_request_log(app)
     return app
 

@@ -28,15 +28,17 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--workers", type=int, default=1, show_default=True, help="gunicorn workers")
-@click.option("--threads", type=int, default=4, show_default=True, help="threads per worker")
-def serve(workers: int, threads: int) -> None:
-    """Serve the API with gunicorn on HOST:PORT (defaults 127.0.0.1:8080)."""
+@click.option("--threads", type=int, default=4, show_default=True, help="worker threads")
+def serve(threads: int) -> None:
+    """Serve the API with gunicorn on HOST:PORT (defaults 127.0.0.1:8080), one process.
+
+    For several worker processes use gunicorn with gunicorn.conf.py (``make serve-prod``,
+    the container): it also sets up the metrics of all workers.
+    """
     from service.config import Settings
     from service.server import run
 
-    settings = Settings.from_env()
-    run(settings, workers=workers, threads=threads)
+    run(Settings.from_env(), threads=threads)
 
 
 @main.command()

@@ -50,12 +50,34 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+#: the service's logger namespaces: ``hipspine.*`` and modules named by ``__name__``
+NAMESPACES = ("hipspine", "service")
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is now (gunicorn and test captures swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure(level: str) -> None:
-    """Send the service's logs (``hipspine.*``) to stderr as JSON lines."""
-    logger = logging.getLogger("hipspine")
-    if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
+    """Send the service's logs (``hipspine.*``, ``service.*``) to stderr as JSON lines."""
+    for name in NAMESPACES:
+        logger = logging.getLogger(name)
+        if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+            handler = StderrHandler()
+            handler.setFormatter(JsonFormatter())
+            logger.addHandler(handler)
+        logger.setLevel(level)
+        # hipspine.* stops here; service.* also propagates (the root logger has no handler
+        # in production; test log captures listen there).
+        logger.propagate = name != "hipspine"

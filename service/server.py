@@ -26,13 +26,15 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app(self.settings)
 
 
-def run(settings: Settings, *, workers: int, threads: int) -> None:
+def run(settings: Settings, *, threads: int) -> None:
+    """One gunicorn worker with ``threads`` threads (the embedded default, `make run`)."""
     options = {
         "bind": f"{settings.host}:{settings.port}",
-        "workers": workers,
+        "workers": 1,
         "threads": threads,
         "timeout": 30,
         "graceful_timeout": 10,
         "accesslog": None,  # the app logs each request as JSON itself
+        "control_socket_disable": True,  # its shared default path clashes between instances
     }
     _Gunicorn(settings, options).run()

@@ -30,6 +30,7 @@ from service.fhir.server_policy import (
     on_allowlist,
     parse_retry_after,
 )
+from service.metrics import observe_fhir_call
 
 FHIR_JSON = "application/fhir+json"
 #: A response larger than this is refused (a patient's record is far smaller).
@@ -229,22 +230,33 @@ class FhirServerClient:
         self, method: str, url: str, headers: dict[str, str], data: bytes | None, what: str
     ) -> tuple[int, bytes, str | None]:
         timeout = self.effective_timeouts(what)
+        started = time.perf_counter()
         try:
             response = self._session.request(
-                method, url, headers=headers, data=data, timeout=timeout, stream=True,
+                method,
+                url,
+                headers=headers,
+                data=data,
+                timeout=timeout,
+                stream=True,
                 allow_redirects=False,
             )
             with response:
                 body = b"".join(self._chunks(response, what))
+                observe_fhir_call(self.base_url, response.status_code, self._since(started))
                 return response.status_code, body, response.headers.get("Retry-After")
         except requests.Timeout:
-            raise FhirServerUnavailable(
-                f"the FHIR server did not answer {what} in time"
-            ) from None
+            observe_fhir_call(self.base_url, "timeout", self._since(started))
+            raise FhirServerUnavailable(f"the FHIR server did not answer {what} in time") from None
         except requests.RequestException as exc:
+            observe_fhir_call(self.base_url, "connection", self._since(started))
             raise FhirServerUnavailable(
                 f"{what} to the FHIR server failed ({type(exc).__name__})"
             ) from None
+
+    @staticmethod
+    def _since(started: float) -> float:
+        return time.perf_counter() - started
 
     def _chunks(self, response: requests.Response, what: str) -> Iterator[bytes]:
         # The read timeout bounds each socket read only; a server that trickles bytes is cut

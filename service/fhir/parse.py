@@ -89,6 +89,20 @@ class Scan:
     subjects: tuple[Subject, ...]
 
 
+#: R4 BundleType codes (a required binding).
+BUNDLE_TYPES = frozenset(
+    {
+        "document",
+        "message",
+        "transaction",
+        "transaction-response",
+        "batch",
+        "batch-response",
+        "history",
+        "searchset",
+        "collection",
+    }
+)
 _JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
@@ -128,6 +142,13 @@ def unwrap(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
             f"expected a Bundle (or Parameters), got resourceType {rtype!r}", ["resourceType"]
         )
     assert isinstance(bundle, Mapping)
+    btype = bundle.get("type")
+    if not isinstance(btype, str) or btype not in BUNDLE_TYPES:
+        raise InvalidInput(
+            f"Bundle.type must be one of {', '.join(sorted(BUNDLE_TYPES))} (R4: 1..1), "
+            f"got {btype!r}"[:300],
+            [f"{base}.type"],
+        )
     if not isinstance(bundle.get("entry"), list):
         raise InvalidInput("the Bundle has no entry array", [f"{base}.entry"])
     return bundle, base
@@ -170,7 +191,7 @@ def scan(bundle: Mapping[str, Any], base: str, index: ConceptMapIndex) -> Scan:
         if not isinstance(resource, dict):
             continue
         rtype = resource.get("resourceType")
-        if rtype != "Patient" and rtype not in clinical:
+        if not isinstance(rtype, str) or (rtype != "Patient" and rtype not in clinical):
             continue
         full_url = item.get("fullUrl")
         full_url = full_url if isinstance(full_url, str) and full_url else None

@@ -1,10 +1,11 @@
-"""Operational endpoints: liveness and readiness."""
+"""Operational endpoints: liveness, readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response
 
 from service.errors import Issue
+from service.metrics import CONTENT_TYPE, exposition
 from service.registry import services
 from service.web import fhir_response, outcome_response
 
@@ -27,3 +28,9 @@ def readyz() -> Response:
     return fhir_response(
         {"status": "ready", "ruleSet": svc.profiles.rule_set.canonical, "version": svc.version}
     )
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text exposition (every worker's samples in multiprocess mode)."""
+    return Response(exposition(), status=200, headers={"Content-Type": CONTENT_TYPE})

@@ -27,14 +27,19 @@ def _subject(resource: dict[str, Any], reference: str | None) -> dict[str, Any]:
     [
         ({"resourceType": "Observation"}, "resourceType"),
         ({"resourceType": "Bundle", "type": "collection"}, "Bundle.entry"),
-        ({"resourceType": "Bundle", "entry": {"not": "a list"}}, "Bundle.entry"),
+        ({"resourceType": "Bundle", "type": "collection", "entry": {"not": "a list"}},
+         "Bundle.entry"),
+        ({"resourceType": "Bundle", "entry": []}, "Bundle.type"),
+        ({"resourceType": "Bundle", "type": ["collection"], "entry": []}, "Bundle.type"),
+        ({"resourceType": "Bundle", "type": "bogus", "entry": []}, "Bundle.type"),
         ({"resourceType": "Parameters", "parameter": [{"name": "other"}]},
          "Parameters.parameter"),
         ({"resourceType": "Parameters", "parameter": [
             {"name": "observations", "resource": {"resourceType": "Patient"}}]},
          "Parameters.parameter[0].resource"),
         ({"resourceType": "Parameters", "parameter": [
-            {"name": "x"}, {"name": "observations", "resource": {"resourceType": "Bundle"}}]},
+            {"name": "x"},
+            {"name": "observations", "resource": {"resourceType": "Bundle", "type": "batch"}}]},
          "Parameters.parameter[1].resource.entry"),
     ],
 )

@@ -1,0 +1,80 @@
+"""gunicorn configuration shared by the container and `make serve-prod`."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import tempfile
+from typing import Any
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
+# Sync workers with a few threads: evaluation is CPU-bound Python, threads cover the waits
+# (audit commit, fallback FHIR fetches). In a container, cpu_count() is the host's: set
+# WEB_CONCURRENCY to the cores the container may use.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# Heartbeat files on tmpfs when there is one (a container's /tmp may sit on overlayfs).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+wsgi_app = "service.app:create_app()"
+# Migrations run once in the master before workers start (see on_starting); each worker then
+# builds its own app, engine and pool after the fork.
+preload_app = False
+# No gunicornc control socket: nothing manages workers at run time, and a shared default
+# path ($HOME/.gunicorn/gunicorn.ctl) would clash between instances on one host.
+control_socket_disable = True
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
+accesslog = "-"
+# JSON access log. The raw path can carry a patient id, so it is not logged: the app's own
+# request log (logger hipspine.access) names the Flask route instead. Same request id in both.
+access_log_format = json.dumps(
+    {
+        "type": "access",
+        "method": "%(m)s",
+        "status": "%(s)s",
+        "bytes": "%(B)s",
+        "duration_us": "%(D)s",
+        "request_id": "%({x-request-id}o)s",
+    }
+)
+
+# Prometheus multiprocess mode: with several workers, each writes its samples to one folder
+# and GET /metrics sums them. Set PROMETHEUS_MULTIPROC_DIR to choose the folder; otherwise a
+# fresh temporary one is made here (before any worker imports prometheus_client).
+_OWN_METRICS_DIR = ""
+if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _OWN_METRICS_DIR = tempfile.mkdtemp(prefix="hipspine-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _OWN_METRICS_DIR
+
+
+def on_starting(server: Any) -> None:
+    from service.audit.migrate import upgrade
+    from service.config import Settings
+
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if metrics_dir:  # stale samples of an earlier run would be summed in
+        os.makedirs(metrics_dir, exist_ok=True)
+        for name in os.listdir(metrics_dir):
+            if name.endswith(".db"):
+                os.remove(os.path.join(metrics_dir, name))
+    settings = Settings.from_env()
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.sqlalchemy_url)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(_OWN_METRICS_DIR, ignore_errors=True)
