@@ -3,59 +3,63 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from fhir_builders import SNOMED, Chart
+from service.fhir.sample_chart import Chart
+from service.fhir.sample_codes import SNOMED
+from service.fhir.sample_findings import (
+    kl_grades,
+    negative_red_flags,
+    quiet_hip,
+    sij_three_of_five,
+    slr_negative,
+    spine_angles,
+)
 
-Case = Callable[[], Chart]
-CASES: dict[str, Case] = {}
+#: The visit every example describes, and the day of its diagnostic hip injection.
+VISIT = "2025-03-14T09:30:00Z"
+INJECTION_DAY = "2025-03-20"
+
+Fill = Callable[[Chart], None]
 
 
-def case(slug: str) -> Callable[[Case], Case]:
+@dataclass(frozen=True)
+class Example:
+    """One example file: its patient (id, given, family, gender, birth date) and story."""
+
+    slug: str
+    patient: tuple[str, str, str, str, str]
+    fill: Fill
+
+    def chart(self) -> Chart:
+        chart = Chart(*self.patient, visit=VISIT)
+        self.fill(chart)
+        return chart
+
+    @property
+    def why(self) -> str:
+        """The category it must give and the findings that make it so (``fill``'s docstring)."""
+        return " ".join((self.fill.__doc__ or "").split())
+
+
+CASES: dict[str, Example] = {}
+
+
+def case(
+    slug: str, patient_id: str, given: str, family: str, gender: str, birth_date: str
+) -> Callable[[Fill], Fill]:
     """Register an example under its file name stem (the category it must give)."""
 
-    def register(build: Case) -> Case:
-        CASES[slug] = build
-        return build
+    def register(fill: Fill) -> Fill:
+        CASES[slug] = Example(slug, (patient_id, given, family, gender, birth_date), fill)
+        return fill
 
     return register
 
 
-def negative_red_flags(c: Chart) -> None:
-    """The emergency red flags asked and denied."""
-    for flag in ("saddle-anaesthesia", "bladder-dysfunction", "faecal-incontinence"):
-        c.sign(f"rf-{flag}", False)
-
-
-def quiet_hip(c: Chart, ir: tuple[float, float] = (34, 36)) -> None:
-    """A hip with full rotation, negative provocation, no extension deficit, no groin pain."""
-    for side, deg in zip(("left", "right"), ir, strict=True):
-        c.rom("internal-rotation", side, deg)
-        c.rom("external-rotation", side, 40)
-        c.rom("extension", side, 15)
-        c.test("fadir", side, False)
-        c.test("faber", side, False)
-        c.test("thomas", side, False)
-    c.pain("site-groin", 0)
-
-
-def no_extension_deficit(c: Chart, extension: tuple[float, float] = (10, 12)) -> None:
-    for side, deg in zip(("left", "right"), extension, strict=True):
-        c.test("thomas", side, False)
-        c.rom("extension", side, deg)
-
-
-def slr_negative(c: Chart, *, motor: bool = True) -> None:
-    c.test("slr", "left", False)
-    c.test("slr", "right", False)
-    if motor:
-        c.sign("myotomal-weakness", False)
-        c.sign("myelopathy-signs", False)
-
-
-@case("red-flag-cauda-equina")
-def red_flag_cauda_equina() -> Chart:
+@case("red-flag-cauda-equina", "pat-rf-ces", "Marta", "Kowalski", "female", "1971-06-02")
+def red_flag_cauda_equina(c: Chart) -> None:
     """RED_FLAG (R1), urgency-emergency: saddle anaesthesia, bladder dysfunction, CES Condition."""
-    c = Chart("red-flag-cauda-equina", "pat-rf-ces", "Marta", "Kowalski", "female", "1971-06-02")
     c.heart_rate(96)
     c.pain("site-low-back", 8)
     c.pain("site-leg-below-knee", 7)
@@ -65,16 +69,13 @@ def red_flag_cauda_equina() -> Chart:
     c.sign("rf-bladder-dysfunction", True)
     c.sign("rf-fever", False)
     c.lumbar_imaging("disc-herniation")
-    c.condition(
-        (SNOMED, "192970008", "Cauda equina syndrome"), "2025-03-13", verification="provisional"
-    )
-    return c
+    ces = (SNOMED, "192970008", "Cauda equina syndrome")
+    c.condition(ces, "2025-03-13", verification="provisional")
 
 
-@case("red-flag-urgent")
-def red_flag_urgent() -> Chart:
+@case("red-flag-urgent", "pat-rf-urgent", "Henry", "Osei", "male", "1952-11-19")
+def red_flag_urgent(c: Chart) -> None:
     """RED_FLAG (R1), urgency-urgent: cancer history and weight loss; no emergency flag is true."""
-    c = Chart("red-flag-urgent", "pat-rf-urgent", "Henry", "Osei", "male", "1952-11-19")
     c.heart_rate(78)
     c.pain("site-low-back", 6)
     c.sign("rf-cancer-history", True)
@@ -82,35 +83,28 @@ def red_flag_urgent() -> Chart:
     c.sign("rf-fever", False)
     negative_red_flags(c)
     c.sign("rf-progressive-motor-deficit", False)
-    c.kl("left", 3)
-    c.kl("right", 1)
-    return c
+    kl_grades(c, left=3, right=1)
 
 
-@case("no-findings")
-def no_findings() -> Chart:
+@case("no-findings", "pat-no-findings", "Aiko", "Tanaka", "female", "1988-04-23")
+def no_findings(c: Chart) -> None:
     """NO_FINDINGS (R11): every minimum-set item recorded and normal; all pain now 0."""
-    c = Chart("no-findings", "pat-no-findings", "Aiko", "Tanaka", "female", "1988-04-23")
     c.heart_rate(64)
     c.pain("site-low-back", 3, when="2025-01-10T10:00:00Z")
     c.pain("site-low-back", 0)  # remeasured: the latest value wins
     c.test("fadir", "left", True, status="entered-in-error", note="Recorded on the wrong chart")
-    quiet_hip(c)
+    quiet_hip(c, ir=(34, 36), er=(40, 40), extension=(15, 15))
     slr_negative(c)
-    c.kl("left", 0)
-    c.kl("right", 0)
+    kl_grades(c, left=0, right=0)
     c.lumbar_imaging("normal")
-    c.spinopelvic("pelvic-incidence", 50)
-    c.spinopelvic("lumbar-lordosis", 52)
+    spine_angles(c, 50, 52)
     negative_red_flags(c)
-    return c
 
 
-@case("misdiagnosed-hip-missed")
-def misdiagnosed_hip_missed() -> Chart:
+@case("misdiagnosed-hip-missed", "pat-mis-hip", "Robert", "Lind", "male", "1958-02-14")
+def misdiagnosed_hip_missed(c: Chart) -> None:
     """MISDIAGNOSED_HIP_MISSED (R2): lumbar surgery 2023-06, LBP 7 before, 6 after (< MIC);
     KL 3 left, IR 8° left, FADIR + left."""
-    c = Chart("misdiagnosed-hip-missed", "pat-mis-hip", "Robert", "Lind", "male", "1958-02-14")
     c.heart_rate(72)
     c.condition((SNOMED, "279039007", "Low back pain"), "2022-11-03")
     c.pain("site-low-back", 7, when="2023-05-10T09:00:00Z")
@@ -121,17 +115,14 @@ def misdiagnosed_hip_missed() -> Chart:
     c.rom("internal-rotation", "left", 8, snomed=True)
     c.rom("internal-rotation", "right", 28, snomed=True)
     c.test("fadir", "left", True, location="groin-anterior")
-    c.kl("left", 3)
-    c.kl("right", 1)
+    kl_grades(c, left=3, right=1)
     negative_red_flags(c)
-    return c
 
 
-@case("misdiagnosed-spine-missed")
-def misdiagnosed_spine_missed() -> Chart:
+@case("misdiagnosed-spine-missed", "pat-mis-spine", "Elena", "Ruiz", "female", "1949-08-30")
+def misdiagnosed_spine_missed(c: Chart) -> None:
     """MISDIAGNOSED_SPINE_MISSED (R3): left THR 2023-09, worst pain 8 before, 7 after (< MIC);
     lumbar stenosis on imaging, neurogenic claudication, SLR + right."""
-    c = Chart("misdiagnosed-spine-missed", "pat-mis-spine", "Elena", "Ruiz", "female", "1949-08-30")
     c.heart_rate(70)
     c.pain("hip", 8, when="2023-08-20T09:00:00Z")
     c.pain("site-low-back", 6, when="2023-08-20T09:00:00Z")
@@ -145,14 +136,12 @@ def misdiagnosed_spine_missed() -> Chart:
     c.test("slr", "right", True, slr_angle=45)
     c.odi(46)
     negative_red_flags(c)
-    return c
 
 
-@case("simple-hip-primary-ia-positive")
-def simple_hip_primary_ia_positive() -> Chart:
+@case("simple-hip-primary-ia-positive", "pat-hip-ia", "Samuel", "Ng", "male", "1963-01-09")
+def simple_hip_primary_ia_positive(c: Chart) -> None:
     """SIMPLE_HIP_PRIMARY, confidence-high (R4): IA relief (7 → 1) 85.7 % with KL 2 right,
     IR 11° right, FADIR + right, LBP 5."""
-    c = Chart("simple-hip-primary-ia-positive", "pat-hip-ia", "Samuel", "Ng", "male", "1963-01-09")
     c.heart_rate(68)
     c.pain("site-low-back", 5)
     c.pain("site-groin", 7)
@@ -160,19 +149,16 @@ def simple_hip_primary_ia_positive() -> Chart:
     c.rom("internal-rotation", "left", 30)
     c.test("fadir", "right", True, location="groin-anterior")
     c.test("scour", "right", True)
-    c.kl("right", 2)
-    c.kl("left", 1)
+    kl_grades(c, left=1, right=2)
     c.lumbar_imaging("spondylolisthesis", when="2025-01-22")
-    c.ia_injection(7, 1)
+    c.ia_injection(7, 1, INJECTION_DAY)
     negative_red_flags(c)
-    return c
 
 
-@case("simple-spine-primary")
-def simple_spine_primary() -> Chart:
+@case("simple-spine-primary", "pat-spine-ia", "Grace", "Okafor", "female", "1956-05-17")
+def simple_spine_primary(c: Chart) -> None:
     """SIMPLE_SPINE_PRIMARY (R4): IA relief 20 % (negative), FADIR + right, lumbar stenosis,
     SLR + left, dermatomal sensory loss."""
-    c = Chart("simple-spine-primary", "pat-spine-ia", "Grace", "Okafor", "female", "1956-05-17")
     c.heart_rate(74)
     c.pain("site-low-back", 7)
     c.pain("site-leg-below-knee", 6)
@@ -180,19 +166,16 @@ def simple_spine_primary() -> Chart:
     c.test("slr", "left", True, slr_angle=35)
     c.sign("dermatomal-sensory-loss", True)
     c.sign("reflex-loss", True)
-    c.kl("left", 1)
-    c.kl("right", 1)
+    kl_grades(c, left=1, right=1)
     c.lumbar_imaging("stenosis", when="2025-02-02")
-    c.ia_relief(20)
+    c.ia_relief(20, INJECTION_DAY)
     negative_red_flags(c)
-    return c
 
 
-@case("indeterminate-not-hip")
-def indeterminate_not_hip() -> Chart:
+@case("indeterminate-not-hip", "pat-indet", "Liam", "Fischer", "male", "1979-09-05")
+def indeterminate_not_hip(c: Chart) -> None:
     """INDETERMINATE_NOT_HIP (R4): IA relief (6 → 5) 16.7 %, FADIR + left, LBP 5; imaging normal,
     PI−LL 4°, SLR − both, motor signs absent; SIJ cluster 3/5 positive."""
-    c = Chart("indeterminate-not-hip", "pat-indet", "Liam", "Fischer", "male", "1979-09-05")
     c.heart_rate(66)
     c.pain("site-low-back", 5)
     c.pain("site-buttock", 5)
@@ -201,19 +184,9 @@ def indeterminate_not_hip() -> Chart:
     c.test("faber", "left", True, location="posterior")
     slr_negative(c)
     c.test("slump", None, False)
-    for name, positive in (
-        ("distraction", True),
-        ("thigh-thrust", True),
-        ("compression", True),
-        ("sacral-thrust", False),
-        ("gaenslen", False),
-    ):
-        c.test(f"sij-{name}", None, positive)
-    c.kl("left", 1)
-    c.kl("right", 0)
+    sij_three_of_five(c)
+    kl_grades(c, left=1, right=0)
     c.lumbar_imaging("normal")
-    c.spinopelvic("pelvic-incidence", 50)
-    c.spinopelvic("lumbar-lordosis", 46)
-    c.ia_injection(6, 5)
+    spine_angles(c, 50, 46)
+    c.ia_injection(6, 5, INJECTION_DAY)
     negative_red_flags(c)
-    return c

@@ -143,7 +143,11 @@ def test_the_committed_examples_are_what_the_build_script_writes(
     monkeypatch.syspath_prepend(str(EXAMPLES_DIR))
     build_examples = importlib.import_module("build_examples")
     built: dict[str, str] = build_examples.build_all()
-    on_disk = {p.name for p in EXAMPLES_DIR.iterdir() if p.suffix in {".json", ".md"}}
+    on_disk = {
+        p.relative_to(EXAMPLES_DIR).as_posix()
+        for p in EXAMPLES_DIR.rglob("*")
+        if p.suffix in {".json", ".md"}
+    }
     assert set(built) == on_disk
     for name, text in built.items():
         assert (EXAMPLES_DIR / name).read_text(encoding="utf-8") == text, name

@@ -2,7 +2,8 @@
 
 Each template draws its values from ranges that keep the category it promises (worked from §2
 and §4 with the margins shown in comments), both sides measured where §1.2 wants a side. The
-examples/ Bundles are the verified fixed versions of the same stories.
+examples/ Bundles are the verified fixed versions of the same stories, built from the same
+chart (sample_chart.py) and shared findings (sample_findings.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from service.fhir.sample_chart import ICD10CM, SNOMED, Chart
+from service.fhir.sample_chart import Chart
+from service.fhir.sample_codes import ICD10CM, SNOMED
+from service.fhir.sample_findings import (
+    kl_grades,
+    negative_red_flags,
+    no_extension_deficit,
+    quiet_hip,
+    sij_three_of_five,
+    slr_negative,
+    spine_angles,
+)
 
 
 @dataclass(frozen=True)
@@ -49,44 +60,26 @@ def ago(visit: date, days: int) -> str:
     return f"{visit - timedelta(days=days)}T09:00:00Z"
 
 
-def negative_red_flags(c: Chart) -> None:
-    for flag in ("saddle-anaesthesia", "bladder-dysfunction", "faecal-incontinence"):
-        c.sign(f"rf-{flag}", False)
-
-
-def quiet_hip(c: Chart, rng: random.Random) -> None:
-    """Full rotation (IR ≥ 28°; IR and IR+ER within 6° between sides), negative provocation,
-    no extension deficit, no groin pain."""
+def drawn_quiet_hip(c: Chart, rng: random.Random) -> None:
+    """Full rotation (IR ≥ 28°; IR and IR+ER within 6° between sides), extension 10–20°."""
     ir, er = rng.randint(28, 40), rng.randint(35, 45)
-    for side in ("left", "right"):
-        c.rom("internal-rotation", side, ir + rng.randint(0, 3))
-        c.rom("external-rotation", side, er + rng.randint(0, 3))
-        c.rom("extension", side, rng.randint(10, 20))
-        c.test("fadir", side, False)
-        c.test("faber", side, False)
-        c.test("thomas", side, False)
-    c.pain("site-groin", 0)
+    quiet_hip(
+        c,
+        ir=[ir + rng.randint(0, 3) for _ in range(2)],
+        er=[er + rng.randint(0, 3) for _ in range(2)],
+        extension=[rng.randint(10, 20) for _ in range(2)],
+    )
 
 
-def no_extension_deficit(c: Chart, rng: random.Random) -> None:
-    for side in ("left", "right"):
-        c.test("thomas", side, False)
-        c.rom("extension", side, rng.randint(5, 18))
-
-
-def slr_negative(c: Chart, *, motor: bool = True) -> None:
-    c.test("slr", "left", False)
-    c.test("slr", "right", False)
-    if motor:
-        c.sign("myotomal-weakness", False)
-        c.sign("myelopathy-signs", False)
+def drawn_extension(rng: random.Random) -> tuple[int, int]:
+    """Hip extension (left, right) of 5–18°: no deficit."""
+    return rng.randint(5, 18), rng.randint(5, 18)
 
 
 def aligned_spine(c: Chart, rng: random.Random) -> None:
     """PI−LL between −5° and 6° (≤ 10°: no malalignment)."""
     pi = rng.randint(45, 60)
-    c.spinopelvic("pelvic-incidence", pi)
-    c.spinopelvic("lumbar-lordosis", pi - rng.randint(-5, 6))
+    spine_angles(c, pi, pi - rng.randint(-5, 6))
 
 
 @template("RED_FLAG", ages=(45, 85))
@@ -104,18 +97,16 @@ def red_flag(c: Chart, rng: random.Random, visit: date) -> None:
         c.sign("rf-weight-loss", True)
         negative_red_flags(c)
     c.sign("rf-fever", False)
-    c.kl("left", rng.randint(0, 3))
-    c.kl("right", rng.randint(0, 3))
+    kl_grades(c, rng.randint(0, 3), rng.randint(0, 3))
 
 
 @template("NO_FINDINGS", ages=(25, 60))
 def no_findings(c: Chart, rng: random.Random, visit: date) -> None:
     c.pain("site-low-back", rng.randint(2, 5), when=ago(visit, rng.randint(60, 200)))
     c.pain("site-low-back", 0)  # remeasured: resolved
-    quiet_hip(c, rng)
+    drawn_quiet_hip(c, rng)
     slr_negative(c)
-    c.kl("left", rng.randint(0, 1))
-    c.kl("right", rng.randint(0, 1))
+    kl_grades(c, rng.randint(0, 1), rng.randint(0, 1))
     c.lumbar_imaging("normal")
     aligned_spine(c, rng)
     negative_red_flags(c)
@@ -185,8 +176,7 @@ def simple_spine_primary(c: Chart, rng: random.Random, visit: date) -> None:
     c.test("fadir", other, False)
     c.test("slr", other, True, slr_angle=rng.randint(30, 50))
     c.sign("dermatomal-sensory-loss", True)
-    c.kl("left", rng.randint(0, 1))
-    c.kl("right", rng.randint(0, 1))
+    kl_grades(c, rng.randint(0, 1), rng.randint(0, 1))
     c.lumbar_imaging("stenosis")
     c.ia_relief(rng.randint(0, 30), str(visit + timedelta(days=rng.randint(3, 9))))  # < 50 %
     negative_red_flags(c)
@@ -202,13 +192,8 @@ def indeterminate_not_hip(c: Chart, rng: random.Random, visit: date) -> None:
     c.test("fadir", other, False)
     c.test("faber", hip, True, location="posterior")
     slr_negative(c)
-    for name, positive in (
-        ("distraction", True), ("thigh-thrust", True), ("compression", True),
-        ("sacral-thrust", False), ("gaenslen", False),
-    ):
-        c.test(f"sij-{name}", None, positive)
-    c.kl("left", rng.randint(0, 1))
-    c.kl("right", rng.randint(0, 1))
+    sij_three_of_five(c)
+    kl_grades(c, rng.randint(0, 1), rng.randint(0, 1))
     c.lumbar_imaging("normal")
     aligned_spine(c, rng)
     pre = rng.randint(5, 8)
@@ -244,7 +229,7 @@ def secondary_hip_driven(c: Chart, rng: random.Random, visit: date) -> None:
     c.rom("internal-rotation", hip, rng.randint(8, 13))
     c.rom("internal-rotation", other, rng.randint(26, 34))
     c.test("fadir", hip, True, location="groin-anterior")
-    no_extension_deficit(c, rng)
+    no_extension_deficit(c, drawn_extension(rng))
     slr_negative(c)
     c.kl(hip, 3)
     c.kl(other, rng.randint(1, 2))
@@ -265,8 +250,7 @@ def secondary_functional(c: Chart, rng: random.Random, visit: date) -> None:
     c.test("faber", "left", False)
     c.test("faber", "right", False)
     slr_negative(c, motor=False)
-    c.kl("left", rng.randint(0, 1))
-    c.kl("right", rng.randint(0, 1))
+    kl_grades(c, rng.randint(0, 1), rng.randint(0, 1))
     c.lumbar_imaging("normal")
 
 
@@ -279,11 +263,10 @@ def complex_(c: Chart, rng: random.Random, visit: date) -> None:
     c.rom("internal-rotation", hip, rng.randint(6, 11))
     c.rom("internal-rotation", other, rng.randint(8, 13))
     c.test("fadir", hip, True, location="groin-anterior")
-    no_extension_deficit(c, rng)
+    no_extension_deficit(c, drawn_extension(rng))
     c.test("slr", other, True, slr_angle=rng.randint(35, 55))
     c.sign("neurogenic-claudication", True)
-    c.kl("left", 2)
-    c.kl("right", 2)
+    kl_grades(c, 2, 2)
     c.lumbar_imaging("stenosis")
     aligned_spine(c, rng)
     c.odi(rng.randint(40, 60))
@@ -294,11 +277,10 @@ def complex_(c: Chart, rng: random.Random, visit: date) -> None:
 def not_hss_spine(c: Chart, rng: random.Random, visit: date) -> None:
     c.pain("site-low-back", rng.randint(6, 8))
     c.pain("site-leg-below-knee", rng.randint(5, 7))
-    quiet_hip(c, rng)
+    drawn_quiet_hip(c, rng)
     c.test("slr", rng.choice(["left", "right"]), True, slr_angle=rng.randint(30, 50))
     c.sign("dermatomal-sensory-loss", True)
-    c.kl("left", rng.randint(0, 1))
-    c.kl("right", rng.randint(0, 1))
+    kl_grades(c, rng.randint(0, 1), rng.randint(0, 1))
     c.lumbar_imaging("disc-herniation")
     aligned_spine(c, rng)
     c.odi(rng.randint(30, 50))

@@ -1,60 +1,43 @@
-"""A synthetic patient's chart, rendered as a FHIR R4 ``transaction`` Bundle (sample data).
+"""A synthetic patient's chart, rendered as a FHIR R4 Bundle (sample data and examples/).
 
-Codes follow clinical-spec.md §1.3 (LOINC pain NRS and ODI, ``HSC#`` inputs, SNOMED sides and
-hip joint, SNOMED test results); laterality is the §1.2 extension on ``bodySite``. Every
-resource gets a deterministic id (uuid5 of the patient id and its position) and is written with
-``PUT``, so loading the same sample twice creates nothing new.
+One method per input of clinical-spec.md §1.3, in the codes of sample_codes.py. Every resource
+but the Patient gets a deterministic id (uuid5 of the patient id and its position), so building
+the same chart twice gives the same Bundle: ``transaction()`` (``PUT``: loading it twice
+creates nothing new), ``collection()`` (an evaluation input) or ``searchset()`` (a FHIR
+server's answer, as in CDS Hooks prefetch).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Json = dict[str, Any]
+from service.fhir.sample_codes import (
+    CONDITION_CATEGORY,
+    CONDITION_CLINICAL,
+    CONDITION_VERIFICATION,
+    HIP_JOINT,
+    HIP_ROM,
+    LOINC,
+    LOWER_LIMB,
+    NEGATIVE,
+    OBS_CATEGORY,
+    PAIN_NRS,
+    POSITIVE,
+    SNOMED,
+    Json,
+    angle,
+    body_site,
+    component,
+    concept,
+    hsc,
+    quantity,
+)
 
-HSC = "http://hipspine-cds.org/fhir/CodeSystem/hsc"
-LATERALITY_URL = "http://hipspine-cds.org/fhir/StructureDefinition/laterality"
-SNOMED = "http://snomed.info/sct"
-LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 MRN_SYSTEM = "http://hipspine-cds.org/fhir/sid/sample-mrn"
-OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
-CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
-CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 _NAMESPACE = uuid.UUID("3b7f0c52-6a1e-4d0b-9f2e-5c8d7a6b4e31")
-
-SIDES = {"left": ("7771000", "Left"), "right": ("24028007", "Right")}
-HIP_JOINT = (SNOMED, "24136001", "Hip joint structure")
-LOWER_LIMB = (SNOMED, "61685007", "Lower limb structure")
-POSITIVE = (SNOMED, "10828004", "Positive")
-NEGATIVE = (SNOMED, "260385009", "Negative")
-PAIN_NRS = (LOINC, "72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
-UNITS = {"deg": "°", "mm": "mm", "%": "%", "/min": "beats/minute", "kg": "kg", "mg/L": "mg/L",
-         "Cel": "°C", "g/dL": "g/dL"}
-
-
-def concept(*codings: tuple[str, str, str]) -> Json:
-    return {"coding": [{"system": s, "code": c, "display": d} for s, c, d in codings]}
-
-
-def hsc(code: str) -> tuple[str, str, str]:
-    return (HSC, code, code.replace("-", " ").capitalize())
-
-
-def quantity(value: float, unit: str) -> Json:
-    return {"value": value, "unit": UNITS[unit], "system": UCUM, "code": unit}
-
-
-def body_site(site: tuple[str, str, str], side: str | None) -> Json:
-    out = concept(site)
-    if side is not None:
-        out["extension"] = [
-            {"url": LATERALITY_URL, "valueCodeableConcept": concept((SNOMED, *SIDES[side]))}
-        ]
-    return out
 
 
 @dataclass
@@ -81,23 +64,58 @@ class Chart:
             }
         )
 
+    @property
+    def patient(self) -> Json:
+        return self.resources[0]
+
+    @property
+    def subject(self) -> Json:
+        return {"reference": f"Patient/{self.patient_id}"}
+
     def _add(self, resource: Json) -> Json:
         rid = str(uuid.uuid5(_NAMESPACE, f"{self.patient_id}/{len(self.resources)}"))
         resource = {"resourceType": resource.pop("resourceType"), "id": rid, **resource}
         self.resources.append(resource)
         return resource
 
+    # Renderings ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _entry(resource: Json, **more: Json) -> Json:
+        """A Bundle entry; its ``urn:uuid`` is the resource id, or derived from it (Patient)."""
+        try:
+            uid = uuid.UUID(resource["id"])
+        except ValueError:
+            uid = uuid.uuid5(_NAMESPACE, f"{resource['resourceType']}/{resource['id']}")
+        return {"fullUrl": f"urn:uuid:{uid}", "resource": resource, **more}
+
     def transaction(self) -> Json:
         """The chart as a ``transaction`` Bundle of ``PUT [type]/[id]`` entries."""
         entries = [
-            {
-                "fullUrl": f"urn:uuid:{uuid.uuid5(_NAMESPACE, r['resourceType'] + '/' + r['id'])}",
-                "resource": r,
-                "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
-            }
+            self._entry(r, request={"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"})
             for r in self.resources
         ]
         return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+    def collection(self, bundle_id: str, timestamp: str) -> Json:
+        """The chart as a ``collection`` Bundle (the input of ``$hip-spine-evaluate``)."""
+        return {
+            "resourceType": "Bundle",
+            "id": bundle_id,
+            "meta": {"lastUpdated": timestamp},
+            "type": "collection",
+            "timestamp": timestamp,
+            "entry": [self._entry(r) for r in self.resources],
+        }
+
+    def searchset(self, resource_type: str) -> Json:
+        """The chart's resources of one type, as a server's ``searchset`` answer."""
+        found = [r for r in self.resources if r["resourceType"] == resource_type]
+        entries = [self._entry(r, search={"mode": "match"}) for r in found]
+        total = len(found)
+        return {"resourceType": "Bundle", "type": "searchset", "total": total, "entry": entries}
+
+    # Observations --------------------------------------------------------------------------
 
     def observation(
         self,
@@ -117,7 +135,7 @@ class Chart:
             "status": status,
             "category": [concept((OBS_CATEGORY, category, category.replace("-", " ").title()))],
             "code": code,
-            "subject": {"reference": f"Patient/{self.patient_id}"},
+            "subject": self.subject,
             "effectiveDateTime": time,
             "issued": time if "T" in time else f"{time}T12:00:00Z",
             **value,
@@ -133,7 +151,8 @@ class Chart:
     # Inputs of clinical-spec.md §1.3 ----------------------------------------------------------
 
     def pain(self, site: str | None, nrs: int, **kw: Any) -> Json:
-        where = body_site(hsc(site), None) if site is not None else None
+        """Pain NRS at ``site``: an HSC ``site-…`` code, ``"hip"`` (SNOMED hip joint) or none."""
+        where = None if site is None else body_site(HIP_JOINT if site == "hip" else hsc(site), None)
         value = {"valueInteger": nrs}
         return self.observation("survey", concept(PAIN_NRS), value, site=where, **kw)
 
@@ -141,10 +160,26 @@ class Chart:
         code = concept((LOINC, "97909-6", "Oswestry Disability Index [ODI]"))
         return self.observation("survey", code, {"valueQuantity": quantity(percent, "%")}, **kw)
 
-    def rom(self, motion: str, side: str, degrees: float, **kw: Any) -> Json:
-        value = {"valueQuantity": quantity(degrees, "deg")}
-        site = body_site(HIP_JOINT, side)
-        return self.observation("exam", concept(hsc(f"hip-rom-{motion}")), value, site=site, **kw)
+    def _hip(self, category: str, code: Json, side: str, value: Json, **kw: Any) -> Json:
+        """An observation of the hip joint of ``side``."""
+        return self.observation(category, code, value, site=body_site(HIP_JOINT, side), **kw)
+
+    def rom(
+        self, motion: str, side: str, degrees: float, *, snomed: bool = False, **kw: Any
+    ) -> Json:
+        """Hip ROM ``hip-rom-<motion>``; ``snomed`` adds the SNOMED hip ROM coding."""
+        code = concept(hsc(f"hip-rom-{motion}"), *([HIP_ROM] if snomed else []))
+        return self._hip("exam", code, side, angle(degrees), **kw)
+
+    def rom_panel(self, side: str, motions: Mapping[str, float]) -> Json:
+        """``hip-rom-panel``: one component per motion, in degrees (§1.3)."""
+        parts = [component(f"hip-rom-{m}", angle(deg)) for m, deg in motions.items()]
+        return self._hip("exam", concept(hsc("hip-rom-panel")), side, {}, components=parts)
+
+    def contracture(self, side: str, degrees: float) -> Json:
+        """Hip flexion contracture angle (Thomas test)."""
+        code = concept(hsc("hip-flexion-contracture-angle"))
+        return self._hip("exam", code, side, angle(degrees))
 
     def test(
         self,
@@ -156,18 +191,13 @@ class Chart:
         slr_angle: float | None = None,
         **kw: Any,
     ) -> Json:
+        """Special test ``test-<name>``, SNOMED Positive/Negative (§1.3)."""
         components: list[Json] = []
         if location is not None:
-            components.append(
-                {
-                    "code": concept(hsc("pain-location")),
-                    "valueCodeableConcept": concept(hsc(f"location-{location}")),
-                }
-            )
+            where = concept(hsc(f"location-{location}"))
+            components.append(component("pain-location", {"valueCodeableConcept": where}))
         if slr_angle is not None:
-            components.append(
-                {"code": concept(hsc("slr-angle")), "valueQuantity": quantity(slr_angle, "deg")}
-            )
+            components.append(component("slr-angle", angle(slr_angle)))
         limb = LOWER_LIMB if name.startswith("slr") else HIP_JOINT
         site = body_site(limb, side) if side is not None else None
         value = {"valueCodeableConcept": concept(POSITIVE if positive else NEGATIVE)}
@@ -175,14 +205,13 @@ class Chart:
             "exam", concept(hsc(f"test-{name}")), value, site=site, components=components, **kw
         )
 
-    def kl(self, side: str, grade: int) -> Json:
-        site = body_site(HIP_JOINT, side)
-        value = {"valueInteger": grade}
-        return self.observation("imaging", concept(hsc("kl-grade-hip")), value, site=site)
+    def kl(self, side: str, grade: int, **kw: Any) -> Json:
+        code = concept(hsc("kl-grade-hip"))
+        return self._hip("imaging", code, side, {"valueInteger": grade}, **kw)
 
-    def lumbar_imaging(self, finding: str) -> Json:
+    def lumbar_imaging(self, finding: str, **kw: Any) -> Json:
         value = {"valueCodeableConcept": concept(hsc(f"finding-{finding}"))}
-        return self.observation("imaging", concept(hsc("lumbar-imaging-finding")), value)
+        return self.observation("imaging", concept(hsc("lumbar-imaging-finding")), value, **kw)
 
     def spinopelvic(self, name: str, value: float, unit: str = "deg") -> Json:
         return self.observation(
@@ -190,13 +219,16 @@ class Chart:
         )
 
     def sign(self, name: str, present: bool, **kw: Any) -> Json:
+        """Neurological sign or red flag (``valueBoolean``)."""
         return self.observation("exam", concept(hsc(name)), {"valueBoolean": present}, **kw)
 
     def prior(self, name: str, done: bool, when: str) -> Json:
+        """Prior treatment ``prior-…``; the effective time is when it was done (§1.3)."""
         code = concept(hsc(f"prior-{name}"))
         return self.observation("procedure", code, {"valueBoolean": done}, when=when)
 
     def ia_injection(self, pre: int, post: int, day: str) -> None:
+        """Diagnostic IA hip injection on ``day``: NRS before and 20 minutes after (§1.3)."""
         for which, value, clock in (("pre", pre, "10:00"), ("post", post, "10:20")):
             code = concept(hsc(f"ia-hip-injection-nrs-{which}"))
             self.observation("procedure", code, {"valueInteger": value}, when=f"{day}T{clock}:00Z")
@@ -206,18 +238,32 @@ class Chart:
         value = {"valueQuantity": quantity(percent, "%")}
         return self.observation("procedure", code, value, when=f"{day}T10:20:00Z")
 
-    def condition(self, code: tuple[str, str, str], onset: str) -> Json:
-        return self._add(
-            {
-                "resourceType": "Condition",
-                "clinicalStatus": concept((CONDITION_CLINICAL, "active", "Active")),
-                "verificationStatus": concept((CONDITION_VERIFICATION, "confirmed", "Confirmed")),
-                "code": concept(code),
-                "subject": {"reference": f"Patient/{self.patient_id}"},
-                "onsetDateTime": onset,
-                "recordedDate": onset,
-            }
-        )
+    # History ----------------------------------------------------------------------------------
+
+    def condition(
+        self,
+        code: tuple[str, str, str],
+        onset: str,
+        *,
+        verification: str = "confirmed",
+        side: str | None = None,
+    ) -> Json:
+        """An active problem-list Condition, on the hip joint of ``side`` if given."""
+        resource: Json = {
+            "resourceType": "Condition",
+            "clinicalStatus": concept((CONDITION_CLINICAL, "active", "Active")),
+            "verificationStatus": concept(
+                (CONDITION_VERIFICATION, verification, verification.title())
+            ),
+            "category": [concept((CONDITION_CATEGORY, "problem-list-item", "Problem List Item"))],
+            "code": concept(code),
+            "subject": self.subject,
+            "onsetDateTime": onset,
+            "recordedDate": onset,
+        }
+        if side is not None:
+            resource["bodySite"] = [body_site(HIP_JOINT, side)]
+        return self._add(resource)
 
     def hip_replacement(self, side: str, when: str) -> Json:
         return self._add(
@@ -225,7 +271,7 @@ class Chart:
                 "resourceType": "Procedure",
                 "status": "completed",
                 "code": concept((SNOMED, "52734007", "Total hip replacement")),
-                "subject": {"reference": f"Patient/{self.patient_id}"},
+                "subject": self.subject,
                 "performedDateTime": when,
                 "bodySite": [body_site(HIP_JOINT, side)],
             }
@@ -236,6 +282,9 @@ class Chart:
     def vital(self, loinc: str, display: str, value: float, unit: str) -> Json:
         value_q = {"valueQuantity": quantity(value, unit)}
         return self.observation("vital-signs", concept((LOINC, loinc, display)), value_q)
+
+    def heart_rate(self, bpm: int) -> Json:
+        return self.vital("8867-4", "Heart rate", bpm, "/min")
 
     def lab(self, loinc: str, display: str, value: float, unit: str) -> Json:
         value_q = {"valueQuantity": quantity(value, unit)}

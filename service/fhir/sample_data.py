@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from service.fhir.sample_cases import TEMPLATES, Template
-from service.fhir.sample_chart import Chart, Json
+from service.fhir.sample_chart import Chart
+from service.fhir.sample_codes import Json
 
 MANIFEST = "manifest.json"
 _GIVEN = {
@@ -53,7 +54,7 @@ def build_patient(seed: int, index: int) -> tuple[Template, Chart]:
 
 def _unrelated(c: Chart, rng: random.Random) -> None:
     """Vital signs and labs the rules do not read."""
-    c.vital("8867-4", "Heart rate", rng.randint(58, 96), "/min")
+    c.heart_rate(rng.randint(58, 96))
     c.vital("29463-7", "Body weight", round(rng.uniform(52, 110), 1), "kg")
     c.vital("8310-5", "Body temperature", round(rng.uniform(36.2, 37.3), 1), "Cel")
     c.lab("1988-5", "C reactive protein [Mass/volume] in Serum or Plasma",

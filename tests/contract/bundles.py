@@ -5,12 +5,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-HSC = "http://hipspine-cds.org/fhir/CodeSystem/hsc"
-SNOMED = "http://snomed.info/sct"
-LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
-LATERALITY = "http://hipspine-cds.org/fhir/StructureDefinition/laterality"
-SIDES = {"left": ("7771000", "Left"), "right": ("24028007", "Right")}
+from service.fhir.profiles import HSC_SYSTEM as HSC
+from service.fhir.profiles import LATERALITY_URL as LATERALITY
+from service.fhir.sample_codes import LOINC, SIDES, SNOMED, UCUM
+
+__all__ = ["HSC", "LOINC", "SNOMED", "UCUM", "bundle", "deg", "nrs", "obs", "with_entry"]
 POS = {"coding": [{"system": SNOMED, "code": "10828004", "display": "Positive"}]}
 NEG = {"coding": [{"system": SNOMED, "code": "260385009", "display": "Negative"}]}
 
