@@ -29,7 +29,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(
         SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        JSON_SORT_KEYS=False,
     )
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
