@@ -1,20 +1,28 @@
-"""Load benchmark: gunicorn (gunicorn.conf.py) on loopback under a threaded Python client.
+"""Load benchmark: gunicorn (gunicorn.conf.py) on loopback, driven by wrk.
 
-Usage: ``.venv/bin/python bench/load.py [--seconds 10] [--workers N]`` (``make bench-load``).
+Usage: ``.venv/bin/python bench/load.py [--seconds 10] [--workers N] [--concurrency 1,8,32]
+[--client auto|wrk|python]`` (``make bench-load``).
 
 It starts gunicorn with the production configuration on a free 127.0.0.1 port, a throwaway
 SQLite store (``DATA_DIR``) and ``CDS_AUTH_REQUIRED=false``; workers as gunicorn.conf.py
-decides for this machine unless ``--workers`` says otherwise. Each cell runs for a fixed time
-with N client threads, each with its own keep-alive ``requests.Session``:
+decides for this machine unless ``--workers`` says otherwise. Each cell runs wrk
+(``-t min(2, c) -c c``, script bench/wrk/load.lua) for a fixed time at each concurrency c:
 
 - patient-view with a complete prefetch of 50 Observations (bench/synthetic.py), the same
   chart re-sent (as when an EHR re-opens it: the service's validation cache is warm);
-- the same with a never-seen chart on every call (every Observation id fresh: cold cache);
+- the same with a never-seen chart on every call (fresh Observation ids and hookInstance in
+  every request: cold cache);
 - discovery (``GET /cds-services``).
 
-Afterwards it checks: no error answers, no transport errors, and no lost audit record (the
-store holds exactly one evaluation per 200 patient-view answer and its hash chain verifies).
-The client runs on the same cores as the server: its own CPU use is part of the figures.
+Without wrk (``apt-get install wrk``) it says so and falls back to threaded Python clients
+(one keep-alive ``requests.Session`` each), whose own CPU use distorts the figures.
+
+Afterwards it checks: no error answers and no transport errors; no lost audit record (the
+store holds one evaluation per 200 patient-view answer the server counted, which is every
+2xx answer the client received plus at most the requests still in flight when a cell
+stopped); the hash chain verifies; /metrics counts the same evaluations. Per cell it also
+reports the server's CPU per answer, the time inside the app (from /metrics) and the
+client's own CPU: the client runs on the same cores as the server.
 """
 
 from __future__ import annotations
@@ -23,16 +31,13 @@ import argparse
 import math
 import os
 import platform
+import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,29 +47,34 @@ import requests
 from service.audit.store import SqlAuditStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_clients import (  # noqa: E402
+    TOKEN,
+    WRK_INSTALL,
+    Cell,
+    Target,
+    run_threads,
+    run_wrk,
+    wrk_path,
+)
+from load_server import (  # noqa: E402
+    ServerSide,
+    app_time,
+    free_port,
+    sample,
+    start_gunicorn,
+    tree_cpu_s,
+    wait_ready,
+)
 from synthetic import PATIENT_ID, synthetic_bundle  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 PATIENT_VIEW = "/cds-services/hip-spine-patient-view"
 DISCOVERY = "/cds-services"
 OBSERVATIONS = 50
-FRESH_BODIES = 2000
-
-
-@dataclass
-class Cell:
-    label: str
-    concurrency: int
-    ok: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    latencies_ms: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+PATIENT_VIEW_RULE = "/cds-services/<service_id>"  # the endpoint label in /metrics
+SAME = "patient-view, 50 Observations"
+FRESH = "patient-view, 50 Observations, never-seen chart"
+#: Each never-seen cell numbers its requests from its own block (see load_clients.TOKEN).
+CELL_BLOCK = 1_000_000_000
 
 
 def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
@@ -76,17 +86,22 @@ def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def hook_body(suffix: str = "") -> bytes:
-    """A patient-view request whose prefetch holds the Patient and 50 Observations."""
+def hook_body(fresh: bool = False) -> bytes:
+    """A patient-view request whose prefetch holds the Patient and 50 Observations.
+
+    ``fresh``: a template whose Observation ids and hookInstance end in TOKEN, for clients
+    to replace with a number of their own on every request.
+    """
+    token = TOKEN.decode()
     resources = [e["resource"] for e in synthetic_bundle(OBSERVATIONS)["entry"]]
     patient = next(r for r in resources if r["resourceType"] == "Patient")
     observations = [dict(r) for r in resources if r["resourceType"] == "Observation"]
-    if suffix:
+    if fresh:
         for obs in observations:
-            obs["id"] = f"{obs['id']}-{suffix}"
+            obs["id"] = f"{obs['id']}-{token}"
     body = {
         "hook": "patient-view",
-        "hookInstance": str(uuid.uuid4()),
+        "hookInstance": f"5e1f0b9c-0000-4000-8000-{token}" if fresh else str(uuid.uuid4()),
         "context": {"userId": "Practitioner/bench", "patientId": PATIENT_ID},
         "prefetch": {
             "patient": patient,
@@ -96,90 +111,6 @@ def hook_body(suffix: str = "") -> bytes:
         },
     }
     return orjson.dumps(body)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_gunicorn(data_dir: Path, port: int, workers: int | None) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(
-        HOST="127.0.0.1",
-        PORT=str(port),
-        DATA_DIR=str(data_dir),
-        CDS_AUTH_REQUIRED="false",
-        LOG_LEVEL="WARNING",
-    )
-    if workers:
-        env["WEB_CONCURRENCY"] = str(workers)
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    command = [str(gunicorn), "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
-    return subprocess.Popen(
-        command,
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(data_dir / "gunicorn.log").open("wb"),
-        start_new_session=True,
-    )
-
-
-def wait_ready(base: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or workers still booting
-            pass
-        time.sleep(0.2)
-    raise SystemExit("gunicorn did not become ready")
-
-
-def run_cell(cell: Cell, seconds: float, send: Callable[[requests.Session, int], int]) -> Cell:
-    stop = time.monotonic() + seconds
-    lock = threading.Lock()
-
-    def client(worker: int) -> None:
-        session = requests.Session()
-        n = 0
-        local_ok = 0
-        local_lat: list[float] = []
-        local_err: dict[str, int] = {}
-        while time.monotonic() < stop:
-            started = time.perf_counter()
-            try:
-                status = send(session, worker * 1_000_000 + n)
-            except requests.RequestException as exc:
-                key = type(exc).__name__
-                local_err[key] = local_err.get(key, 0) + 1
-                continue
-            finally:
-                n += 1
-            elapsed = (time.perf_counter() - started) * 1000
-            if status == 200:
-                local_ok += 1
-                local_lat.append(elapsed)
-            else:
-                local_err[str(status)] = local_err.get(str(status), 0) + 1
-        session.close()
-        with lock:
-            cell.ok += local_ok
-            cell.latencies_ms.extend(local_lat)
-            for key, count in local_err.items():
-                cell.errors[key] = cell.errors.get(key, 0) + count
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(cell.concurrency)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    cell.seconds = time.perf_counter() - began
-    return cell
 
 
 def machine() -> str:
@@ -196,19 +127,31 @@ def machine() -> str:
     )
 
 
-def table(cells: list[Cell], workers: str) -> str:
+def table(cells: list[Cell], server: list[ServerSide], header: list[str]) -> str:
     rows = [
-        f"Machine: {machine()}",
-        f"Server: gunicorn gunicorn.conf.py, {workers}, SQLite audit store (synchronous=FULL)",
+        *header,
         "",
         "| Request | Concurrency | Requests/s | p50 ms | p95 ms | p99 ms | OK | Errors |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in cells:
-        errors = sum(c.errors.values())
         rows.append(
             f"| {c.label} | {c.concurrency} | {c.ok / c.seconds:.0f} | {c.percentile(50):.1f} "
-            f"| {c.percentile(95):.1f} | {c.percentile(99):.1f} | {c.ok} | {errors} |"
+            f"| {c.percentile(95):.1f} | {c.percentile(99):.1f} | {c.ok} "
+            f"| {sum(c.errors.values())} |"
+        )
+    rows += [
+        "",
+        "| Request | Concurrency | Server CPU ms/answer | In app: mean ms | In app: <= 50 ms "
+        "| Client CPU, % of one core |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for c, s in zip(cells, server, strict=True):
+        n = max(s.answers, 1)
+        rows.append(
+            f"| {c.label} | {c.concurrency} | {s.cpu_s * 1000 / n:.1f} "
+            f"| {s.app_s * 1000 / n:.1f} | {100 * s.under_50ms / n:.0f} % "
+            f"| {100 * c.client_cpu_s / c.seconds:.0f} % |"
         )
     return "\n".join(rows)
 
@@ -217,49 +160,62 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each cell")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
-    parser.add_argument("--concurrency", default="1,8,32", help="client threads per cell")
+    parser.add_argument("--concurrency", default="1,8,32", help="connections per cell")
+    parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.concurrency.split(",")]
+    wrk = wrk_path()
+    use_wrk = args.client == "wrk" or (args.client == "auto" and wrk is not None)
+    if args.client == "auto" and wrk is None:
+        print(
+            f"wrk not found: install it with `{WRK_INSTALL}`. Falling back to the threaded "
+            "Python client, whose own CPU use distorts the figures.",
+            file=sys.stderr,
+        )
 
     data_dir = Path(tempfile.mkdtemp(prefix="hipspine-load-"))
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
+    load_before = os.getloadavg()
     server = start_gunicorn(data_dir, port, args.workers)
     cells: list[Cell] = []
+    server_side: list[ServerSide] = []
+
+    def run(cell: Cell, target: Target, seconds: float) -> Cell:
+        if use_wrk:
+            return run_wrk(cell, target, seconds, data_dir)
+        return run_threads(cell, target, seconds)
+
     try:
         wait_ready(base)
-        same = hook_body()
-        headers = {"Content-Type": "application/json"}
-        fresh = [hook_body(f"n{i}") for i in range(FRESH_BODIES)]
-
-        def patient_view(session: requests.Session, n: int) -> int:
-            return session.post(base + PATIENT_VIEW, data=same, headers=headers).status_code
-
-        def patient_view_fresh(session: requests.Session, n: int) -> int:
-            body = fresh[(n % 1_000_000 * 7 + n // 1_000_000) % FRESH_BODIES]
-            return session.post(base + PATIENT_VIEW, data=body, headers=headers).status_code
-
-        def discovery(session: requests.Session, n: int) -> int:
-            return session.get(base + DISCOVERY).status_code
-
-        warm = run_cell(Cell("warm-up", 4), 2.0, patient_view)
-        warm_d = run_cell(Cell("warm-up", 4), 1.0, discovery)
-        evaluations = warm.ok
-        plan: list[tuple[str, int, Callable[[requests.Session, int], int]]] = [
-            *[("patient-view, 50 Observations", c, patient_view) for c in levels],
-            ("patient-view, 50 Observations, never-seen chart", 8, patient_view_fresh),
+        same = Target(base + PATIENT_VIEW, hook_body())
+        fresh = Target(base + PATIENT_VIEW, hook_body(fresh=True), fresh=True)
+        discovery = Target(base + DISCOVERY)
+        warm = [run(Cell("warm-up", 4), same, 2.0), run(Cell("warm-up", 4), discovery, 1.0)]
+        plan = [
+            *[(SAME, c, same) for c in levels],
+            *[(FRESH, c, replace(fresh, first=(i + 1) * CELL_BLOCK)) for i, c in enumerate(levels)],
             *[("discovery", c, discovery) for c in levels],
         ]
-        for label, concurrency, send in plan:
-            cell = run_cell(Cell(label, concurrency), args.seconds, send)
+        for label, concurrency, target in plan:
+            endpoint, method = (
+                (DISCOVERY, "GET") if target.body is None else (PATIENT_VIEW_RULE, "POST")
+            )
+            before = app_time(requests.get(f"{base}/metrics", timeout=10).text, endpoint, method)
+            cpu_before = tree_cpu_s(server.pid)
+            cell = run(Cell(label, concurrency), target, args.seconds)
+            cpu_s = tree_cpu_s(server.pid) - cpu_before
+            after = app_time(requests.get(f"{base}/metrics", timeout=10).text, endpoint, method)
+            server_side.append(
+                ServerSide(cpu_s, *(y - x for x, y in zip(before, after, strict=True)))
+            )
             cells.append(cell)
-            if send is not discovery:
-                evaluations += cell.ok
             print(f"  {label} x{concurrency}: {cell.ok} ok", file=sys.stderr, flush=True)
         metrics = requests.get(f"{base}/metrics", timeout=10).text
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    load_after = os.getloadavg()
 
     store = SqlAuditStore(f"sqlite:///{data_dir / 'hipspine.db'}")
     try:
@@ -268,28 +224,68 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         store.close()
     workers = f"{args.workers} workers" if args.workers else "workers from gunicorn.conf.py"
-    print(table(cells, workers))
-    errors = sum(sum(c.errors.values()) for c in [*cells, warm, warm_d])
+    client = (
+        f"{_wrk_version(wrk)} (-t min(2, c) -c c, bench/wrk/load.lua)"
+        if use_wrk and wrk
+        else "threaded Python requests (wrk not installed: its own CPU use distorts the figures)"
+    )
+    header = [
+        f"Machine: {machine()}",
+        f"Load average (1, 5, 15 min) before: {_loads(load_before)}; after: {_loads(load_after)}",
+        f"Server: gunicorn gunicorn.conf.py, {workers}, SQLite audit store (synchronous=FULL)",
+        f"Client: {client}, {args.seconds:g} s per cell, on the same machine",
+    ]
+    print(table(cells, server_side, header))
+
+    pv_cells = [c for c in [warm[0], *cells] if c.label != "discovery"]
+    answered = sum(c.ok for c in pv_cells)
+    in_flight = sum(c.in_flight for c in pv_cells)
+    served = sample(
+        metrics,
+        "hipspine_http_requests_total",
+        endpoint=PATIENT_VIEW_RULE,
+        method="POST",
+        status="200",
+    )
+    counted = sample(metrics, "hipspine_evaluations_total")
+    errors = sum(sum(c.errors.values()) for c in [*cells, *warm])
+    pending = (
+        f" (+ at most {in_flight} requests in flight when a cell stopped, one per connection)"
+        if in_flight
+        else ""
+    )
     print()
     print(f"Error answers and transport errors: {errors}")
-    print(f"200 patient-view answers: {evaluations}; evaluations in the audit store: {stored}")
-    print(f"Audit chain verification: {'ok' if verified.ok else 'BROKEN: ' + verified.reason}")
-    print(f"Evaluations counted by /metrics: {_evaluations_metric(metrics):.0f}")
-    p95_8 = next((c.percentile(95) for c in cells if c.concurrency == 8), float("nan"))
     print(
-        f"Target p95 < 50 ms at concurrency 8 (same chart): {p95_8:.1f} ms, "
-        f"{'met' if p95_8 < 50 else 'NOT met'}"
+        f"2xx patient-view answers received: {answered}{pending}; answered by the server "
+        f"(/metrics): {served:.0f}; evaluations in the audit store: {stored}"
     )
-    good = errors == 0 and stored == evaluations and verified.ok
-    return 0 if good else 1
+    print(f"Audit chain verification: {'ok' if verified.ok else 'BROKEN: ' + verified.reason}")
+    print(f"Evaluations counted by /metrics: {counted:.0f}")
+    for label in (SAME, FRESH):
+        p95 = next(
+            (c.percentile(95) for c in cells if (c.label, c.concurrency) == (label, 8)), math.nan
+        )
+        print(
+            f"Target p95 < 50 ms at concurrency 8, {label}: {p95:.1f} ms, "
+            f"{'met' if p95 < 50 else 'NOT met'}"
+        )
+    none_lost = stored == served == counted and answered <= stored <= answered + in_flight
+    if errors == 0 and none_lost and verified.ok:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        return 0
+    print(f"Store and gunicorn log kept in {data_dir}")
+    return 1
 
 
-def _evaluations_metric(exposition: str) -> float:
-    return math.fsum(
-        float(line.rsplit(" ", 1)[1])
-        for line in exposition.splitlines()
-        if line.startswith("hipspine_evaluations_total{")
-    )
+def _wrk_version(wrk: str) -> str:
+    done = subprocess.run([wrk, "-v"], capture_output=True, text=True)
+    words = (done.stdout or done.stderr).split()
+    return " ".join(words[:2]) if words else "wrk"
+
+
+def _loads(loads: tuple[float, float, float]) -> str:
+    return ", ".join(f"{x:.2f}" for x in loads)
 
 
 if __name__ == "__main__":
