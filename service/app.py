@@ -61,6 +61,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(fhir_bp)
     app.register_blueprint(cds_bp)
     app.register_blueprint(audit_bp)
+    if not settings.fhir_api_clients:
+        logging.getLogger("hipspine.app").warning(
+            "the FHIR operation is open to any caller: set FHIR_API_CLIENTS to require tokens"
+        )
     register_error_handlers(app)
     register_request_metrics(app)
     _register_request_log(app)

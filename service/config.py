@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from service.core.thresholds import Thresholds
+from service.fhir.api_auth import parse_clients
 
 
 def _bool(value: str) -> bool:
@@ -53,6 +54,8 @@ class Settings:
     fhir_cli_connect_timeout: float = 5.0
     fhir_cli_read_timeout: float = 30.0
     fhir_retry_budget: float = 30.0  # seconds spent waiting on 429/503 before giving up
+    # Named clients of the FHIR operation, name -> bearer token (empty: the operation is open).
+    fhir_api_clients: tuple[tuple[str, str], ...] = ()
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -106,4 +109,5 @@ class Settings:
             ),
             fhir_cli_read_timeout=float(e.get("FHIR_CLI_READ_TIMEOUT", d.fhir_cli_read_timeout)),
             fhir_retry_budget=float(e.get("FHIR_RETRY_BUDGET", d.fhir_retry_budget)),
+            fhir_api_clients=parse_clients(e.get("FHIR_API_CLIENTS", "")),
         )

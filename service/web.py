@@ -108,7 +108,9 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(exc, Unauthorized):
             # 401 with no detail (CDS Hooks best practice); the reason goes to the log only.
             log.info("unauthorized", extra={"reason": exc.diagnostics})
-            return outcome_response(401, (Issue("error", "login", "unauthorized"),))
+            resp = outcome_response(401, (Issue("error", "login", "unauthorized"),))
+            resp.headers["WWW-Authenticate"] = "Bearer"
+            return resp
         resp = outcome_response(exc.status, exc.issues)
         if isinstance(exc, TooManyRequests):
             resp.headers["Retry-After"] = str(exc.retry_after)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 
 from service.errors import InvalidInput
+from service.fhir.api_auth import authenticate
 from service.fhir.capability import capability_statement
 from service.pipeline import Caller
 from service.registry import services
@@ -55,8 +56,10 @@ def evaluate_patient(patient_id: str) -> Response:
 
 
 def _evaluate(patient_id: str | None) -> Response:
+    settings = current_app.config["SETTINGS"]
+    client = authenticate(request.headers.get("Authorization"), settings.fhir_api_clients)
     check_accept()
     payload = json_body()
-    caller = Caller(kind="fhir-api", client="fhir-api", request_id=request_id())
+    caller = Caller(kind="fhir-api", client=client, request_id=request_id())
     result = services().pipeline.evaluate(payload, caller=caller, patient_id=patient_id)
     return fhir_response(result.bundle)
