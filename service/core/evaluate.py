@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import localcontext
+
 from service.core.assessment import Assessment, Category, Conclusion, RuleSet, TraceStep
 from service.core.classifications import nrs_band, odi_band, pelvic_identity_warning, pi_minus_ll
 from service.core.conclusions import classify_radiographic, decision_conclusions
@@ -34,11 +36,25 @@ def _bands(findings: Findings) -> tuple[dict[str, str], list[str]]:
     return extra, words
 
 
+#: Significant digits of the decimal context: far above any input's (60 for converted angles).
+EXACT_PRECISION = 200
+
+
 def evaluate(
     findings: Findings, rule_set: RuleSet, thresholds: Thresholds | None = None
 ) -> Assessment:
     """Derive the §2 flags, the §3 classifications, the §4 category and priority flags and the
-    §5 recommendations, with a trace of every step. Pure and deterministic: no clock, no ids."""
+    §5 recommendations, with a trace of every step. Pure and deterministic: no clock, no ids.
+
+    Arithmetic runs in a decimal context wide enough that no sum or difference of inputs is
+    rounded (§1.1: converted values, e.g. from radians, carry up to 60 digits).
+    """
+    with localcontext() as ctx:
+        ctx.prec = EXACT_PRECISION
+        return _evaluate(findings, rule_set, thresholds)
+
+
+def _evaluate(findings: Findings, rule_set: RuleSet, thresholds: Thresholds | None) -> Assessment:
     t = thresholds if thresholds is not None else Thresholds()
     kl, relief, pi_ll = kl_max(findings), ia_relief(findings), pi_minus_ll(findings)
     flags = derive_flags(findings, t, kl, relief, pi_ll)

@@ -52,14 +52,18 @@ def recorded_sides(f: Findings, test: SidedTest) -> int:
 
 
 def faber_with(f: Findings, location: PainLocation) -> Tri:
-    """FABER + with ``location`` pain on a side: true; FABER recorded and never so: false."""
-    if any(
-        tf.result is TestResult.POSITIVE and location in tf.pain_locations
-        for s in SIDES
-        if (tf := f.sided_tests.get((SidedTest.FABER, s))) is not None
-    ):
+    """FABER + with ``location`` pain on a side: true; FABER recorded and never so: false.
+
+    A FABER + without a recorded pain location leaves it unknown (§0.2: missing input is never
+    false; §5 lists "FABER (with pain location when positive)" as a minimum-set item).
+    """
+    recorded = [tf for s in SIDES if (tf := f.sided_tests.get((SidedTest.FABER, s))) is not None]
+    positive = [tf for tf in recorded if tf.result is TestResult.POSITIVE]
+    if any(location in tf.pain_locations for tf in positive):
         return Tri.TRUE
-    return Tri.FALSE if recorded_sides(f, SidedTest.FABER) else Tri.UNKNOWN
+    if not recorded or any(not tf.pain_locations for tf in positive):
+        return Tri.UNKNOWN
+    return Tri.FALSE
 
 
 def neuro_signs(f: Findings, signs: Iterable[NeuroSign], value: bool) -> list[str]:

@@ -150,16 +150,19 @@ def hip_provocative(f: Findings) -> Flag:
         )
         for p in tests_with(f, test, TestResult.POSITIVE)
     ]
-    if faber_with(f, PainLocation.GROIN_ANTERIOR) is Tri.TRUE:
+    groin_faber = faber_with(f, PainLocation.GROIN_ANTERIOR)
+    if groin_faber is Tri.TRUE:
         positive.append("test-faber positive with groin/anterior pain")
     if positive:
         return Flag("HIP_PROVOCATIVE", Tri.TRUE, joined(positive))
     fadir = recorded_sides(f, SidedTest.FADIR)
     faber = recorded_sides(f, SidedTest.FABER)
-    if fadir and faber:  # FADIR recorded and never +; FABER recorded and never + with groin
+    if fadir and known_false(groin_faber):  # FADIR never +; FABER recorded, never + with groin
         negatives = tests_with(f, SidedTest.FADIR, TestResult.NEGATIVE)
         return Flag("HIP_PROVOCATIVE", Tri.FALSE, f"{joined(negatives)}; FABER without groin pain")
     missing = [n for n, c in (("FADIR", fadir), ("FABER", faber)) if not c]
+    if faber and not known_false(groin_faber):
+        missing.append("pain location of the positive FABER")
     return Flag(
         "HIP_PROVOCATIVE", Tri.UNKNOWN, f"none positive; not recorded: {', '.join(missing)}"
     )
