@@ -11,7 +11,9 @@ import re
 from service.errors import UnprocessableInput
 from service.fhir.parse import Scan
 
-_PATIENT_REF = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?")
+#: ``Patient/{id}`` (optionally versioned) at the very end of the reference; anchored at the end
+#: so that a base URL that itself holds ``/Patient/`` does not hide the real match.
+_PATIENT_REF = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?\Z")
 
 
 def patient_id_of(reference: str | None) -> str | None:
@@ -19,7 +21,7 @@ def patient_id_of(reference: str | None) -> str | None:
     if reference is None:
         return None
     match = _PATIENT_REF.search(reference)
-    return match.group(1) if match and match.end() == len(reference) else None
+    return match.group(1) if match else None
 
 
 def resolve_patient(scan: Scan, base: str, patient_id: str | None = None) -> str:

@@ -1,8 +1,8 @@
 """FHIR date/time reading and the times of §1.1: value time, treatment time, lastUpdated.
 
 A partial date (``2024``, ``2024-03``, ``2024-03-05``) stands for the start of its period in
-UTC; a time without an offset (not valid FHIR, but seen) is read as UTC. Every result is an
-aware UTC datetime.
+UTC; a time without an offset (not valid FHIR, but seen) is read as UTC; a leap second
+(``23:59:60``) is the last microsecond of its minute. Every result is an aware UTC datetime.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ def parse_datetime(text: object, field: str) -> datetime:
         hours, minutes = int(part["tz"][1:3]), int(part["tz"][4:6])
         tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
     fraction = (part["f"] or "0")[:6].ljust(6, "0")
+    second = int(part["S"] or 0)
+    if second == 60:  # a leap second (valid FHIR): the last instant of its minute
+        second, fraction = 59, "999999"
     try:
         value = datetime(
             int(part["y"]),
@@ -40,7 +43,7 @@ def parse_datetime(text: object, field: str) -> datetime:
             int(part["d"] or 1),
             int(part["H"] or 0),
             int(part["M"] or 0),
-            int(part["S"] or 0),
+            second,
             int(fraction),
             tzinfo=tz,
         )
