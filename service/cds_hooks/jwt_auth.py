@@ -1,11 +1,12 @@
 """Verification of the CDS client's JWT (standards.md §1.8; checklist items 31–35).
 
 Order of checks (CDS Hooks best practices): header (``alg`` ES384/RS384 only, ``typ`` JWT,
-``kid``) -> ``iss`` allowlisted -> key by ``kid`` from the configured JWKS file, the sandbox
-key set in development mode, or an allowlisted ``jku`` -> signature, ``aud`` = the exact URL
-invoked, ``exp``/``iat``/``jti`` present, ``nbf`` honoured, 60 s leeway -> ``jti`` not seen
-(kept in the audit store, so it holds across workers and hosts). Every failure is
-:class:`service.errors.Unauthorized` (401, no detail to the caller).
+``kid``) -> claims: ``aud`` = the exact URL invoked, ``exp``/``iat``/``jti``/``iss`` present,
+``exp``/``nbf``/``iat`` against the clock with a 60 s leeway -> ``iss`` allowlisted -> key by
+``kid`` from the configured JWKS file, the sandbox key set in development mode, or an
+allowlisted ``jku`` (the only step that may go to the network) -> signature (claims checked
+again) -> ``jti`` not seen (kept in the audit store, so it holds across workers and hosts).
+Every failure is :class:`service.errors.Unauthorized` (401, no detail to the caller).
 
 ``CDS_JWKS_FILE`` format: a JSON object mapping each issuer to its JWK Set, e.g.
 ``{"https://ehr.example.org": {"keys": [{"kty": "EC", "crv": "P-384", "kid": "k1", ...}]}}``.
@@ -41,6 +42,14 @@ SANDBOX_ISSUER = "https://sandbox.cds-hooks.org"
 JKU_TIMEOUT = (1.0, 2.0)  # (connect, read) seconds
 JKU_TTL_SECONDS = 600.0
 JKU_REFRESH_SECONDS = 60.0  # an unknown kid refetches at most this often
+_CLAIM_CHECKS: Any = {
+    "verify_exp": True,
+    "verify_nbf": True,
+    "verify_iat": True,
+    "verify_aud": True,
+    "require": ["exp", "iat", "jti", "iss", "aud"],
+}
+_UNSIGNED_CLAIM_CHECKS: Any = {"verify_signature": False, **_CLAIM_CHECKS}
 
 
 class JtiStore(Protocol):
@@ -162,7 +171,6 @@ def verify(
     """
     try:
         header = jwt.get_unverified_header(token)
-        unverified = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise Unauthorized("malformed JWT") from None
     alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
@@ -172,6 +180,17 @@ def verify(
         raise Unauthorized("JWT typ must be JWT")
     if not isinstance(kid, str) or not kid:
         raise Unauthorized("JWT kid missing")
+    try:
+        # The claims (aud, exp, nbf, iat, the required ones) before the key: a token refused
+        # on its claims never costs a key lookup, let alone a jku fetch (best-practice order).
+        unverified = jwt.decode(
+            token,
+            options=_UNSIGNED_CLAIM_CHECKS,
+            audience=audience_url,
+            leeway=LEEWAY_SECONDS,
+        )
+    except (jwt.PyJWTError, ValueError, TypeError):
+        raise Unauthorized("JWT claims rejected") from None
     issuer = unverified.get("iss")
     allowed = set(settings.cds_issuers)
     if settings.cds_trust_sandbox_key:
@@ -190,7 +209,7 @@ def verify(
             audience=audience_url,
             issuer=issuer,
             leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "iat", "jti", "iss", "aud"]},
+            options=_CLAIM_CHECKS,
         )
     except (jwt.PyJWTError, ValueError, TypeError, KeyError):
         raise Unauthorized("JWT rejected") from None

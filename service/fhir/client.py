@@ -11,6 +11,8 @@ that are not FHIR JSON), each quoting the server's OperationOutcome.
 from __future__ import annotations
 
 import json
+import math
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -241,8 +243,14 @@ class FhirServerClient:
                 stream=True,
                 allow_redirects=False,
             )
-            with response:
-                body = b"".join(self._chunks(response, what))
+            with response, _Watchdog(self._remaining(), response) as watchdog:
+                try:
+                    body = b"".join(self._chunks(response, what))
+                except requests.RequestException:
+                    if not watchdog.fired:
+                        raise
+                if watchdog.fired:  # cut off mid-body: whatever was read is not the answer
+                    raise requests.Timeout()
                 observe_fhir_call(self.base_url, response.status_code, self._since(started))
                 return response.status_code, body, response.headers.get("Retry-After")
         except requests.Timeout:
@@ -341,3 +349,38 @@ __all__ = [
     "outcome_text",
     "parse_retry_after",
 ]
+
+
+class _Watchdog:
+    """Cuts a response off when the deadline passes, even inside a blocking read.
+
+    The read timeout bounds each socket read only, and a 64 KiB read of a server that trickles
+    a byte at a time never times out: a timer shuts the connection down instead (a thread per
+    request that has a deadline, i.e. the CDS Hooks fallback fetch).
+    """
+
+    def __init__(self, seconds: float, response: requests.Response) -> None:
+        self.fired = False
+        self._response = response
+        self._timer: threading.Timer | None = None
+        if math.isfinite(seconds):
+            self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+            self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.fired = True
+        raw = self._response.raw
+        shutdown = getattr(raw, "shutdown", None)  # urllib3 >= 2.3: unblocks a pending read
+        if callable(shutdown):
+            shutdown()
+        else:
+            self._response.close()
+
+    def __enter__(self) -> _Watchdog:
+        if self._timer is not None:
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()

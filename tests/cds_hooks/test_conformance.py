@@ -44,6 +44,14 @@ Auth = Callable[..., dict[str, str]]
 PV = "/cds-services/hip-spine-patient-view"
 SERVICES = ("hip-spine-patient-view", "hip-spine-order-select", "hip-spine-order-sign")
 TOKEN_FORMS = re.compile(r"\{\{([^}]*)\}\}")
+CARE_PLAN_ACTIVITY_STATUS = {
+    "not-started", "scheduled", "in-progress", "on-hold", "completed", "cancelled", "stopped",
+    "unknown", "entered-in-error",
+}  # fmt: skip
+CARE_PLAN_ACTIVITY_KIND = {
+    "Appointment", "CommunicationRequest", "DeviceRequest", "MedicationRequest",
+    "NutritionOrder", "Task", "ServiceRequest", "VisionPrescription",
+}  # fmt: skip
 
 
 def post(client: FlaskClient, auth: Auth, path: str, body: Any, **kw: Any) -> Any:
@@ -249,6 +257,7 @@ def test_item_16_paginated_prefetch_next_links_are_followed(
     with responses.RequestsMock() as mock:
         mock.get(f"{FHIR}/Observation?page=2", json=searchset(observation("o2")))
         assert post(client, auth, PV, body).status_code == 200
+        assert mock.calls[0].request.headers["Authorization"] == "Bearer secret-access-token"
     ids = {e["resource"]["id"] for e in pipeline.calls[-1][0]["entry"]}
     assert {"o1", "o2"} <= ids
 
@@ -378,6 +387,12 @@ def test_item_26_cards_and_suggestions_have_unique_uuids(
         assert all(re.fullmatch(r"[0-9a-f\-]{36}", i) for i in ids)
         seen += ids
     assert len(seen) == len(set(seen))
+    # One response with several cards: two draft lumbar orders.
+    path = "/cds-services/hip-spine-order-sign"
+    body = order_body("order-sign", draft_order("sr1", "72148"), draft_order("sr2", "72148"))
+    cards = post(client, auth, path, body).get_json()["cards"]
+    ids = [i for c in cards for i in (c["uuid"], *(s["uuid"] for s in c["suggestions"]))]
+    assert len(cards) == 2 and len(ids) == 6 == len(set(ids))
 
 
 def test_item_27_action_resources_parse_as_r4_with_the_patient_as_subject(
@@ -395,6 +410,11 @@ def test_item_27_action_resources_parse_as_r4_with_the_patient_as_subject(
                 ]
                 model.model_validate(resource)  # type: ignore[attr-defined]
                 assert resource["subject"] == {"reference": "Patient/p1"}
+                if resource["resourceType"] == "CarePlan":  # required bindings, R4 value sets
+                    assert (resource["status"], resource["intent"]) == ("draft", "proposal")
+                    for activity in resource.get("activity", ()):
+                        assert activity["detail"]["status"] in CARE_PLAN_ACTIVITY_STATUS
+                        assert activity["detail"]["kind"] in CARE_PLAN_ACTIVITY_KIND
                 parsed += 1
     assert parsed >= 3
 
@@ -728,3 +748,73 @@ def test_item_57_a_stalled_fhir_server_is_answered_412_within_the_deadline(
     assert response.status_code == 412
     assert elapsed < deadline + 0.5
     assert pipeline.calls == []
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 3900},
+        {"aud": BASE + "/cds-services"},
+        {"exp": None},
+    ],
+)
+def test_item_33_an_expired_misaddressed_or_exp_less_token_is_refused_before_any_jwks_fetch(
+    client: FlaskClient, keys: Any, claims: dict[str, Any]
+) -> None:
+    # Best-practice order: iss, aud, exp, then the key (which may mean a jku fetch).
+    head = {"kid": "rotated-1", "typ": "JWT", "jku": "https://ehr.example.org/jwks.json"}
+    token = sign(keys.ec, claims_for(PV, **claims), headers=head)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(head["jku"], json={"keys": [dict(keys.ec_jwk, kid="rotated-1")]})
+        response = client.post(PV, json=hook_body(), headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401
+        assert len(mock.calls) == 0
+
+
+@pytest.fixture
+def trickling_server() -> Iterator[str]:
+    """A loopback server that answers headers at once, then one body byte every 0.2 s."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    stop = threading.Event()
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+            for _ in range(15):  # 3 s at most
+                if stop.is_set():
+                    return
+                try:
+                    conn.sendall(b" ")
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/r4"
+    stop.set()
+    thread.join(timeout=5)
+    server.close()
+
+
+def test_item_57_a_trickling_fhir_server_is_answered_412_within_the_deadline(
+    settings: Settings, store: FakeStore, pipeline: FakePipeline, auth: Auth, trickling_server: str
+) -> None:
+    deadline = 1.0
+    fields = {
+        **settings.__dict__,
+        "fhir_server_allowlist": (trickling_server,),
+        "fhir_deadline": deadline,
+    }
+    client = build_app(Settings(**fields), store, pipeline).test_client()
+    body = hook_body(fhirServer=trickling_server, fhirAuthorization=_authz())
+    del body["prefetch"]["observations"]
+    started = time.monotonic()
+    response = post(client, auth, PV, body)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 412
+    assert elapsed < deadline + 0.5

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.careplan import CarePlan
 from flask import Flask
+from sqlalchemy import select
 
 from service.app import create_app
+from service.audit.tables import feedback as feedback_table
 from service.cds_hooks.cards import find_empty
 from service.cds_hooks.mint import SANDBOX_KID, mint_jwt
 from service.cds_hooks.routes import bp
@@ -105,9 +107,17 @@ def test_a_chart_without_inputs_gets_no_card(real_app: Flask) -> None:
 def test_feedback_and_jti_are_kept_in_the_real_store(real_app: Flask) -> None:
     path = f"{PV}/feedback"
     item = {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2021-12-11T10:05:31Z"}
-    assert call(real_app, path, {"feedback": [item]}).status_code == 200
+    accepted = {**item, "card": "c2", "outcome": "accepted", "acceptedSuggestions": [{"id": "s1"}]}
+    assert call(real_app, path, {"feedback": [item, accepted]}).status_code == 200
     assert call(real_app, path, {"feedback": [item]}).status_code == 200
     store = real_app.extensions["hipspine"].store
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(feedback_table)).mappings().all()
+    assert sorted((r["card_uuid"], r["outcome"]) for r in rows) == [
+        ("c1", "overridden"),
+        ("c2", "accepted"),
+    ]
+    assert all(r["service_id"] == "hip-spine-patient-view" for r in rows)
     assert store.remember_jti("https://sandbox.cds-hooks.org", "fresh", _future()) is True
     assert store.remember_jti("https://sandbox.cds-hooks.org", "fresh", _future()) is False
 
