@@ -125,21 +125,32 @@ def verify_chain(rows: Iterable[ChainRow], *, head: tuple[int, str] | None = Non
 
 
 def chain_rows(
-    evaluations: Iterable[Mapping[Any, Any]], resources: Iterator[tuple[int, str]]
+    evaluations: Iterable[Mapping[Any, Any]], resources: Iterator[Sequence[Any]]
 ) -> Iterator[ChainRow]:
-    """Chain rows from evaluation rows and their stored resources ``(seq, json)``.
+    """Chain rows from evaluation rows and their stored resources ``(seq, json, type, recorded)``.
 
     Both streams are in ``seq`` order, so this is a merge join: memory stays constant. A
-    record whose resources no longer hash to its ``resources_sha256`` carries a defect.
+    record whose resources no longer hash to its ``resources_sha256``, or whose ``type`` and
+    ``recorded`` columns (what ``_type`` and ``_since`` select on) disagree with the resource
+    and the record, carries a defect.
     """
-    pending: tuple[int, str] | None = next(resources, None)
+    pending: Sequence[Any] | None = next(resources, None)
     for ev in evaluations:
-        bodies: list[bytes] = []
+        mine: list[Sequence[Any]] = []
         while pending is not None and pending[0] <= ev["seq"]:
             if pending[0] == ev["seq"]:
-                bodies.append(pending[1].encode())
+                mine.append(pending)
             pending = next(resources, None)
         defect = None
-        if resources_hash(bodies) != ev["resources_sha256"]:
+        if resources_hash([r[1].encode() for r in mine]) != ev["resources_sha256"]:
             defect = "its stored FHIR resources do not match resources_sha256 (altered)"
+        elif any(_index_differs(r, ev["recorded"]) for r in mine):
+            defect = "its stored FHIR resources' type or recorded columns were altered"
         yield ChainRow(ev["seq"], content_of(ev), ev["record_hash"], ev["prev_hash"], defect)
+
+
+def _index_differs(resource: Sequence[Any], recorded: datetime) -> bool:
+    _, body, kind, when = resource
+    return bool(orjson.loads(body).get("resourceType") != kind) or (
+        utc_instant(when) != utc_instant(recorded)
+    )

@@ -115,3 +115,74 @@ def test_export_refuses_bad_options_with_a_usage_error(
         audit, ["export", "--out", str(tmp_path), *args], env={"DATABASE_URL": store_url}
     )
     assert result.exit_code == 2
+
+
+def _export_with_stderr_on(stderr_tty: bool, store_url: str, out: Path) -> bytes:
+    """Run ``hipspine audit export`` in a child process, its stderr a pty or a pipe."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    code = "from service.audit.cli import audit; audit(['export', '--out', sys.argv[1]])"
+    env = {**os.environ, "DATABASE_URL": store_url}
+    cmd = [sys.executable, "-c", f"import sys; {code}", str(out)]
+    repo = Path(__file__).resolve().parents[2]
+    if not stderr_tty:
+        done = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a width
+    try:
+        proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL,
+                                stderr=follower)  # fmt: skip
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        os.close(leader)
+    return b"".join(chunks)
+
+
+def test_export_shows_a_progress_bar_on_a_terminal_and_none_otherwise(
+    filled: SqlAuditStore, store_url: str, tmp_path: Path
+) -> None:
+    assert b" resources" in _export_with_stderr_on(True, store_url, tmp_path / "a")
+    assert _export_with_stderr_on(False, store_url, tmp_path / "b") == b""
+
+
+def test_the_export_reads_through_a_streaming_cursor(filled: SqlAuditStore, tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    from service.audit.export import write_csv, write_ndjson
+
+    seen: list[tuple[str, bool, str]] = []
+
+    def spy(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        context = rest[1]
+        streaming = bool(context.execution_options.get("stream_results"))  # type: ignore[attr-defined]
+        seen.append((statement.split("FROM", 1)[-1].split()[0], streaming, type(cursor).__name__))
+
+    event.listen(filled.engine, "before_cursor_execute", spy)
+    try:
+        write_ndjson(filled, tmp_path / "n", since=None, until=None, types=None)
+        write_csv(filled, tmp_path / "c", since=None, until=None)
+    finally:
+        event.remove(filled.engine, "before_cursor_execute", spy)
+    reads = [s for s in seen if s[0] in {"audit_resources", "evaluations"}]
+    assert {s[0] for s in reads} == {"audit_resources", "evaluations"}
+    assert all(streaming for _, streaming, _ in reads)
+    if filled.engine.dialect.name == "postgresql":
+        assert all(kind == "ServerCursor" for _, _, kind in reads)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import orjson
 import pytest
@@ -244,3 +244,21 @@ def test_a_job_whose_worker_vanished_is_finished_by_a_later_poll(filled: SqlAudi
     resp = client.get(f"/fhir/$export-status/{job.id}", headers=AUTH)
     assert resp.status_code == 200
     assert {o["type"]: o["count"] for o in resp.get_json()["output"]}["AuditEvent"] == N
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="DEFECT for the lead: _since filters on the evaluation's own time, taken before the "
+    "chain lock; a record in flight at kick-off is in neither this export nor the next one",
+)
+def test_an_evaluation_in_flight_at_kick_off_is_in_the_next_incremental_export(
+    client: FlaskClient, filled: SqlAuditStore
+) -> None:
+    first = _poll_until_done(client, _kick_off(client, "?_type=ClinicalImpression")).get_json()
+    started = datetime.fromisoformat(first["transactionTime"]) - timedelta(milliseconds=5)
+    filled.record_evaluation(make_record(N + 1, recorded=started))  # began before, committed after
+    query = f"?_type=ClinicalImpression&_since={quote(first['transactionTime'])}"
+    time.sleep(0.01)
+    second = _poll_until_done(client, _kick_off(client, query))
+    exported = [o["count"] for o in second.get_json()["output"]]
+    assert first["output"][0]["count"] + sum(exported) == N + 1

@@ -196,3 +196,25 @@ def test_a_sqlite_file_in_a_missing_directory_is_created(tmp_path: Path) -> None
     finally:
         store.close()
     assert (tmp_path / "new" / "dir" / "audit.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("sql", "seq"),
+    [
+        (
+            "UPDATE audit_resources SET resource_type = 'Hidden' "
+            "WHERE evaluation_seq = 2 AND resource_type = 'AuditEvent'",
+            2,
+        ),
+        ("UPDATE audit_resources SET recorded = :earlier WHERE evaluation_seq = 3", 3),
+    ],
+)
+def test_verify_catches_a_resource_hidden_from_type_or_since_by_its_index_columns(
+    store: SqlAuditStore, sql: str, seq: int
+) -> None:
+    for i in range(1, 5):
+        store.record_evaluation(make_record(i))
+    store.execute_sql(sql, earlier=datetime(1999, 1, 1, tzinfo=UTC))
+    result = store.verify()
+    assert (result.ok, result.first_broken_seq) == (False, seq), result.reason
+    assert f"record {seq}" in result.reason and "resources" in result.reason
