@@ -12,8 +12,10 @@ import orjson
 
 GENESIS_HASH = "0" * 64
 
-# The evaluation fields a record hash covers, in the order the content dict lists them.
-CONTENT_FIELDS = (
+# The evaluation fields a record hash covers, in the order the content dict lists them. Records
+# written since revision 0002 also hash ``stored_at`` (CONTENT_FIELDS); older ones hash only these
+# and have ``stored_at`` = ``recorded`` (the backfill), which verify_chain insists on.
+LEGACY_FIELDS = (
     "seq",
     "recorded",
     "caller",
@@ -30,6 +32,7 @@ CONTENT_FIELDS = (
     "outputs",
     "resources_sha256",
 )
+CONTENT_FIELDS = (*LEGACY_FIELDS, "stored_at")
 
 
 def canonical_json(value: Any) -> bytes:
@@ -57,12 +60,13 @@ def resources_hash(resources: Sequence[Mapping[str, Any]] | Sequence[bytes]) -> 
     return digest.hexdigest()
 
 
-def content_of(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The hashed content of an evaluation row (its ``recorded`` normalised to a UTC instant)."""
-    content = {name: row[name] for name in CONTENT_FIELDS}
-    recorded = content["recorded"]
-    if isinstance(recorded, datetime):
-        content["recorded"] = utc_instant(recorded)
+def content_of(row: Mapping[str, Any], fields: Sequence[str] = CONTENT_FIELDS) -> dict[str, Any]:
+    """The hashed content of an evaluation row (its times normalised to UTC instants)."""
+    content = {name: row[name] for name in fields}
+    for name in ("recorded", "stored_at"):
+        moment = content.get(name)
+        if isinstance(moment, datetime):
+            content[name] = utc_instant(moment)
     return content
 
 
@@ -82,6 +86,8 @@ class ChainRow:
     record_hash: str
     prev_hash: str
     defect: str | None = None  # found by the store outside the content (e.g. its resources)
+    stored_at: datetime | None = None  # when the store appended it (what ``_since`` selects on)
+    legacy_content: Mapping[str, Any] | None = None  # pre-0002 content, if stored_at = recorded
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,15 @@ def verify_chain(rows: Iterable[ChainRow], *, head: tuple[int, str] | None = Non
 
     ``head`` is the (seq, hash) the store holds as the chain's last link; when given, a chain
     that stops short of it (records deleted from the end) is broken too.
+
+    ``stored_at`` is covered too, so that an edit cannot hide a record from an incremental
+    export: a record's hash covers it (records since revision 0002, whose ``stored_at`` must
+    also come strictly after every earlier record's), or the record predates 0002, hashes
+    ``recorded`` only and must have ``stored_at`` equal to it (and no hashed record before it).
     """
     expected_seq, prev, count = 1, GENESIS_HASH, 0
+    latest: datetime | None = None  # the greatest stored_at so far
+    hashed_seen = False  # a record hashing its stored_at was seen: no legacy record may follow
     for row in rows:
         if row.seq != expected_seq:
             reason = f"record {expected_seq} is missing (next record found is {row.seq})"
@@ -110,9 +123,20 @@ def verify_chain(rows: Iterable[ChainRow], *, head: tuple[int, str] | None = Non
             return VerifyResult(False, row.seq, f"record {row.seq}: content seq differs", count)
         if row.defect is not None:
             return VerifyResult(False, row.seq, f"record {row.seq}: {row.defect}", count)
-        if link_hash(prev, content_hash(row.content)) != row.record_hash:
+        if link_hash(prev, content_hash(row.content)) == row.record_hash:
+            if row.stored_at is not None and latest is not None and row.stored_at <= latest:
+                reason = f"record {row.seq}: stored_at is not after the records before it"
+                return VerifyResult(False, row.seq, reason, count)
+            hashed_seen = True
+        elif (
+            row.legacy_content is None
+            or hashed_seen
+            or link_hash(prev, content_hash(row.legacy_content)) != row.record_hash
+        ):
             reason = f"record {row.seq}: content does not match its record_hash (altered)"
             return VerifyResult(False, row.seq, reason, count)
+        if row.stored_at is not None and (latest is None or row.stored_at > latest):
+            latest = row.stored_at
         prev, expected_seq, count = row.record_hash, expected_seq + 1, count + 1
     if head is not None and head != (count, prev):
         head_seq, _ = head
@@ -131,8 +155,9 @@ def chain_rows(
 
     Both streams are in ``seq`` order, so this is a merge join: memory stays constant. A
     record whose resources no longer hash to its ``resources_sha256``, or whose ``type`` and
-    ``recorded`` columns (what ``_type`` and ``_since`` select on) disagree with the resource
-    and the record, carries a defect.
+    ``recorded`` columns (``_type`` selects on the first) disagree with the resource and the
+    record, carries a defect. ``_since`` selects on the evaluation's ``stored_at`` (verified
+    in verify_chain), never on a resource row.
     """
     pending: Sequence[Any] | None = next(resources, None)
     for ev in evaluations:
@@ -146,7 +171,18 @@ def chain_rows(
             defect = "its stored FHIR resources do not match resources_sha256 (altered)"
         elif any(_index_differs(r, ev["recorded"]) for r in mine):
             defect = "its stored FHIR resources' type or recorded columns were altered"
-        yield ChainRow(ev["seq"], content_of(ev), ev["record_hash"], ev["prev_hash"], defect)
+        stored_at = _aware(ev["stored_at"])
+        legacy = None
+        if stored_at == _aware(ev["recorded"]):  # written before revision 0002, perhaps
+            legacy = content_of(ev, LEGACY_FIELDS)
+        yield ChainRow(
+            ev["seq"], content_of(ev), ev["record_hash"], ev["prev_hash"], defect, stored_at, legacy
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite gives the UTC wall time back naive)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _index_differs(resource: Sequence[Any], recorded: datetime) -> bool:

@@ -77,8 +77,12 @@ def verify() -> None:
 
 
 @audit.command()
-@click.option("--since", "since_text", help="after this FHIR instant, e.g. 2026-01-01T00:00:00Z")
-@click.option("--until", "until_text", help="records up to this FHIR instant")
+@click.option(
+    "--since",
+    "since_text",
+    help="records stored after this FHIR instant, e.g. 2026-01-01T00:00:00Z (not inclusive)",
+)
+@click.option("--until", "until_text", help="records stored up to this FHIR instant (inclusive)")
 @click.option("--type", "types", multiple=True, help="resource type(s), repeat or comma-separate")
 @click.option(
     "--format", "fmt", type=click.Choice(["ndjson", "csv"]), default="ndjson", show_default=True
@@ -95,8 +99,9 @@ def export(
 ) -> None:
     """Export FHIR resources as one <Type>.ndjson per type, or evaluations.csv (--format csv).
 
-    Streams from the database: the export is never held in memory. A progress bar is shown
-    when stderr is a terminal.
+    --since and --until select on when the store recorded each evaluation (its stored_at),
+    not on the evaluation's own time. Streams from the database: the export is never held in
+    memory. A progress bar is shown when stderr is a terminal.
     """
     since, until = _instant(since_text, "--since"), _instant(until_text, "--until")
     if fmt == "csv" and types:

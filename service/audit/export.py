@@ -43,6 +43,7 @@ UNSUPPORTED_PARAMS = ("_typeFilter", "_elements", "patient", "includeAssociatedD
 CSV_COLUMNS = (
     "seq",
     "recorded",
+    "stored_at",
     "caller",
     "user",
     "patient_ref",

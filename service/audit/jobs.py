@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, insert, or_, select, update
 
 from service.audit import tables as t
+from service.audit.clock import lock_head, take_transaction_time
 from service.audit.engine import unavailable_on_error, write_transaction
 
 IN_PROGRESS, COMPLETE, FAILED = "in-progress", "complete", "error"
@@ -67,11 +68,16 @@ class ExportJobs:
     def create(
         self, *, request: str, since: datetime | None, types: Collection[str] | None
     ) -> ExportJob:
-        """A new job whose snapshot is the chain as committed now."""
+        """A new job whose snapshot is the chain as committed now.
+
+        ``max_seq`` and ``transaction_time`` are taken together under the chain lock
+        (service.audit.clock): records up to ``max_seq`` were stored at or before
+        ``transaction_time``, every later one strictly after it.
+        """
         now = datetime.now(UTC)
         job_id = str(uuid.uuid4())
         with unavailable_on_error("start an export"), write_transaction(self.engine) as conn:
-            max_seq = conn.execute(select(t.chain_head.c.seq).where(t.chain_head.c.id == 1))
+            head = lock_head(conn)
             values = {
                 "id": job_id,
                 "status": IN_PROGRESS,
@@ -79,8 +85,8 @@ class ExportJobs:
                 "since": None if since is None else since.astimezone(UTC),
                 "types": None if types is None else sorted(types),
                 "created": now,
-                "transaction_time": now,
-                "max_seq": max_seq.scalar_one(),
+                "transaction_time": take_transaction_time(conn, head.clock),
+                "max_seq": head.seq,
                 "last_polled": None,
                 "output": None,
                 "error": None,

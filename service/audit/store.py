@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     CursorResult,
     Executable,
@@ -34,6 +35,7 @@ from service.audit.chain import (
     resources_hash,
     verify_chain,
 )
+from service.audit.clock import lock_head, next_stored_at
 from service.audit.engine import make_engine, unavailable_on_error, write_transaction
 from service.audit.jobs import ExportJobs
 from service.audit.migrate import upgrade_engine
@@ -103,13 +105,9 @@ class SqlAuditStore:
             "resources_sha256": resources_hash(bodies),
         }
         with unavailable_on_error("record the evaluation"), write_transaction(self.engine) as c:
-            head = c.execute(
-                select(t.chain_head.c.seq, t.chain_head.c.record_hash)
-                .where(t.chain_head.c.id == 1)
-                .with_for_update()
-            ).one()
+            head = lock_head(c)
             seq, prev = head.seq + 1, head.record_hash
-            row["seq"] = seq
+            row["seq"], row["stored_at"] = seq, next_stored_at(c, head.clock)
             record_hash = link_hash(prev, content_hash(content_of(row)))
             c.execute(
                 insert(t.evaluations), [{**row, "record_hash": record_hash, "prev_hash": prev}]
@@ -132,7 +130,7 @@ class SqlAuditStore:
             c.execute(
                 update(t.chain_head)
                 .where(t.chain_head.c.id == 1)
-                .values(seq=seq, record_hash=record_hash)
+                .values(seq=seq, record_hash=record_hash, clock=row["stored_at"])
             )
         return StoredRecord(seq=seq, record_hash=record_hash, prev_hash=prev)
 
@@ -170,12 +168,11 @@ class SqlAuditStore:
         types: Collection[str] | None,
         max_seq: int | None,
     ) -> Select[Any]:
-        r = t.audit_resources.c
+        r, e = t.audit_resources.c, t.evaluations.c
         query = select(r.evaluation_seq, r.resource_type, r.recorded, r.resource)
-        if since is not None:
-            query = query.where(r.recorded > _utc(since))
-        if until is not None:
-            query = query.where(r.recorded <= _utc(until))
+        if since is not None or until is not None:
+            query = query.join(t.evaluations, e.seq == r.evaluation_seq)
+            query = query.where(*_stored_between(since, until))
         if types is not None:
             query = query.where(r.resource_type.in_(sorted(types)))
         if max_seq is not None:
@@ -190,7 +187,8 @@ class SqlAuditStore:
         types: Collection[str] | None = None,
         max_seq: int | None = None,
     ) -> Iterator[ExportedResource]:
-        """Stored resources recorded after ``since`` (up to ``until``), in record order.
+        """Stored resources of the evaluations recorded in the store after ``since`` (and up
+        to ``until``, inclusive), by ``stored_at``; in record order.
 
         Streams with a server-side cursor: never the whole export in memory.
         """
@@ -224,13 +222,10 @@ class SqlAuditStore:
     def evaluation_rows(
         self, since: datetime | None = None, *, until: datetime | None = None
     ) -> Iterator[Mapping[Any, Any]]:
-        """Evaluation rows (for the CSV export), streamed in ``seq`` order."""
+        """Evaluation rows stored after ``since`` (up to ``until``), streamed in ``seq`` order."""
         e = t.evaluations.c
         query = select(t.evaluations).order_by(e.seq)
-        if since is not None:
-            query = query.where(e.recorded > _utc(since))
-        if until is not None:
-            query = query.where(e.recorded <= _utc(until))
+        query = query.where(*_stored_between(since, until))
         with unavailable_on_error("read the evaluations"), self.engine.connect() as conn:
             with _streamed(conn, query) as result:
                 yield from result.mappings()
@@ -238,12 +233,8 @@ class SqlAuditStore:
     def count_evaluations(
         self, since: datetime | None = None, *, until: datetime | None = None
     ) -> int:
-        e = t.evaluations.c
         query = select(func.count()).select_from(t.evaluations)
-        if since is not None:
-            query = query.where(e.recorded > _utc(since))
-        if until is not None:
-            query = query.where(e.recorded <= _utc(until))
+        query = query.where(*_stored_between(since, until))
         with unavailable_on_error("count the evaluations"), self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
@@ -290,6 +281,17 @@ class SqlAuditStore:
         """Run raw SQL in a write transaction (tests alter records with it; never the service)."""
         with write_transaction(self.engine) as conn:
             conn.execute(text(sql), params)
+
+
+def _stored_between(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    """``since < stored_at <= until``: recorded in the store after ``since``, up to ``until``."""
+    stored_at = t.evaluations.c.stored_at
+    conditions = []
+    if since is not None:
+        conditions.append(stored_at > _utc(since))
+    if until is not None:
+        conditions.append(stored_at <= _utc(until))
+    return conditions
 
 
 @contextmanager

@@ -24,21 +24,28 @@ metadata = MetaData()
 _BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 # One row, id 1: the last link of the chain. Appenders lock it (FOR UPDATE on PostgreSQL,
-# BEGIN IMMEDIATE on SQLite), so every worker and host appends to one chain in turn.
+# BEGIN IMMEDIATE on SQLite), so every worker and host appends to one chain in turn. ``clock``
+# is the latest instant handed out under that lock: the last record's ``stored_at`` or a later
+# export's transactionTime. The next record is stored strictly after it.
 chain_head = Table(
     "chain_head",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("record_hash", String(64), nullable=False),
+    Column("clock", DateTime(timezone=True), nullable=False),
 )
 
 # Append-only: one row per evaluation, hash-chained in ``seq`` order (service.audit.chain).
+# ``recorded`` is the evaluation's own time (taken by the pipeline); ``stored_at`` the time the
+# store appended it, under the chain lock, strictly increasing with ``seq`` (what ``_since``,
+# ``--since`` and ``--until`` select on).
 evaluations = Table(
     "evaluations",
     metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("recorded", DateTime(timezone=True), nullable=False, index=True),
+    Column("stored_at", DateTime(timezone=True), nullable=False, index=True),
     Column("caller", Text, nullable=False),
     Column("user", Text, nullable=True),
     Column("patient_ref", Text, nullable=False, index=True),

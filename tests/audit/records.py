@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from service.audit import tables as t
+from service.audit.clock import aware
 from service.audit.port import EvaluationRecord, FeedbackItem
+from service.audit.store import SqlAuditStore
 from service.fhir.audit_resources import audit_event, guidance_response
 
 BASE_TIME = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -92,3 +97,10 @@ def feedback_item(
         override_reason=None if outcome == "accepted" else {"reason": {"code": "x"}},
         caller="https://ehr.example.org",
     )
+
+
+def stored_times(store: SqlAuditStore) -> list[datetime]:
+    """Each evaluation's ``stored_at`` (aware UTC), in ``seq`` order."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(t.evaluations.c.stored_at).order_by(t.evaluations.c.seq))
+        return [aware(moment) for moment in rows.scalars()]

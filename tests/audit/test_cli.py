@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import orjson
@@ -10,10 +11,11 @@ import pytest
 from click.testing import CliRunner
 from fhir.resources.R4B import get_fhir_model_class
 
+from service.audit.chain import utc_instant
 from service.audit.cli import EXIT_CHAIN_BROKEN, EXIT_STORE_ERROR, audit, db
 from service.audit.store import SqlAuditStore
 from tests.audit.pg_cluster import free_port
-from tests.audit.records import make_record
+from tests.audit.records import make_record, stored_times
 
 N = 9
 
@@ -28,7 +30,7 @@ def filled(store: SqlAuditStore) -> SqlAuditStore:
 def test_db_upgrade_creates_the_schema_and_says_its_revision(store_url: str) -> None:
     result = CliRunner().invoke(db, ["upgrade"], env={"DATABASE_URL": store_url})
     assert result.exit_code == 0, result.output
-    assert "0001" in result.output
+    assert "0002" in result.output
     assert CliRunner().invoke(audit, ["verify"], env={"DATABASE_URL": store_url}).exit_code == 0
 
 
@@ -77,13 +79,20 @@ def test_export_ndjson_writes_one_parseable_file_per_type(
 def test_export_honours_since_until_and_type(
     filled: SqlAuditStore, store_url: str, tmp_path: Path
 ) -> None:
+    """--since and --until select on when the store recorded each evaluation (stored_at):
+    after --since, up to and including --until; not on the evaluation's own time."""
+    stored = stored_times(filled)
+    since = utc_instant(stored[1])  # record 2: excluded, exactly at --since
+    until = stored[5].astimezone(timezone(timedelta(hours=2))).isoformat()  # record 6: included
     out = tmp_path / "export"
     args = ["export", "--out", str(out), "--type", "AuditEvent", "--type", "Provenance",
-            "--since", "2026-03-01T08:02:30Z", "--until", "2026-03-01T08:06:00+00:00"]  # fmt: skip
+            "--since", since, "--until", until]  # fmt: skip
     result = CliRunner().invoke(audit, args, env={"DATABASE_URL": store_url})
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["AuditEvent.ndjson", "Provenance.ndjson"]
-    assert len((out / "AuditEvent.ndjson").read_bytes().splitlines()) == 4  # minutes 3..6
+    assert len((out / "AuditEvent.ndjson").read_bytes().splitlines()) == 4
+    lines = (out / "Provenance.ndjson").read_bytes().splitlines()
+    assert [orjson.loads(x)["id"] for x in lines] == ["prov-3", "prov-4", "prov-5", "prov-6"]
 
 
 def test_export_csv_writes_one_row_per_evaluation(
@@ -100,6 +109,7 @@ def test_export_csv_writes_one_row_per_evaluation(
     recommendations = orjson.loads(rows[0]["recommendations"])
     assert recommendations == ["rec-mri-lumbar", "rec-diagnostic-ia-hip-injection"]
     assert rows[0]["recorded"] == "2026-03-01T08:01:00.000000Z"
+    assert [r["stored_at"] for r in rows] == [utc_instant(m) for m in stored_times(filled)]
     assert len(rows[0]["record_hash"]) == 64
 
 
