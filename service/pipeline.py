@@ -35,6 +35,7 @@ class Caller:
     user: str | None = None  # e.g. "Practitioner/123"
     hook_instance: str | None = None
     service_id: str | None = None  # CDS service id, for the GuidanceResponse
+    address: str | None = None  # the client's network address (AuditEvent agent.network)
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,7 @@ class Pipeline:
     ) -> tuple[Extraction, Assessment]:
         """The pure part: read the input and apply the rules (no clock, no store)."""
         extraction = read_input(payload, self.index, patient_id=patient_id)
-        assessment = evaluate_findings(
-            extraction.findings, self.profiles.rule_set, self.thresholds
-        )
+        assessment = evaluate_findings(extraction.findings, self.profiles.rule_set, self.thresholds)
         return extraction, assessment
 
     def evaluate(
@@ -114,6 +113,7 @@ class Pipeline:
                 recorded=recorded,
                 caller_kind=caller.kind,
                 client=caller.client,
+                client_address=caller.address,
                 user=caller.user,
                 patient_ref=extraction.patient_ref,
                 request_id=caller.request_id,

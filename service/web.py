@@ -46,12 +46,17 @@ _HTTP_ISSUE_CODES = {
 }
 
 
+def sent_request_id() -> str | None:
+    """The caller's ``X-Request-Id`` if sane (letters, digits, ``._:-``, ≤ 64), else None."""
+    sent = request.headers.get("X-Request-Id", "")
+    return sent if _REQUEST_ID.match(sent) else None
+
+
 def request_id() -> str:
     """The request's id: a sane ``X-Request-Id`` from the caller, else a fresh UUID."""
     rid = g.get("request_id")
     if rid is None:
-        sent = request.headers.get("X-Request-Id", "")
-        rid = sent if _REQUEST_ID.match(sent) else str(uuid.uuid4())
+        rid = sent_request_id() or str(uuid.uuid4())
         g.request_id = rid
     return str(rid)
 

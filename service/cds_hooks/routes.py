@@ -24,6 +24,7 @@ from service.config import Settings
 from service.errors import HipSpineError, InvalidInput, NotFound, Unauthorized
 from service.fhir.profiles import HSC_SYSTEM
 from service.pipeline import Caller
+from service.web import sent_request_id
 
 log = logging.getLogger(__name__)
 bp = Blueprint("cds_hooks", __name__)
@@ -49,10 +50,11 @@ def invoke(service_id: str) -> Response:
     caller = Caller(
         kind="cds-hooks",
         client=claims.client if claims else UNAUTHENTICATED,
-        request_id=request.headers.get("X-Request-Id") or hook_request["hookInstance"],
+        request_id=sent_request_id() or hook_request["hookInstance"],
         user=hook_request["context"].get("userId"),
         hook_instance=hook_request["hookInstance"],
         service_id=service.id,
+        address=request.remote_addr,
     )
     services = current_app.extensions["hipspine"]
     index = getattr(services, "index", None)  # test apps may run without the ConceptMaps

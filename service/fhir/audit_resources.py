@@ -41,6 +41,7 @@ _PATIENT_ROLE = {"system": OBJECT_ROLE, "code": "1", "display": "Patient"}
 _DOMAIN_RESOURCE = {"system": OBJECT_ROLE, "code": "4", "display": "Domain Resource"}
 _TRANSACTION = {"system": BALP_ENTITY_TYPE, "code": "XrequestId", "display": "X-Request-Id"}
 _NETWORK_URI = "5"  # AuditEventAgentNetworkType: URI
+_NETWORK_IP = "2"  # AuditEventAgentNetworkType: IP address
 
 
 def audit_id(*parts: str) -> str:
@@ -60,6 +61,7 @@ def audit_event(
     output_refs: Sequence[str],
     service_base_url: str,
     outcome: str = "0",
+    client_address: str | None = None,
 ) -> dict[str, Any]:
     """The AuditEvent of one evaluation (BALP has no CDS Hooks profile: its closest pattern,
     ``rest`` + ``restful-interaction#operation``, action E).
@@ -73,6 +75,10 @@ def audit_event(
             "type": {"coding": [_SOURCE_ROLE]},
             "who": {"identifier": {"value": client}, "display": f"{caller_kind} client {client}"},
             "requestor": user is None,
+            # BALP: network 1..1 for the client; unknown for the CLI (no network involved)
+            "network": (
+                {"address": client_address, "type": _NETWORK_IP} if client_address else None
+            ),
         },
         {
             "type": {"coding": [_DESTINATION_ROLE]},

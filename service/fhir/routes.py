@@ -60,6 +60,8 @@ def _evaluate(patient_id: str | None) -> Response:
     client = authenticate(request.headers.get("Authorization"), settings.fhir_api_clients)
     check_accept()
     payload = json_body()
-    caller = Caller(kind="fhir-api", client=client, request_id=request_id())
+    caller = Caller(
+        kind="fhir-api", client=client, request_id=request_id(), address=request.remote_addr
+    )
     result = services().pipeline.evaluate(payload, caller=caller, patient_id=patient_id)
     return fhir_response(result.bundle)
