@@ -6,12 +6,18 @@ import getpass
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
 
 from service.errors import HipSpineError
+
+if TYPE_CHECKING:
+    from service.core.assessment import Assessment
+    from service.fhir.extraction import Extraction
+    from service.pipeline import Caller
+    from service.remote import Credentials
 
 # Exit statuses: one place, never reused (cumulus-etl errors.py style).
 EXIT_OK = 0
@@ -71,7 +77,6 @@ def evaluate(
     on the server in one transaction (a re-run for the same inputs creates nothing new).
     """
     from service.app import create_app
-    from service.pipeline import Caller
 
     if fhir_server is not None or file is None:
         if file is not None or fhir_server is None or patient_id is None:
@@ -85,42 +90,34 @@ def evaluate(
         payload = orjson.loads(file.read_bytes())
     except orjson.JSONDecodeError as exc:
         _fail(f"{file}: not valid JSON: {exc.msg} at line {exc.lineno}", EXIT_INPUT_ERROR)
-    app = create_app()
-    pipeline = app.extensions["hipspine"].pipeline
-    caller = Caller(kind="cli", client=f"cli:{getpass.getuser()}", request_id=str(uuid.uuid4()))
+    pipeline = create_app().extensions["hipspine"].pipeline
     try:
-        result = pipeline.evaluate(payload, caller=caller, patient_id=patient_id)
+        result = pipeline.evaluate(payload, caller=_cli_caller(), patient_id=patient_id)
     except HipSpineError as exc:
-        code = EXIT_STORE_ERROR if exc.status == 503 else EXIT_INPUT_ERROR
-        _fail(_describe(exc), code)
+        _fail(_describe(exc), _exit_code(exc))
     if summary:
         click.echo(format_summary(result.assessment, result.extraction))
     else:
         click.echo(orjson.dumps(result.bundle, option=orjson.OPT_INDENT_2).decode())
 
 
-def _evaluate_remote(url: str, patient_id: str, write: bool, credentials: Any) -> None:
+def _evaluate_remote(url: str, patient_id: str, write: bool, credentials: Credentials) -> None:
     from service.app import create_app
     from service.errors import FhirServerError, PreconditionFailed
-    from service.pipeline import Caller
     from service.remote import cli_client, evaluate_patient
 
-    app = create_app()
-    services = app.extensions["hipspine"]
-    caller = Caller(kind="cli", client=f"cli:{getpass.getuser()}", request_id=str(uuid.uuid4()))
+    services = create_app().extensions["hipspine"]
     try:
         with cli_client(url, services.settings, credentials) as client:
             done = evaluate_patient(
-                client, services.pipeline, patient_id, caller=caller, write=write
+                client, services.pipeline, patient_id, caller=_cli_caller(), write=write
             )
     except (FhirServerError, PreconditionFailed) as exc:
         _fail(f"FHIR server {url}: {exc.diagnostics}", EXIT_FHIR_SERVER_ERROR)
-    except ValueError as exc:
-        if isinstance(exc, HipSpineError):
-            _fail(_describe(exc), EXIT_INPUT_ERROR)
-        _fail(str(exc), EXIT_INPUT_ERROR)
     except HipSpineError as exc:
-        _fail(_describe(exc), EXIT_STORE_ERROR if exc.status == 503 else EXIT_INPUT_ERROR)
+        _fail(_describe(exc), _exit_code(exc))
+    except ValueError as exc:  # e.g. an unreadable SMART key
+        _fail(str(exc), EXIT_INPUT_ERROR)
     click.echo(format_summary(done.result.assessment, done.result.extraction))
     if done.written is not None:
         verb = "Written to" if done.written.created else "Already on (nothing written)"
@@ -170,7 +167,7 @@ def _progress(items: Any) -> Any:
     return tqdm(items, unit="patient", file=sys.stderr)
 
 
-def format_summary(assessment: Any, extraction: Any) -> str:
+def format_summary(assessment: Assessment, extraction: Extraction) -> str:
     """The category, the recommendations and the reasoning, in plain words."""
     a = assessment
     lines = [f"Category: {a.category.name}" + (f" ({a.subtype.name})" if a.subtype else "")]
@@ -192,6 +189,17 @@ def format_summary(assessment: Any, extraction: Any) -> str:
         lines.append("Inputs not used or doubtful:")
         lines.extend(f"  - {w.diagnostics}" for w in notes)
     return "\n".join(lines)
+
+
+def _cli_caller() -> Caller:
+    """Who asked, for the audit record: the operating-system user running the command."""
+    from service.pipeline import Caller
+
+    return Caller(kind="cli", client=f"cli:{getpass.getuser()}", request_id=str(uuid.uuid4()))
+
+
+def _exit_code(exc: HipSpineError) -> int:
+    return EXIT_STORE_ERROR if exc.status == 503 else EXIT_INPUT_ERROR
 
 
 def _describe(exc: HipSpineError) -> str:
