@@ -31,11 +31,11 @@ def answer_hook(
     pipeline: Evaluator,
     deadline: Deadline,
     session: requests.Session | None = None,
-    order_codes: Mapping[tuple[str, str], str] | None = None,
+    order_codes: Mapping[tuple[str, str], str],
 ) -> dict[str, Any]:
     """The ``{"cards": [...]}`` answer for a validated request to ``service``.
 
-    ``order_codes`` maps lumbar order codes to their kind (the app's ConceptMap index).
+    ``order_codes`` maps lumbar order codes to their kind (``order_hooks.order_codes``).
 
     order-select / order-sign without a draft lumbar order answer ``{"cards": []}`` at once:
     no fetch, no evaluation.

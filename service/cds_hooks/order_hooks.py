@@ -12,11 +12,8 @@ the hip has been worked up or excluded.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -24,8 +21,9 @@ from service.cds_hooks.cards import card_uuid, category_display, clip, links, md
 from service.core.assessment import Assessment, Category
 from service.core.findings import Findings, SidedTest
 from service.core.tri import Tri
+from service.fhir.concept_maps import ConceptMapIndex
+from service.fhir.profiles import HSC_SYSTEM
 
-MAPPING_FILE = Path(__file__).resolve().parents[2] / "mappings" / "ConceptMap-lumbar-orders.json"
 KIND_WORDS: Mapping[str, str] = MappingProxyType(
     {
         "order-lumbar-imaging": "lumbar imaging",
@@ -72,29 +70,21 @@ class LumbarOrder:
     resource: Mapping[str, Any]
 
 
-@lru_cache(maxsize=4)
-def lumbar_codes(path: Path = MAPPING_FILE) -> Mapping[tuple[str, str], str]:
-    """``(system, code) -> order kind`` from the ConceptMap, read once."""
-    concept_map = json.loads(path.read_text(encoding="utf-8"))
-    index: dict[tuple[str, str], str] = {}
-    for group in concept_map["group"]:
-        for element in group["element"]:
-            index[(group["source"], element["code"])] = element["target"][0]["code"]
-    return MappingProxyType(index)
+def order_codes(index: ConceptMapIndex) -> Mapping[tuple[str, str], str]:
+    """``(system, code) -> order kind`` of ``ConceptMap-lumbar-orders.json``, as the app's
+    ConceptMap index loaded (and checked) it at start-up from ``Settings.mappings_dir``."""
+    return index.domain(HSC_SYSTEM)
 
 
 def lumbar_orders(
     draft_orders: Mapping[str, Any],
     selections: Sequence[str] | None,
-    codes: Mapping[tuple[str, str], str] | None = None,
+    codes: Mapping[tuple[str, str], str],
 ) -> list[LumbarOrder]:
     """The draft lumbar orders of ``draftOrders`` (only the selected ones when given).
 
-    ``codes`` is the ``(system, code) -> order kind`` map, normally the app's ConceptMap
-    index (so a site's edited ``mappings/`` folder counts); by default the checkout's file.
+    ``codes`` is the ``(system, code) -> order kind`` map (:func:`order_codes`).
     """
-    if codes is None:
-        codes = lumbar_codes()
     found: list[LumbarOrder] = []
     for entry in draft_orders.get("entry") or ():
         resource = entry.get("resource") if isinstance(entry, dict) else None

@@ -19,10 +19,10 @@ from service.cds_hooks.discovery import CdsService, discovery_document, service_
 from service.cds_hooks.fhir_fetch import Deadline
 from service.cds_hooks.invoke import answer_hook
 from service.cds_hooks.jwt_auth import Claims, bearer_token, verify
+from service.cds_hooks.order_hooks import order_codes
 from service.cds_hooks.schemas import CONTEXT_SCHEMAS, HookRequestSchema, load, load_feedback
 from service.config import Settings
 from service.errors import HipSpineError, InvalidInput, NotFound, Unauthorized
-from service.fhir.profiles import HSC_SYSTEM
 from service.pipeline import Caller
 from service.web import sent_request_id
 
@@ -57,7 +57,6 @@ def invoke(service_id: str) -> Response:
         address=request.remote_addr,
     )
     services = current_app.extensions["hipspine"]
-    index = getattr(services, "index", None)  # test apps may run without the ConceptMaps
     answer = answer_hook(
         service,
         hook_request,
@@ -65,7 +64,7 @@ def invoke(service_id: str) -> Response:
         settings=settings,
         pipeline=services.pipeline,
         deadline=deadline,
-        order_codes=index.domain(HSC_SYSTEM) if index is not None else None,
+        order_codes=order_codes(services.index),
     )
     return jsonify(answer)
 

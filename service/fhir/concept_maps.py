@@ -39,7 +39,6 @@ class ConceptMapIndex:
 
     exact: Mapping[str, Mapping[Key, str]]
     prefixes: Mapping[str, Mapping[str, tuple[tuple[str, str], ...]]]
-    sources: tuple[str, ...] = ()  # canonical URLs of the ConceptMaps loaded
 
     def domain(self, domain: str) -> Mapping[Key, str]:
         """The exact ``(system, code) -> target`` mapping of one domain (read-only)."""
@@ -84,10 +83,8 @@ class ConceptMapIndex:
         exact: dict[str, dict[Key, str]] = {}
         prefixes: dict[str, dict[str, dict[str, str]]] = {}
         origin: dict[tuple[str, str, str], str] = {}
-        sources: list[str] = []
         for path in files:
             resource = _read(path)
-            sources.append(str(resource.get("url") or path.name))
             for where, domain, system, code, target in _mappings(path, resource):
                 key = (domain, system, code)
                 if key in origin and _target_of(exact, prefixes, key) != target:
@@ -114,7 +111,6 @@ class ConceptMapIndex:
                     for d, by_system in prefixes.items()
                 }
             ),
-            sources=tuple(sources),
         )
 
 

@@ -31,19 +31,21 @@ from service.core.findings import (
     TreatmentKind,
     UnsidedTest,
 )
-
-BASE = "http://hipspine-cds.org/fhir"
-HSC = f"{BASE}/CodeSystem/hsc"
-LATERALITY_URL = f"{BASE}/StructureDefinition/laterality"
+from service.fhir.profiles import CANONICAL_BASE, HSC_SYSTEM
 
 # ConceptMap target systems ("domains").
-FINDING_KIND = f"{BASE}/CodeSystem/finding-kind"
-FINDING_COMPONENT = f"{BASE}/CodeSystem/finding-component"
-PAIN_SITE = f"{BASE}/CodeSystem/pain-site"
-SIDE = f"{BASE}/CodeSystem/side"
-TEST_RESULT = f"{BASE}/CodeSystem/test-result"
-PAIN_LOCATION = f"{BASE}/CodeSystem/pain-location"
-IMAGING_FINDING = f"{BASE}/CodeSystem/imaging-finding"
+FINDING_KIND = f"{CANONICAL_BASE}/CodeSystem/finding-kind"
+FINDING_COMPONENT = f"{CANONICAL_BASE}/CodeSystem/finding-component"
+PAIN_SITE = f"{CANONICAL_BASE}/CodeSystem/pain-site"
+SIDE = f"{CANONICAL_BASE}/CodeSystem/side"
+TEST_RESULT = f"{CANONICAL_BASE}/CodeSystem/test-result"
+PAIN_LOCATION = f"{CANONICAL_BASE}/CodeSystem/pain-location"
+IMAGING_FINDING = f"{CANONICAL_BASE}/CodeSystem/imaging-finding"
+
+#: Lumbar draft-order kinds: the HSC targets of ConceptMap lumbar-orders (read by CDS Hooks).
+ORDER_KINDS = frozenset(
+    {"order-lumbar-imaging", "order-lumbar-injection", "order-lumbar-surgery-referral"}
+)
 
 COMPONENT_PAIN_LOCATION = "pain-location"
 COMPONENT_SLR_ANGLE = "slr-angle"
@@ -229,5 +231,6 @@ DOMAINS: Mapping[str, frozenset[str]] = MappingProxyType(
         TEST_RESULT: frozenset(result.value for result in TestResult),
         PAIN_LOCATION: frozenset(location.value for location in PainLocation),
         IMAGING_FINDING: frozenset(finding.value for finding in ImagingFinding),
+        HSC_SYSTEM: ORDER_KINDS,
     }
 )

@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 
 from service.audit.port import EvaluationRecord, FeedbackItem, StoredRecord
 from service.cds_hooks.jwt_auth import JKU_CACHE
+from service.cds_hooks.order_hooks import order_codes
 from service.cds_hooks.routes import bp
 from service.config import Settings
 from service.core.assessment import (
@@ -36,6 +37,7 @@ from service.core.assessment import (
 from service.core.findings import Findings, Measurement, Motion, Side
 from service.core.tri import Tri
 from service.errors import Issue
+from service.fhir.concept_maps import ConceptMapIndex, default_mappings_dir
 from service.fhir.extraction import Extraction
 from service.fhir.outputs import OutputSet
 from service.pipeline import Caller, EvaluationResult
@@ -204,10 +206,15 @@ def _fresh_jku_cache() -> Iterator[None]:
     JKU_CACHE._sets.clear()
 
 
+#: The checkout's ConceptMaps, loaded once for every test app (the real app loads them once too).
+INDEX = ConceptMapIndex.load(default_mappings_dir())
+CODES = order_codes(INDEX)
+
+
 def build_app(settings: Settings, store: FakeStore, pipeline: FakePipeline) -> Flask:
     app = Flask("cds-hooks-test")
     app.config["SETTINGS"] = settings
-    app.extensions["hipspine"] = SimpleNamespace(pipeline=pipeline, store=store)
+    app.extensions["hipspine"] = SimpleNamespace(pipeline=pipeline, store=store, index=INDEX)
     app.register_blueprint(bp)
     return app
 

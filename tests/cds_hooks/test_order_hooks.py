@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fhir.resources.R4B.conceptmap import ConceptMap
 from flask.testing import FlaskClient
 
-from service.cds_hooks.order_hooks import MAPPING_FILE, hip_examined, lumbar_orders, order_cards
+from service.cds_hooks.order_hooks import (
+    hip_examined,
+    lumbar_orders,
+    order_cards,
+    order_codes,
+)
 from service.core.assessment import Category
 from service.core.findings import Findings
 from service.core.tri import Tri
+from service.fhir.concept_maps import ConceptMapIndex, default_mappings_dir
 
-from .support import HIP_ROM, FakePipeline, draft_order, make_assessment, order_body
+from .support import CODES, HIP_ROM, FakePipeline, draft_order, make_assessment, order_body
 
 SIGN = "/cds-services/hip-spine-order-sign"
 SELECT = "/cds-services/hip-spine-order-select"
@@ -31,7 +38,9 @@ def bundle(*orders: dict[str, Any]) -> dict[str, Any]:
 def test_the_lumbar_order_concept_map_is_valid_r4() -> None:
     import json
 
-    ConceptMap.model_validate(json.loads(MAPPING_FILE.read_text()))
+    ConceptMap.model_validate(
+        json.loads((default_mappings_dir() / "ConceptMap-lumbar-orders.json").read_text())
+    )
 
 
 @pytest.mark.parametrize(
@@ -45,7 +54,7 @@ def test_the_lumbar_order_concept_map_is_valid_r4() -> None:
     ],
 )
 def test_lumbar_orders_are_recognised_by_code(code: str, system: str, kind: str) -> None:
-    [order] = lumbar_orders(bundle(draft_order("s1", code, system)), None)
+    [order] = lumbar_orders(bundle(draft_order("s1", code, system)), None, CODES)
     assert (order.kind, order.reference) == (kind, "ServiceRequest/s1")
 
 
@@ -53,16 +62,16 @@ def test_other_orders_non_drafts_and_unselected_orders_are_ignored() -> None:
     hip_xray = draft_order("s1", "73502")
     active = dict(draft_order("s2", "72148"), status="active")
     lumbar = draft_order("s3", "72148")
-    assert lumbar_orders(bundle(hip_xray, active), None) == []
-    assert lumbar_orders(bundle(lumbar), ["ServiceRequest/other"]) == []
-    assert len(lumbar_orders(bundle(lumbar), ["ServiceRequest/s3"])) == 1
+    assert lumbar_orders(bundle(hip_xray, active), None, CODES) == []
+    assert lumbar_orders(bundle(lumbar), ["ServiceRequest/other"], CODES) == []
+    assert len(lumbar_orders(bundle(lumbar), ["ServiceRequest/s3"], CODES)) == 1
 
 
 def test_hip_examined_means_rom_or_a_hip_provocative_test() -> None:
     assert hip_examined(HIP_ROM) and not hip_examined(Findings())
 
 
-ORDERS = lumbar_orders(bundle(draft_order("s1", "72148")), None)
+ORDERS = lumbar_orders(bundle(draft_order("s1", "72148")), None, CODES)
 
 
 @pytest.mark.parametrize(
@@ -147,3 +156,18 @@ def test_order_select_requires_selections_and_draft_orders(client: FlaskClient, 
     body = order_body("order-sign")
     body["context"]["draftOrders"] = {"resourceType": "Patient"}
     assert client.post(SIGN, json=body, headers=auth(SIGN)).status_code == 400
+
+
+def test_a_sites_edited_lumbar_order_map_counts(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree(default_mappings_dir(), site)
+    path = site / "ConceptMap-lumbar-orders.json"
+    edited = json.loads(path.read_text())
+    edited["group"] = [g for g in edited["group"] if g["source"] == LOINC]
+    path.write_text(json.dumps(edited))
+    codes = order_codes(ConceptMapIndex.load(site))
+    assert ("http://www.ama-assn.org/go/cpt", "72148") not in codes
+    assert codes[(LOINC, "24531-6")] == "order-lumbar-imaging"

@@ -126,3 +126,28 @@ def _future() -> Any:
     from datetime import UTC, datetime, timedelta
 
     return datetime.now(UTC) + timedelta(minutes=5)
+
+
+def test_a_draft_lumbar_mri_on_an_unexamined_hip_gets_a_card_from_the_real_app(
+    real_app: Flask,
+) -> None:
+    entries = [{"resource": pain("o1", "site-low-back", 6)}]
+    sign = body({"resourceType": "Bundle", "type": "searchset", "entry": entries})
+    sign["hook"] = "order-sign"
+    mri = {
+        "resourceType": "ServiceRequest",
+        "id": "s1",
+        "status": "draft",
+        "intent": "order",
+        "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72148"}]},
+        "subject": {"reference": "Patient/p1"},
+    }
+    sign["context"]["draftOrders"] = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": mri}],
+    }
+    response = call(real_app, "/cds-services/hip-spine-order-sign", sign)
+    assert response.status_code == 200, response.get_json()
+    [card] = response.get_json()["cards"]
+    assert card["suggestions"][0]["actions"][0]["resourceId"] == "ServiceRequest/s1"
