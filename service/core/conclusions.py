@@ -56,13 +56,12 @@ OFFIERSKI: Mapping[Category, tuple[str, str]] = {
         "Offierski & MacNab: misdiagnosed",
     ),
 }
-_PSEUDO_FLAGS = {"IA_RELIEF_KNOWN", "DIEBO_HIP_SPINE"}
 
 
 def rule_basis(rule: Rule, decision: Decision, inputs: RuleInputs) -> str:
     """The rule, its condition, what it decided, and each flag it read with that flag's basis."""
     read = [
-        f"{n} {inputs[n].value}" + ("" if n in _PSEUDO_FLAGS else f" ({inputs.flags[n].basis})")
+        f"{n} {inputs[n].value}" + (f" ({inputs.flags[n].basis})" if n in inputs.flags else "")
         for n in rule.reads
     ]
     outcome = decision.category.name

@@ -10,6 +10,7 @@ from service.core.conclusions import classify_radiographic, decision_conclusions
 from service.core.findings import Findings
 from service.core.flags import derive_flags
 from service.core.measures import ia_relief, kl_max, relief_missing
+from service.core.pain import used_series
 from service.core.priority import priority_flags
 from service.core.recommendations import COLLECT_MISSING, RecContext, recommend
 from service.core.rules import RuleInputs, classify
@@ -22,9 +23,7 @@ def _bands(findings: Findings) -> tuple[dict[str, str], list[str]]:
     """§3 NRS and ODI bands [M]: for ``extra`` and for the summary."""
     extra: dict[str, str] = {}
     words: list[str] = []
-    for series in findings.pain:
-        if not series.readings:
-            continue
+    for series in used_series(findings):
         label, latest = series_label(series), series.latest
         band = nrs_band(latest.value)
         extra[f"nrs-band {label}"] = band

@@ -52,6 +52,12 @@ from service.core.thresholds import (
 from service.core.tri import Tri, any_of, is_true, known_false, not_true
 from service.core.wording import joined, measured, number
 
+# Flags never named as "unknown" (summary, rec-collect-missing-data): the red flags are never
+# false, IA_STRONG / IA_NEG repeat IA_POS's one input, ANY_PAIN is never unknown.
+QUIET_WHEN_UNKNOWN = frozenset(
+    {"RED_FLAG", "RED_FLAG_EMERGENCY", "IA_STRONG", "IA_NEG", "ANY_PAIN"}
+)
+
 
 def lbp(f: Findings, t: Thresholds) -> Flag:
     return site_pain("LBP", f, PainSite.LOW_BACK, t, f.conditions.get(ConditionKind.LOW_BACK_PAIN))

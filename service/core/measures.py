@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from service.core.evidence import SIDES
 from service.core.findings import Findings, Measurement, Side
 from service.core.thresholds import DIEBO_KL_OA_MIN
 from service.core.wording import fraction, joined, measured, number
@@ -41,7 +42,7 @@ class KlMax:
 
 
 def kl_max(findings: Findings) -> KlMax:
-    return KlMax(tuple((s, m) for s in (Side.LEFT, Side.RIGHT) if (m := findings.kl_grade.get(s))))
+    return KlMax(tuple((s, m) for s in SIDES if (m := findings.kl_grade.get(s))))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from service.core.tri import Tri
 from service.core.wording import joined, number, series_label
 
 
-def _used(findings: Findings) -> list[PainSeries]:
+def used_series(findings: Findings) -> list[PainSeries]:
     """Series that hold at least one reading (an empty series is no evidence)."""
     return [s for s in findings.pain if s.readings]
 
@@ -37,7 +37,7 @@ def site_pain(
     """A site flag (§1.1, §2 LBP / GROIN_PAIN): true if any latest value of the site is
     ≥ the pain-present threshold (or the site's Condition is present), false if all are
     below it (= 0 with the default of 1) and there is no such Condition."""
-    latest = [(s, s.latest) for s in _used(findings) if s.site is site]
+    latest = [(s, s.latest) for s in used_series(findings) if s.site is site]
     values = [f"{series_label(s)} {r.value} ({r.source})" for s, r in latest]
     cond = f"Condition ({condition.source})" if condition is not None else ""
     present = thresholds.pain_present_nrs
@@ -53,13 +53,12 @@ def site_pain(
 def any_pain(findings: Findings, thresholds: Thresholds) -> Flag:
     """R11's "a pain series (any site, site-less or unrecognised) has a latest value ≥ 1"."""
     present = thresholds.pain_present_nrs
-    latest = [f"{series_label(s)} {s.latest.value}" for s in _used(findings)]
-    hurting = [
-        f"{series_label(s)} {s.latest.value}" for s in _used(findings) if s.latest.value >= present
-    ]
+    used = used_series(findings)
+    texts = [f"{series_label(s)} {s.latest.value}" for s in used]
+    hurting = [text for s, text in zip(used, texts, strict=True) if s.latest.value >= present]
     if hurting:
         return Flag("ANY_PAIN", Tri.TRUE, f"latest {joined(hurting)} (≥ {present})")
-    return Flag("ANY_PAIN", Tri.FALSE, f"latest {joined(latest, 'no NRS recorded')} (< {present})")
+    return Flag("ANY_PAIN", Tri.FALSE, f"latest {joined(texts, 'no NRS recorded')} (< {present})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +143,7 @@ def treatment_failed(
     is silent there; missing input is unknown, §0.2).
     """
     group = frozenset(kinds)
-    series = _used(findings)
+    series = used_series(findings)
     outcomes = [
         treatment_outcome(t, series, thresholds) for t in findings.treatments if t.kind in group
     ]

@@ -7,16 +7,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from service.core.assessment import Category, Flag, Recommendation, Subtype
+from service.core.evidence import SIDES
 from service.core.findings import (
     Findings,
     Motion,
     PainSite,
     Radiographic,
-    Side,
     SidedTest,
     TestResult,
 )
+from service.core.flags import QUIET_WHEN_UNKNOWN
 from service.core.measures import KlMax
+from service.core.pain import used_series
 from service.core.tri import Tri, is_true, not_true
 
 URGENT_EVALUATION = "rec-urgent-evaluation"
@@ -47,8 +49,6 @@ DISPLAY: Mapping[str, str] = {
     COLLECT_MISSING: "Collect missing data",
 }
 EMERGENCY_DISPLAY = "Emergency clinical evaluation"
-# Flags that "never false" or repeat another flag's input are not named as "left unknown".
-_NOT_NAMED_UNKNOWN = frozenset({"RED_FLAG", "RED_FLAG_EMERGENCY", "IA_STRONG", "IA_NEG"})
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,7 @@ def minimum_set_missing(c: RecContext) -> tuple[str, ...]:
     """The §5 minimum set, each missing item named, in the spec's order."""
     f = c.findings
     missing = []
-    ir = [s.value for s in (Side.LEFT, Side.RIGHT) if (Motion.INTERNAL_ROTATION, s) not in f.rom]
+    ir = [s.value for s in SIDES if (Motion.INTERNAL_ROTATION, s) not in f.rom]
     if ir:
         missing.append(f"hip internal rotation ({', '.join(ir)})")
     tested = {test for test, _ in f.sided_tests}
@@ -235,7 +235,7 @@ def minimum_set_missing(c: RecContext) -> tuple[str, ...]:
         missing.append(f"pain location of the positive FABER test ({', '.join(unlocated)})")
     if SidedTest.SLR not in tested:
         missing.append("straight leg raise (SLR)")
-    sites = {s.site for s in f.pain if s.readings}
+    sites = {s.site for s in used_series(f)}
     if PainSite.LOW_BACK not in sites:
         missing.append("low-back pain NRS")
     if PainSite.GROIN not in sites:
@@ -255,7 +255,7 @@ def insufficient_data(c: RecContext) -> list[Recommendation]:
         missing = tuple(
             f"{name}: {flag.basis}"
             for name, flag in c.flags.items()
-            if flag.value is Tri.UNKNOWN and name not in _NOT_NAMED_UNKNOWN
+            if flag.value is Tri.UNKNOWN and name not in QUIET_WHEN_UNKNOWN
         )
         reason = "minimum data set complete; these flags are still unknown"
     out = [rec(COLLECT_MISSING, reason, missing)]

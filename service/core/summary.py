@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from service.core.assessment import Category, Conclusion, Flag, Recommendation, Subtype
 from service.core.conclusions import CATEGORY_DISPLAY, SUBTYPE_DISPLAY
+from service.core.flags import QUIET_WHEN_UNKNOWN
 from service.core.thresholds import MIC_NRS_PCT, MIC_NRS_POINTS, MIC_ODI_PCT, MIC_ODI_POINTS
 from service.core.tri import Tri
 from service.core.wording import number
@@ -15,8 +16,6 @@ SUCCESS_CRITERION = (
     f"ODI −{number(MIC_ODI_POINTS)} points or −{number(MIC_ODI_PCT)} %"
 )
 NO_ACTION = "No hip–spine action is recommended."
-# Flags not worth naming as "unknown": red flags are never false; IA_* repeat one input.
-_QUIET_UNKNOWN = frozenset({"RED_FLAG", "RED_FLAG_EMERGENCY", "IA_STRONG", "IA_NEG", "ANY_PAIN"})
 _CLASSIFICATION_KINDS = ("diebo", "hip-spine-class", "schwab-pill", "schwab-pt", "schwab-sva")
 
 
@@ -50,7 +49,7 @@ def summarise(
     parts.append(
         _sentence(
             "Flags unknown",
-            [n for n in shown if flags[n].value is Tri.UNKNOWN and n not in _QUIET_UNKNOWN],
+            [n for n in shown if flags[n].value is Tri.UNKNOWN and n not in QUIET_WHEN_UNKNOWN],
         )
     )
     parts.append(_sentence("Pain", list(pain), "; "))

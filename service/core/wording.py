@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-from service.core.findings import Measurement, PainSeries, Side
+from service.core.findings import Measurement, PainSeries
 
 
 def number(value: Decimal | int) -> str:
@@ -32,10 +32,6 @@ def measured(label: str, m: Measurement, unit: str = "") -> str:
     """``IR left 10° (Observation/a, supine)``."""
     extra = f", {m.method}" if m.method else ""
     return f"{label} {number(m.value)}{unit} ({m.source}{extra})"
-
-
-def side(s: Side) -> str:
-    return s.value
 
 
 def series_label(series: PainSeries) -> str:
