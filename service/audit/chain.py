@@ -44,18 +44,20 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def aware(moment: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite gives the UTC wall time back naive)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def utc_instant(moment: datetime) -> str:
     """A FHIR instant in UTC with microseconds; a naive value is taken as UTC (SQLite)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return aware(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def resources_hash(resources: Sequence[Mapping[str, Any]] | Sequence[bytes]) -> str:
-    """SHA-256 over the canonical JSON of each resource, in order (bytes are taken as is)."""
+def resources_hash(bodies: Sequence[bytes]) -> str:
+    """SHA-256 over each resource's stored JSON (its canonical_json bytes), in order."""
     digest = hashlib.sha256()
-    for resource in resources:
-        body = resource if isinstance(resource, bytes) else canonical_json(resource)
+    for body in bodies:
         digest.update(sha256_hex(body).encode("ascii"))
     return digest.hexdigest()
 
@@ -171,18 +173,13 @@ def chain_rows(
             defect = "its stored FHIR resources do not match resources_sha256 (altered)"
         elif any(_index_differs(r, ev["recorded"]) for r in mine):
             defect = "its stored FHIR resources' type or recorded columns were altered"
-        stored_at = _aware(ev["stored_at"])
+        stored_at = aware(ev["stored_at"])
         legacy = None
-        if stored_at == _aware(ev["recorded"]):  # written before revision 0002, perhaps
+        if stored_at == aware(ev["recorded"]):  # written before revision 0002, perhaps
             legacy = content_of(ev, LEGACY_FIELDS)
         yield ChainRow(
             ev["seq"], content_of(ev), ev["record_hash"], ev["prev_hash"], defect, stored_at, legacy
         )
-
-
-def _aware(moment: datetime) -> datetime:
-    """A stored time as an aware UTC datetime (SQLite gives the UTC wall time back naive)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _index_differs(resource: Sequence[Any], recorded: datetime) -> bool:

@@ -16,8 +16,8 @@ from service.audit.store import SqlAuditStore
 from service.config import Settings
 from service.errors import HipSpineError
 
-# Exit statuses, matching service/cli.py (3 = store error there too); 5 is ours alone.
-EXIT_INPUT_ERROR = 2
+# Exit statuses, matching service/cli.py (3 = store error there too); 5 = chain broken here
+# (service/cli.py gives 5 to FHIR server errors of its own commands).
 EXIT_STORE_ERROR = 3
 EXIT_CHAIN_BROKEN = 5
 
@@ -111,14 +111,16 @@ def export(
     except HipSpineError as exc:
         raise click.BadParameter(exc.diagnostics, param_hint="--type") from None
     store = SqlAuditStore(_url())
+    counting = sys.stderr.isatty()  # the total only feeds the progress bar
     try:
         if fmt == "csv":
-            total = store.count_evaluations(since, until=until)
+            total = store.count_evaluations(since, until=until) if counting else None
             with _bar(total, "evaluations") as bar:
                 count = write_csv(store, out_dir, since=since, until=until, progress=bar)
             click.echo(f"evaluations.csv: {count} evaluations")
         else:
-            total = sum(store.count_by_type(since, until=until, types=wanted).values())
+            by_type = store.count_by_type(since, until=until, types=wanted) if counting else None
+            total = None if by_type is None else sum(by_type.values())
             with _bar(total, "resources") as bar:
                 counts = write_ndjson(
                     store, out_dir, since=since, until=until, types=wanted, progress=bar
@@ -133,7 +135,6 @@ def export(
         store.close()
 
 
-def _bar(total: int, unit: str) -> Any:
-    return tqdm(
-        total=total, unit=f" {unit}", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False
-    )
+def _bar(total: int | None, unit: str) -> Any:
+    """A progress bar on stderr; none without a ``total`` (stderr is not a terminal)."""
+    return tqdm(total=total, unit=f" {unit}", file=sys.stderr, disable=total is None, leave=False)

@@ -21,15 +21,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, select, text, update
 
 from service.audit import tables as t
+from service.audit.chain import aware
 
 # The resolution of every store (PostgreSQL timestamptz, SQLite's stored text, Python).
 TICK = timedelta(microseconds=1)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def aware(moment: datetime) -> datetime:
-    """A stored time as an aware UTC datetime (SQLite gives the UTC wall time back naive)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)

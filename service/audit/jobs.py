@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, insert, or_, select, update
 
 from service.audit import tables as t
+from service.audit.chain import aware
 from service.audit.clock import lock_head, take_transaction_time
 from service.audit.engine import unavailable_on_error, write_transaction
 
@@ -18,9 +19,7 @@ IN_PROGRESS, COMPLETE, FAILED = "in-progress", "complete", "error"
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return None if moment is None else aware(moment)
 
 
 @dataclass(frozen=True)
@@ -40,17 +39,14 @@ class ExportJob:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> ExportJob:
-        created = _aware(row["created"])
-        transaction_time = _aware(row["transaction_time"])
-        assert created is not None and transaction_time is not None
         return cls(
             id=row["id"],
             status=row["status"],
             request=row["request"],
             since=_aware(row["since"]),
             types=None if row["types"] is None else tuple(row["types"]),
-            created=created,
-            transaction_time=transaction_time,
+            created=aware(row["created"]),
+            transaction_time=aware(row["transaction_time"]),
             max_seq=int(row["max_seq"]),
             last_polled=_aware(row["last_polled"]),
             output=tuple((o["type"], int(o["count"])) for o in row["output"] or ()),

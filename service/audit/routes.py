@@ -55,8 +55,8 @@ def _min_poll_seconds() -> float:
     return _settings().export_min_poll_seconds
 
 
-def _retry_after() -> str:
-    return str(max(1, math.ceil(_min_poll_seconds())))
+def _retry_after() -> int:
+    return max(1, math.ceil(_min_poll_seconds()))
 
 
 def _outcome(status: int, issues: tuple[Issue, ...], **headers: str) -> Response:
@@ -114,14 +114,13 @@ def poll(job_id: str) -> Response:
     store = _store()
     job = _live_job(job_id)
     if not store.export_jobs.claim_poll(job_id, _min_poll_seconds()):
-        raise TooManyRequests("polling too often", retry_after=int(_retry_after()))
+        raise TooManyRequests("polling too often", retry_after=_retry_after())
     if job.status == IN_PROGRESS and datetime.now(UTC) - job.created > STALE_JOB:
         run_job(store, job)
         job = _live_job(job_id)
     if job.status == IN_PROGRESS:
-        return Response(
-            status=202, headers={"Retry-After": _retry_after(), "X-Progress": "counting records"}
-        )
+        headers = {"Retry-After": str(_retry_after()), "X-Progress": "counting records"}
+        return Response(status=202, headers=headers)
     if job.status == FAILED:
         failure = Issue("error", "exception", job.error or "the export failed")
         return _outcome(500, (failure,))

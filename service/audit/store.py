@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from service.audit import tables as t
 from service.audit.chain import (
     VerifyResult,
+    aware,
     canonical_json,
     chain_rows,
     content_hash,
@@ -199,11 +200,8 @@ class SqlAuditStore:
             _streamed(conn, query) as result,
         ):
             for row in result:
-                recorded = row.recorded
-                if recorded.tzinfo is None:  # SQLite keeps the UTC wall time only
-                    recorded = recorded.replace(tzinfo=UTC)
                 yield ExportedResource(
-                    row.evaluation_seq, row.resource_type, recorded, row.resource
+                    row.evaluation_seq, row.resource_type, aware(row.recorded), row.resource
                 )
 
     def count_by_type(

@@ -42,11 +42,22 @@ _DOMAIN_RESOURCE = {"system": OBJECT_ROLE, "code": "4", "display": "Domain Resou
 _TRANSACTION = {"system": BALP_ENTITY_TYPE, "code": "XrequestId", "display": "X-Request-Id"}
 _NETWORK_URI = "5"  # AuditEventAgentNetworkType: URI
 _NETWORK_IP = "2"  # AuditEventAgentNetworkType: IP address
+_SOURCE = {"observer": {"reference": DEVICE_REF}, "type": [_APP_SERVER]}
 
 
 def audit_id(*parts: str) -> str:
     """A deterministic id (UUID v5) for an audit resource of one request."""
     return str(uuid.uuid5(AUDIT_NAMESPACE, "|".join(parts)))
+
+
+def _service_agent(service_base_url: str) -> dict[str, Any]:
+    """This service as the destination agent, reached at ``service_base_url``."""
+    return {
+        "type": {"coding": [_DESTINATION_ROLE]},
+        "who": {"reference": DEVICE_REF, "display": "hipspine-cds"},
+        "requestor": False,
+        "network": {"address": service_base_url, "type": _NETWORK_URI},
+    }
 
 
 def audit_event(
@@ -80,12 +91,7 @@ def audit_event(
                 {"address": client_address, "type": _NETWORK_IP} if client_address else None
             ),
         },
-        {
-            "type": {"coding": [_DESTINATION_ROLE]},
-            "who": {"reference": DEVICE_REF, "display": "hipspine-cds"},
-            "requestor": False,
-            "network": {"address": service_base_url, "type": _NETWORK_URI},
-        },
+        _service_agent(service_base_url),
     ]
     if user is not None:
         agents.append(
@@ -112,7 +118,7 @@ def audit_event(
         "recorded": recorded,
         "outcome": outcome,
         "agent": agents,
-        "source": {"observer": {"reference": DEVICE_REF}, "type": [_APP_SERVER]},
+        "source": _SOURCE,
         "entity": entities,
     }
     return checked(AuditEvent, body)
@@ -178,14 +184,9 @@ def feedback_audit_event(
                 "who": {"identifier": {"value": client}},
                 "requestor": True,
             },
-            {
-                "type": {"coding": [_DESTINATION_ROLE]},
-                "who": {"reference": DEVICE_REF, "display": "hipspine-cds"},
-                "requestor": False,
-                "network": {"address": service_base_url, "type": _NETWORK_URI},
-            },
+            _service_agent(service_base_url),
         ],
-        "source": {"observer": {"reference": DEVICE_REF}, "type": [_APP_SERVER]},
+        "source": _SOURCE,
         "entity": [
             {
                 "what": {"identifier": {"value": card_uuid}},

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from service.audit import tables as t
-from service.audit.clock import aware
+from service.audit.chain import aware
 from service.audit.port import EvaluationRecord, FeedbackItem
 from service.audit.store import SqlAuditStore
 from service.fhir.audit_resources import audit_event, guidance_response
