@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from service.core.assessment import Assessment, Category
+from service.fhir.profiles import HSC_SYSTEM as HSC
 
-HSC = "http://hipspine-cds.org/fhir/CodeSystem/hsc"
 OVERRIDE_REASONS = "http://hipspine-cds.org/fhir/CodeSystem/hsc-cds-override-reason"
 SOURCE_LABEL = "hipspine-cds: hip–spine syndrome rules"
 SUMMARY_MAX = 139  # "<140 characters" (standards.md §1.5)

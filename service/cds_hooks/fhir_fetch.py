@@ -11,6 +11,8 @@ against the allowlist before any byte is sent. Whatever goes wrong becomes a 412
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -18,36 +20,23 @@ import requests
 
 from service.config import Settings
 from service.errors import FhirServerError, PreconditionFailed
-from service.fhir.client import (
-    MAX_PAGES,
-    MAX_RESPONSE_BYTES,
-    BearerToken,
-    FhirServerClient,
-    next_link,
-)
-from service.fhir.server_policy import (
-    Deadline,
-    FhirServerNotAllowed,
-    check_url,
-    is_loopback,
-    on_allowlist,
-)
+from service.fhir.client import BearerToken, FhirServerClient, next_link
+from service.fhir.server_policy import Deadline, FhirServerNotAllowed, on_allowlist
 
 
 class DataUnavailable(PreconditionFailed):
     """Data the hook needs cannot be had from the fhirServer (412)."""
 
 
-def check_server(url: str, settings: Settings) -> None:
-    """Refuse, before any request, a URL the service must not call (checklist 18, 39).
-
-    Plain ``http:`` is allowed only on loopback or when ``fhir_allow_http`` (development) is on.
-    """
-    check_url(
-        url,
-        allowlist=settings.fhir_server_allowlist,
-        allow_http=bool(getattr(settings, "fhir_allow_http", False)),
-    )
+@contextmanager
+def _as_412() -> Iterator[None]:
+    """A FHIR server failure as :class:`DataUnavailable`; a refused server stays itself."""
+    try:
+        yield
+    except FhirServerNotAllowed:
+        raise
+    except FhirServerError as exc:
+        raise DataUnavailable(exc.diagnostics) from None
 
 
 class FhirFetcher:
@@ -62,11 +51,10 @@ class FhirFetcher:
         deadline: Deadline,
         session: requests.Session | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/") + "/"
         self._client = FhirServerClient(
             base_url,
             allowlist=settings.fhir_server_allowlist,
-            allow_http=bool(getattr(settings, "fhir_allow_http", False)),
+            allow_http=settings.fhir_allow_http,
             auth=BearerToken(token) if token else None,
             connect_timeout=settings.fhir_connect_timeout,
             read_timeout=settings.fhir_read_timeout,
@@ -93,38 +81,24 @@ class FhirFetcher:
         :raise FhirServerNotAllowed: the URL is not allowed (nothing is sent).
         :raise DataUnavailable: timeout, deadline, network error, non-2xx, or not JSON.
         """
-        try:
+        with _as_412():
             return self._client.get(url, what=f"the {what} request")
-        except FhirServerNotAllowed:
-            raise
-        except FhirServerError as exc:
-            raise DataUnavailable(exc.diagnostics) from None
 
     def follow_pages(self, first: dict[str, Any], *, what: str) -> list[dict[str, Any]]:
         """Every page of a searchset Bundle, ``first`` included, following ``next`` links."""
-        try:
+        with _as_412():
             return list(self._client.pages(first, what=f"the {what} search"))
-        except FhirServerNotAllowed:
-            raise
-        except FhirServerError as exc:
-            raise DataUnavailable(exc.diagnostics) from None
 
     def _timeouts(self, what: str) -> tuple[float, float]:
-        try:
+        with _as_412():
             return self._client.effective_timeouts(what)
-        except FhirServerError as exc:
-            raise DataUnavailable(exc.diagnostics) from None
 
 
 __all__ = [
-    "MAX_PAGES",
-    "MAX_RESPONSE_BYTES",
     "DataUnavailable",
     "Deadline",
     "FhirFetcher",
     "FhirServerNotAllowed",
-    "check_server",
-    "is_loopback",
     "next_link",
     "on_allowlist",
 ]

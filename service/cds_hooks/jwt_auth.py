@@ -30,9 +30,9 @@ from typing import Any, Protocol
 import jwt
 import requests
 
-from service.cds_hooks.fhir_fetch import is_loopback
 from service.config import Settings
 from service.errors import Unauthorized
+from service.fhir.server_policy import is_loopback
 
 ALGORITHMS = ("ES384", "RS384")
 LEEWAY_SECONDS = 60
