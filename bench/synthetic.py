@@ -5,20 +5,24 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-Json = dict[str, Any]
+from service.fhir.profiles import HSC_SYSTEM as HSC
+from service.fhir.sample_codes import (
+    HIP_JOINT,
+    LOINC,
+    OBS_CATEGORY,
+    SNOMED,
+    UCUM,
+    Json,
+    angle,
+    body_site,
+    concept,
+)
 
-HSC = "http://hipspine-cds.org/fhir/CodeSystem/hsc"
-SNOMED = "http://snomed.info/sct"
-LOINC = "http://loinc.org"
-UCUM = "http://unitsofmeasure.org"
-CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
-LATERALITY = "http://hipspine-cds.org/fhir/StructureDefinition/laterality"
 PATIENT_ID = "bench-patient"
 START = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 
-SIDES = (("7771000", "Left"), ("24028007", "Right"))
+SIDES = ("left", "right")
 PAIN_SITES = ("site-low-back", "site-groin", "site-buttock", "site-thigh")
 ROM = (("internal-rotation", 20), ("external-rotation", 35), ("flexion", 100), ("extension", 8))
 TESTS = ("test-fadir", "test-faber", "test-slr", "test-thomas")
@@ -39,14 +43,11 @@ IRRELEVANT = (
 
 
 def _concept(system: str, code: str, display: str) -> Json:
-    return {"coding": [{"system": system, "code": code, "display": display}]}
+    return concept((system, code, display))
 
 
 def _hip(side: int) -> Json:
-    site = _concept(SNOMED, "24136001", "Hip joint structure")
-    laterality = _concept(SNOMED, *SIDES[side])
-    site["extension"] = [{"url": LATERALITY, "valueCodeableConcept": laterality}]
-    return site
+    return body_site(HIP_JOINT, SIDES[side])
 
 
 def _observation(n: int, category: str, code: Json, value: Json, site: Json | None) -> Json:
@@ -55,7 +56,7 @@ def _observation(n: int, category: str, code: Json, value: Json, site: Json | No
         "resourceType": "Observation",
         "id": f"obs-{n}",
         "status": "final",
-        "category": [_concept(CATEGORY, category, category)],
+        "category": [_concept(OBS_CATEGORY, category, category)],
         "code": code,
         "subject": {"reference": f"Patient/{PATIENT_ID}"},
         "effectiveDateTime": when,
@@ -64,10 +65,6 @@ def _observation(n: int, category: str, code: Json, value: Json, site: Json | No
     if site is not None:
         resource["bodySite"] = site
     return resource
-
-
-def _degrees(value: float) -> Json:
-    return {"valueQuantity": {"value": value, "unit": "°", "system": UCUM, "code": "deg"}}
 
 
 def _pain(n: int) -> Json:
@@ -79,7 +76,7 @@ def _pain(n: int) -> Json:
 def _rom(n: int) -> Json:
     motion, base = ROM[n % len(ROM)]
     code = _concept(HSC, f"hip-rom-{motion}", f"Hip {motion}")
-    return _observation(n, "exam", code, _degrees(base + n % 7), _hip(n % 2))
+    return _observation(n, "exam", code, angle(base + n % 7), _hip(n % 2))
 
 
 def _test(n: int) -> Json:
@@ -94,7 +91,7 @@ def _radiographic(n: int) -> Json:
         code = _concept(HSC, "kl-grade-hip", "Kellgren-Lawrence grade, hip")
         return _observation(n, "imaging", code, {"valueInteger": n % 3}, _hip(n % 2))
     name, base = RADIOGRAPHIC[n % len(RADIOGRAPHIC)]
-    return _observation(n, "imaging", _concept(HSC, name, name), _degrees(base + n % 5), None)
+    return _observation(n, "imaging", _concept(HSC, name, name), angle(base + n % 5), None)
 
 
 RELEVANT: tuple[Callable[[int], Json], ...] = (_pain, _rom, _test, _radiographic)

@@ -14,8 +14,14 @@ from typing import Any
 
 from service.config import Settings
 from service.errors import FhirServerError
-from service.fhir.client import BearerToken, FhirServerClient
-from service.fhir.client_auth import Auth, SmartBackendAuth, read_private_key
+from service.fhir.client import FhirServerClient
+from service.fhir.client_auth import (
+    Auth,
+    BearerToken,
+    SmartBackendAuth,
+    read_private_key,
+    signing_algorithm,
+)
 from service.fhir.server_records import WriteBack, fetch_patient_bundle, write_back
 from service.pipeline import Caller, EvaluationResult, Pipeline
 
@@ -42,7 +48,7 @@ class Credentials:
             if not self.smart_client_id or not self.smart_key_file:
                 raise ValueError("SMART Backend Services needs a client id and a key file")
             key = read_private_key(self.smart_key_file)
-            algorithm = "ES384" if "EC PRIVATE KEY" in key else "RS384"
+            algorithm = signing_algorithm(key)
             return SmartBackendAuth(
                 self.smart_client_id, key, token_url=self.smart_token_url, algorithm=algorithm
             )

@@ -28,8 +28,6 @@ from service.fhir.server_policy import (
     FhirServerNotAllowed,
     check_scheme,
     check_url,
-    is_loopback,
-    on_allowlist,
     parse_retry_after,
 )
 from service.metrics import observe_fhir_call
@@ -161,9 +159,8 @@ class FhirServerClient:
         *,
         what: str,
         body: Mapping[str, Any] | None = None,
-        retry: bool = True,
     ) -> dict[str, Any]:
-        """Send one FHIR request (retrying 429/503 when ``retry``); the JSON object answered.
+        """Send one FHIR request (retrying 429/503 up to ``max_retries``); the JSON answered.
 
         :raise FhirServerNotAllowed: the URL is refused (nothing is sent).
         :raise FhirServerUnavailable: timeout, network error, 408, 429, 5xx, deadline.
@@ -176,7 +173,6 @@ class FhirServerClient:
         headers = {"Content-Type": FHIR_JSON} if body is not None else {}
         data = json.dumps(body).encode() if body is not None else None
         waited, attempt, refreshed = 0.0, 0, False
-        retries = self.max_retries if retry else 0
         while True:
             if self.auth is not None:
                 headers["Authorization"] = self.auth.header(self)
@@ -185,7 +181,7 @@ class FhirServerClient:
                 refreshed = True  # an expired cached token: one more try with a fresh one
                 if self.auth.invalidate():
                     continue
-            if status in RETRY_STATUSES and attempt < retries:
+            if status in RETRY_STATUSES and attempt < self.max_retries:
                 wait = parse_retry_after(retry_after)
                 wait = BACKOFF_SECONDS * 2**attempt if wait is None else wait
                 if waited + wait > self.retry_budget or wait >= self._remaining():
@@ -200,20 +196,22 @@ class FhirServerClient:
 
     def get_absolute(self, url: str, *, what: str) -> dict[str, Any]:
         """GET a URL outside the allowlist's FHIR paths (SMART discovery), https or loopback."""
-        check_scheme(url, allow_http=self.allow_http, what=what)
-        status, payload, _ = self._send("GET", url, {"Accept": "application/json"}, None, what)
-        if not 200 <= status < 300:
-            raise self._error(status, payload, what)
-        return self._json(payload, what)
+        return self._plain("GET", url, {"Accept": "application/json"}, None, what)
 
     def post_form(self, url: str, form: dict[str, str], *, what: str) -> dict[str, Any]:
         """POST a form (the SMART token request), https or loopback only."""
-        check_scheme(url, allow_http=self.allow_http, what=what)
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Accept": "application/json",
         }
-        status, payload, _ = self._send("POST", url, headers, urlencode(form).encode(), what)
+        return self._plain("POST", url, headers, urlencode(form).encode(), what)
+
+    def _plain(
+        self, method: str, url: str, headers: dict[str, str], data: bytes | None, what: str
+    ) -> dict[str, Any]:
+        """One unretried request outside the allowlist (https or loopback only); its JSON."""
+        check_scheme(url, allow_http=self.allow_http, what=what)
+        status, payload, _ = self._send(method, url, headers, data, what)
         if not 200 <= status < 300:
             raise self._error(status, payload, what)
         return self._json(payload, what)
@@ -343,9 +341,7 @@ __all__ = [
     "ResourceNotFound",
     "SmartBackendAuth",
     "check_url",
-    "is_loopback",
     "next_link",
-    "on_allowlist",
     "outcome_text",
     "parse_retry_after",
 ]

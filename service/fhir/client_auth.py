@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from service.errors import FhirServerRejected, FhirServerUnavailable
 
@@ -162,6 +164,20 @@ class SmartBackendAuth:
         self.fetches += 1
 
 
+def signing_algorithm(key_pem: str) -> str:
+    """ES384 for an EC key, else RS384, from the key itself (PKCS#1, SEC1 or PKCS#8 PEM).
+
+    :raise ValueError: the text is not a PEM private key.
+    """
+    try:
+        key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+    except TypeError:  # encrypted: the command line has no way to ask for a password
+        raise ValueError(
+            "the SMART private key is encrypted; give an unencrypted PEM key"
+        ) from None
+    return "ES384" if isinstance(key, ec.EllipticCurvePrivateKey) else "RS384"
+
+
 def read_private_key(path: str) -> str:
     """The PEM text of a private key file.
 
@@ -178,6 +194,7 @@ def read_private_key(path: str) -> str:
 
 __all__ = [
     "Auth",
+    "signing_algorithm",
     "BearerToken",
     "SmartBackendAuth",
     "TokenTransport",

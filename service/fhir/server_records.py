@@ -68,16 +68,8 @@ def write_back_bundle(outputs: OutputSet, *, rule_set_version: str) -> dict[str,
     transaction; ``request`` is ``PUT [type]/[id]``. The Device is written too, so the
     Provenance's author reference resolves on servers that enforce referential integrity.
     """
-    resources = [
-        outputs.clinical_impression,
-        outputs.care_plan,
-        outputs.provenance,
-        service_device(rule_set_version),
-    ]
     entries = []
-    for resource in resources:
-        if resource is None:
-            continue
+    for resource in [*_produced(outputs), service_device(rule_set_version)]:
         rid, rtype = resource["id"], resource["resourceType"]
         entry: dict[str, Any] = {"fullUrl": f"urn:uuid:{rid}"} if rtype != "Device" else {}
         entry["resource"] = resource
@@ -102,8 +94,7 @@ def write_back(
     :raise service.errors.FhirServerError: the server failed or refused the transaction
         (its OperationOutcome is quoted).
     """
-    produced = [outputs.clinical_impression, outputs.care_plan, outputs.provenance]
-    references = tuple(f"{r['resourceType']}/{r['id']}" for r in produced if r is not None)
+    references = tuple(f"{r['resourceType']}/{r['id']}" for r in _produced(outputs))
     if _exists(client, "ClinicalImpression", outputs.clinical_impression["id"]):
         return WriteBack(created=False, references=references)
     answer = client.transaction(write_back_bundle(outputs, rule_set_version=rule_set_version))
@@ -113,6 +104,12 @@ def write_back(
     if len(statuses) < len(references) or not all(s.startswith("2") for s in statuses):
         raise FhirServerRejected(f"the transaction answered statuses {statuses}")
     return WriteBack(created=True, references=references)
+
+
+def _produced(outputs: OutputSet) -> list[dict[str, Any]]:
+    """The outputs written back, in order (the CarePlan only when there is one)."""
+    resources = (outputs.clinical_impression, outputs.care_plan, outputs.provenance)
+    return [r for r in resources if r is not None]
 
 
 def _exists(client: FhirServerClient, resource_type: str, resource_id: str) -> bool:

@@ -318,3 +318,19 @@ def test_a_401_with_a_cached_smart_token_fetches_a_fresh_one_once(
     with FhirServerClient(BASE, allowlist=(BASE,), auth=auth) as client:
         assert client.read("Patient", "p1")["id"] == "p1"
     assert auth.fetches == 2
+
+
+def test_the_smart_signing_algorithm_follows_the_key_in_any_pem_form() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    from service.fhir.client_auth import signing_algorithm
+
+    ec_key = ec.generate_private_key(ec.SECP384R1())
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for fmt in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL):
+        for key, expected in ((ec_key, "ES384"), (rsa_key, "RS384")):
+            pem = key.private_bytes(
+                serialization.Encoding.PEM, fmt, serialization.NoEncryption()
+            ).decode()
+            assert signing_algorithm(pem) == expected
