@@ -67,9 +67,12 @@ def on_starting(server: Any) -> None:
             if name.endswith(".db"):
                 os.remove(os.path.join(metrics_dir, name))
     settings = Settings.from_env()
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.sqlalchemy_url)
+    from service.fhir.api_auth import warn_if_open
+    from service.logs import configure
+
+    configure(settings.log_level)
+    warn_if_open(settings.fhir_api_clients)
 
 
 def post_worker_init(worker: Any) -> None:

@@ -30,8 +30,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqlAuditStore(settings.sqlalchemy_url)
     store.upgrade()
     index = ConceptMapIndex.load(settings.mappings_dir or default_mappings_dir())
@@ -61,10 +59,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(fhir_bp)
     app.register_blueprint(cds_bp)
     app.register_blueprint(audit_bp)
-    if not settings.fhir_api_clients:
-        logging.getLogger("hipspine.app").warning(
-            "the FHIR operation is open to any caller: set FHIR_API_CLIENTS to require tokens"
-        )
     register_error_handlers(app)
     register_request_metrics(app)
     _register_request_log(app)

@@ -8,6 +8,8 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from service.config import Settings
+from service.fhir.api_auth import warn_if_open
+from service.logs import configure as configure_logging
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -28,6 +30,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 def run(settings: Settings, *, threads: int) -> None:
     """One gunicorn worker with ``threads`` threads (the embedded default, `make run`)."""
+    configure_logging(settings.log_level)
+    warn_if_open(settings.fhir_api_clients)
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": 1,

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 from service.errors import (
     HipSpineError,
@@ -61,11 +61,8 @@ def request_id() -> str:
     return str(rid)
 
 
-def fhir_response(body: Mapping[str, Any], status: int = 200, **headers: str) -> Response:
-    resp = Response(orjson.dumps(body), status=status, mimetype=FHIR_JSON)
-    for name, value in headers.items():
-        resp.headers[name.replace("_", "-")] = value
-    return resp
+def fhir_response(body: Mapping[str, Any], status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status=status, mimetype=FHIR_JSON)
 
 
 def outcome_response(status: int, issues: tuple[Issue, ...]) -> Response:
@@ -83,27 +80,25 @@ def check_accept() -> None:
         )
 
 
-def json_body(*, fhir: bool = True) -> Any:
-    """Parse the request body as JSON, answering 415/400/413 for the caller's mistakes."""
+def json_body() -> Any:
+    """Parse the FHIR request body as JSON, answering 415/400 (and 413, from werkzeug's
+    MAX_CONTENT_LENGTH check) for the caller's mistakes."""
     mimetype = request.mimetype
     if mimetype not in _JSON_TYPES:
-        allowed = FHIR_JSON + " or application/json" if fhir else "application/json"
         raise UnsupportedMediaType(
-            f"Content-Type {mimetype or '(none)'} is not supported; send {allowed}"
+            f"Content-Type {mimetype or '(none)'} is not supported; "
+            f"send {FHIR_JSON} or application/json"
         )
-    try:
-        raw = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        raise
+    raw = request.get_data(cache=False)
     if not raw.strip():
-        raise InvalidInput("the request body is empty", ("Bundle",) if fhir else ())
+        raise InvalidInput("the request body is empty", ("Bundle",))
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(
             f"the request body is not valid JSON: {exc.msg} at line {exc.lineno}, "
             f"column {exc.colno}",
-            ("Bundle",) if fhir else (),
+            ("Bundle",),
         ) from None
 
 

@@ -9,6 +9,7 @@ app warns at start-up. Tokens are compared in constant time and never logged or 
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Sequence
 
 from service.errors import Unauthorized
@@ -53,3 +54,11 @@ def authenticate(authorization: str | None, clients: Sequence[tuple[str, str]]) 
     if found is None:
         raise Unauthorized("the FHIR API token matches no configured client")
     return f"fhir-api:{found}"
+
+
+def warn_if_open(clients: Sequence[tuple[str, str]]) -> None:
+    """Say once, when a server starts, that the FHIR operation takes any caller."""
+    if not clients:
+        logging.getLogger("hipspine.app").warning(
+            "the FHIR operation is open to any caller: set FHIR_API_CLIENTS to require tokens"
+        )

@@ -7,6 +7,7 @@ from typing import Any
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from service.fhir.profiles import Profiles
+from service.fhir.validated import checked
 
 BULK_EXPORT_DEFINITION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
 BULK_DATA_CAPABILITY = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
@@ -56,4 +57,4 @@ def capability_statement(
             }
         ],
     }
-    return CapabilityStatement.model_validate(body).model_dump(mode="json")
+    return checked(CapabilityStatement, body)

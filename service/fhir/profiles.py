@@ -73,7 +73,6 @@ class Profiles:
     operation_definition: dict[str, Any]
     code_system: dict[str, Any]
     structure_definitions: Mapping[str, dict[str, Any]]  # by url
-    resources: tuple[dict[str, Any], ...]  # every resource, in file-name order
     _displays: Mapping[str, str]
 
     @classmethod
@@ -107,7 +106,6 @@ class Profiles:
             operation_definition=_one(resources, "OperationDefinition", OPERATION_URL),
             code_system=code_system,
             structure_definitions=MappingProxyType(sds),
-            resources=tuple(resources),
             _displays=MappingProxyType(displays),
         )
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.fhir.outcome import ISSUE_SEVERITIES, ISSUE_TYPES
+from service.fhir.parse import BUNDLE_TYPES
 
 #: Required bindings of the elements we fill (R4 value sets; R4B does not enforce them).
 REQUIRED_BINDINGS: Mapping[str, frozenset[str]] = {
@@ -29,12 +30,7 @@ REQUIRED_BINDINGS: Mapping[str, frozenset[str]] = {
     "Provenance.entity.role": frozenset(
         {"derivation", "revision", "quotation", "source", "removal"}
     ),
-    "Bundle.type": frozenset(
-        {
-            "document", "message", "transaction", "transaction-response", "batch",
-            "batch-response", "history", "searchset", "collection",
-        }
-    ),  # fmt: skip
+    "Bundle.type": BUNDLE_TYPES,
     "OperationOutcome.issue.severity": ISSUE_SEVERITIES,
     "OperationOutcome.issue.code": ISSUE_TYPES,
 }

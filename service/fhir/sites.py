@@ -11,7 +11,8 @@ from typing import Any
 
 from service.core.findings import PainSite, Side
 from service.fhir.concept_maps import ConceptMapIndex
-from service.fhir.kinds import LATERALITY_URL, PAIN_SITE, SIDE, SIDES
+from service.fhir.kinds import PAIN_SITE, SIDE, SIDES
+from service.fhir.profiles import LATERALITY_URL
 
 
 def sides_of(resource: Mapping[str, Any], index: ConceptMapIndex) -> frozenset[Side]:
