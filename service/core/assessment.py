@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from service.core.findings import Side
 from service.core.tri import Tri
 
 
@@ -77,15 +78,32 @@ class Conclusion:
 
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    """A §5 recommendation: ``code`` is the ``HSC#rec-…`` code, ``reason`` says why in words.
+    """A §5 recommendation: ``code`` is the ``HSC#rec-…`` code, ``reason`` says why (trace only:
+    flag names allowed there, clinical-spec.md §6.1).
 
-    ``missing`` names the missing items for rec-collect-missing-data.
+    ``missing`` names the missing items for rec-collect-missing-data. ``instruction`` is the
+    §5.2 instruction in plain words (category variant, side(s), certainty in words, E4-17 …
+    E4-20): it is ``CarePlan.activity.detail.description`` and the card's plan line.
+    ``sides`` are the sides a hip-directed code names (§5.4, Q4-17, Q4-18; empty: none known);
+    ``hip_directed`` says whether the code is hip-directed at all (§5.1 last column).
+    ``certainty`` is the §5.2 certainty word ("low", "moderate", "very low") or None (Q4-47);
+    ``sources`` the §9 source ids ("S42", "seed 001") it rests on.
     """
 
     code: str
     display: str
     reason: str
     missing: tuple[str, ...] = ()
+    instruction: str = ""
+    sides: tuple[Side, ...] = ()
+    hip_directed: bool = False
+    certainty: str | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def anchor(self) -> str:
+        """The rules-page anchor (§6.2, Q4-46): ``{PUBLIC_BASE_URL}/rules#{anchor}``."""
+        return self.code
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +131,12 @@ class Assessment:
     summary: str  # plain words: category, recommendations, what is missing, success criterion
     data_quality: tuple[str, ...] = ()  # e.g. the PI = PT + SS check (§2)
     extra: Mapping[str, str] = field(default_factory=dict)
+    # §6.1 / Q4-44: the plain lead (conclusion with side and findings, then "Next: …"; two
+    # sentences at most, no flag names). It opens ClinicalImpression.summary, --summary, cards.
+    lead: str = ""
+    # §5.2 "Review" / Q4-42: weeks from the evaluation to CarePlan.period.end (6, or 8 when
+    # gluteal-tendinopathy care is the only programme or care code); None: no review period.
+    review_weeks: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "flags", MappingProxyType(dict(self.flags)))
