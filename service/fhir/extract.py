@@ -121,7 +121,7 @@ def read_input(
     warnings += selection.warnings
     used: dict[str, InputRef] = {}
     for entry in selection.used:
-        used.setdefault(entry.ref, InputRef(entry.ref, entry.kinds[0].group))
+        used.setdefault(entry.ref, InputRef(entry.ref, entry.kinds[0].group, entry.rtype))
         if entry.rtype == "Observation" and entry.resource.get("status") == PRELIMINARY:
             warnings.append(
                 Issue("warning", "informational",

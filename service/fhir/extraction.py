@@ -17,6 +17,7 @@ class InputRef:
 
     reference: str
     group: str  # one of INVESTIGATION_GROUPS
+    resource_type: str = "Observation"  # or Condition, Procedure (R4 reference targets)
 
 
 @dataclass(frozen=True)
