@@ -68,7 +68,7 @@ def on_starting(server: Any) -> None:
                 os.remove(os.path.join(metrics_dir, name))
     settings = Settings.from_env()
     upgrade(settings.sqlalchemy_url)
-    from service.fhir.api_auth import warn_if_open
+    from service.http.api_auth import warn_if_open
     from service.logs import configure
 
     configure(settings.log_level)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from service.fhir.profiles import HSC_SYSTEM as HSC
-from service.fhir.sample_codes import (
+from service.samples.codes import (
     HIP_JOINT,
     LOINC,
     OBS_CATEGORY,

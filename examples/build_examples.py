@@ -16,8 +16,8 @@ from pathlib import Path
 import cases_secondary  # noqa: F401  (registers the R5–R12 cases)
 from cases_primary import CASES
 
-from service.fhir.sample_chart import Chart
-from service.fhir.sample_codes import Json
+from service.samples.chart import Chart
+from service.samples.codes import Json
 
 HERE = Path(__file__).resolve().parent
 WORKED_EXAMPLE = "secondary-functional-worked-example"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from service.fhir.sample_chart import Chart
-from service.fhir.sample_codes import SNOMED
-from service.fhir.sample_findings import (
+from service.samples.chart import Chart
+from service.samples.codes import SNOMED
+from service.samples.findings import (
     kl_grades,
     negative_red_flags,
     quiet_hip,

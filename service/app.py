@@ -12,11 +12,11 @@ from service.audit.store import SqlAuditStore
 from service.config import Settings
 from service.fhir.concept_maps import ConceptMapIndex, default_mappings_dir
 from service.fhir.profiles import Profiles, default_profiles_dir
+from service.http.registry import Services
+from service.http.web import register_error_handlers, register_request_metrics, request_id
 from service.logs import configure as configure_logging
-from service.metrics import InstrumentedStore, register_request_metrics
+from service.metrics import InstrumentedStore
 from service.pipeline import Pipeline
-from service.registry import Services
-from service.web import register_error_handlers, request_id
 
 log = logging.getLogger("hipspine.access")
 
@@ -50,10 +50,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         pipeline=pipeline,
     )
 
-    from service.audit.routes import bp as audit_bp
-    from service.cds_hooks.routes import bp as cds_bp
-    from service.fhir.routes import bp as fhir_bp
-    from service.ops.routes import bp as ops_bp
+    from service.http.audit import bp as audit_bp
+    from service.http.cds_hooks import bp as cds_bp
+    from service.http.fhir import bp as fhir_bp
+    from service.http.ops import bp as ops_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(fhir_bp)

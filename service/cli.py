@@ -131,7 +131,7 @@ def _evaluate_remote(url: str, patient_id: str, write: bool, credentials: Creden
 @click.option("--patients", type=click.IntRange(min=1), default=36, show_default=True)
 def sample_data(out_dir: Path, seed: int, patients: int) -> None:
     """Write synthetic patients as transaction Bundles and manifest.json (expected categories)."""
-    from service.fhir.sample_data import write_sample_data
+    from service.samples.data import write_sample_data
 
     manifest = write_sample_data(out_dir, seed=seed, patients=patients)
     click.echo(f"wrote {len(manifest['patients'])} patients and manifest.json to {out_dir}")

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from service.core.thresholds import Thresholds
-from service.fhir.api_auth import parse_clients
 
 
 def _bool(value: str) -> bool:
@@ -19,6 +18,25 @@ def _bool(value: str) -> bool:
 
 def _list(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def parse_clients(value: str) -> tuple[tuple[str, str], ...]:
+    """``"ris=s3cret,portal=t0ken"`` -> ``(("ris", "s3cret"), ("portal", "t0ken"))``.
+
+    :raise ValueError: a pair without ``=``, an empty name or token, or a name given twice.
+    """
+    clients: dict[str, str] = {}
+    for pair in (p.strip() for p in value.split(",")):
+        if not pair:
+            continue
+        name, sep, token = pair.partition("=")
+        name, token = name.strip(), token.strip()
+        if not sep or not name or not token:
+            raise ValueError("FHIR_API_CLIENTS takes name=token pairs, comma-separated")
+        if name in clients:
+            raise ValueError(f"FHIR_API_CLIENTS names client {name!r} twice")
+        clients[name] = token
+    return tuple(clients.items())
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, request
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -119,24 +118,6 @@ class InstrumentedStore:
 
     def ping(self) -> None:
         self.inner.ping()
-
-
-def register_request_metrics(app: Flask) -> None:
-    """Count and time every request by its URL rule (never the raw path)."""
-
-    @app.before_request
-    def _start_timer() -> None:
-        g.metrics_started = time.perf_counter()
-
-    @app.after_request
-    def _observe(resp: Response) -> Response:
-        endpoint = request.url_rule.rule if request.url_rule else UNMATCHED
-        started = g.get("metrics_started")
-        if started is not None:
-            elapsed = time.perf_counter() - started
-            REQUEST_SECONDS.labels(endpoint, request.method).observe(elapsed)
-        REQUESTS.labels(endpoint, request.method, str(resp.status_code)).inc()
-        return resp
 
 
 def exposition() -> bytes:

@@ -1,6 +1,6 @@
 """Evaluate patients held on a FHIR server, and load sample patients into one (CLI use cases).
 
-Composes the one FHIR client (:mod:`service.fhir.client`) with the pipeline, so a remote
+Composes the one FHIR client (:mod:`service.fhir_server.client`) with the pipeline, so a remote
 evaluation is recorded in the audit store like any other before anything is written back.
 """
 
@@ -14,15 +14,16 @@ from typing import Any
 
 from service.config import Settings
 from service.errors import FhirServerError
-from service.fhir.client import FhirServerClient
-from service.fhir.client_auth import (
+from service.fhir_server.auth import (
     Auth,
     BearerToken,
     SmartBackendAuth,
     read_private_key,
     signing_algorithm,
 )
-from service.fhir.server_records import WriteBack, fetch_patient_bundle, write_back
+from service.fhir_server.client import FhirServerClient
+from service.fhir_server.records import WriteBack, fetch_patient_bundle, write_back
+from service.metrics import observe_fhir_call
 from service.pipeline import Caller, EvaluationResult, Pipeline
 
 
@@ -65,6 +66,7 @@ def cli_client(base_url: str, settings: Settings, credentials: Credentials) -> F
         connect_timeout=settings.fhir_cli_connect_timeout,
         read_timeout=settings.fhir_cli_read_timeout,
         retry_budget=settings.fhir_retry_budget,
+        observe=observe_fhir_call,
     )
 
 

@@ -8,7 +8,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from service.config import Settings
-from service.fhir.api_auth import warn_if_open
+from service.http.api_auth import warn_if_open
 from service.logs import configure as configure_logging
 
 

@@ -1,6 +1,6 @@
 """Fallback fetch from the EHR's ``fhirServer`` for prefetch the client did not supply.
 
-A thin hook-shaped face on the one FHIR client (:mod:`service.fhir.client`): one
+A thin hook-shaped face on the one FHIR client (:mod:`service.fhir_server.client`): one
 :class:`FhirFetcher` per hook call, the bearer token from ``fhirAuthorization`` (never
 logged), (connect, read) timeouts each capped by what is left of one overall
 :class:`Deadline` (standards.md §1.4, checklist items 13, 17, 18, 57), no redirects, no retries
@@ -20,8 +20,9 @@ import requests
 
 from service.config import Settings
 from service.errors import FhirServerError, PreconditionFailed
-from service.fhir.client import BearerToken, FhirServerClient, next_link
-from service.fhir.server_policy import Deadline, FhirServerNotAllowed, on_allowlist
+from service.fhir_server.client import BearerToken, FhirServerClient, next_link
+from service.fhir_server.policy import Deadline, FhirServerNotAllowed, on_allowlist
+from service.metrics import observe_fhir_call
 
 
 class DataUnavailable(PreconditionFailed):
@@ -61,6 +62,7 @@ class FhirFetcher:
             deadline=deadline,
             max_retries=0,
             session=session,
+            observe=observe_fhir_call,
         )
 
     def __enter__(self) -> FhirFetcher:

@@ -32,7 +32,7 @@ import requests
 
 from service.config import Settings
 from service.errors import Unauthorized
-from service.fhir.server_policy import is_loopback
+from service.fhir_server.policy import is_loopback
 
 ALGORITHMS = ("ES384", "RS384")
 LEEWAY_SECONDS = 60

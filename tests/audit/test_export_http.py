@@ -16,9 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from service.audit.routes import bp
 from service.audit.store import SqlAuditStore
 from service.config import Settings
+from service.http.audit import bp
 from tests.audit.records import BASE_TIME, make_record, stored_times
 
 TOKEN = "export-secret-token"

@@ -22,7 +22,6 @@ from flask.testing import FlaskClient
 from service.audit.port import EvaluationRecord, FeedbackItem, StoredRecord
 from service.cds_hooks.jwt_auth import JKU_CACHE
 from service.cds_hooks.order_hooks import order_codes
-from service.cds_hooks.routes import bp
 from service.config import Settings
 from service.core.assessment import (
     Assessment,
@@ -40,6 +39,7 @@ from service.errors import Issue
 from service.fhir.concept_maps import ConceptMapIndex, default_mappings_dir
 from service.fhir.extraction import Extraction
 from service.fhir.outputs import OutputSet
+from service.http.cds_hooks import bp
 from service.pipeline import Caller, EvaluationResult
 
 BASE = "https://cds.example.org"

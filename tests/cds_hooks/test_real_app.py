@@ -16,8 +16,8 @@ from service.app import create_app
 from service.audit.tables import feedback as feedback_table
 from service.cds_hooks.cards import find_empty
 from service.cds_hooks.mint import SANDBOX_KID, mint_jwt
-from service.cds_hooks.routes import bp
 from service.config import Settings
+from service.http.cds_hooks import bp
 
 from .support import DATA
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from service.fhir.profiles import HSC_SYSTEM as HSC
 from service.fhir.profiles import LATERALITY_URL as LATERALITY
-from service.fhir.sample_codes import LOINC, SIDES, SNOMED, UCUM
+from service.samples.codes import LOINC, SIDES, SNOMED, UCUM
 
 __all__ = ["HSC", "LOINC", "SNOMED", "UCUM", "bundle", "deg", "nrs", "obs", "with_entry"]
 POS = {"coding": [{"system": SNOMED, "code": "10828004", "display": "Positive"}]}

@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from service.app import create_app
-from service.config import Settings
+from service.config import Settings, parse_clients
 from service.errors import Unauthorized
-from service.fhir.api_auth import ANONYMOUS, authenticate, parse_clients
+from service.http.api_auth import ANONYMOUS, authenticate
 from tests.contract.bundles import worked_example
 from tests.contract.test_fhir_api import assert_outcome, post
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from service.errors import FhirServerRejected, FhirServerUnavailable
-from service.fhir.client import (
+from service.fhir_server.client import (
     BearerToken,
     Deadline,
     FhirServerClient,
@@ -324,7 +324,7 @@ def test_the_smart_signing_algorithm_follows_the_key_in_any_pem_form() -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-    from service.fhir.client_auth import signing_algorithm
+    from service.fhir_server.auth import signing_algorithm
 
     ec_key = ec.generate_private_key(ec.SECP384R1())
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

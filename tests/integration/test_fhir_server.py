@@ -14,8 +14,8 @@ from service.app import create_app
 from service.cli import EXIT_FHIR_SERVER_ERROR, main
 from service.config import Settings
 from service.core.assessment import Category
-from service.fhir.sample_cases import TEMPLATES
-from service.fhir.sample_data import read_manifest
+from service.samples.cases import TEMPLATES
+from service.samples.data import read_manifest
 
 from .conftest import SMART_CLIENT, TOKEN, FhirServer, SmartKeys
 

@@ -15,9 +15,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from service.fhir.sample_cases import TEMPLATES, Template
-from service.fhir.sample_chart import Chart
-from service.fhir.sample_codes import Json
+from service.samples.cases import TEMPLATES, Template
+from service.samples.chart import Chart
+from service.samples.codes import Json
 
 MANIFEST = "manifest.json"
 _GIVEN = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +28,7 @@ from service.errors import (
     UnsupportedMediaType,
 )
 from service.fhir.outcome import operation_outcome
+from service.metrics import REQUEST_SECONDS, REQUESTS, UNMATCHED
 
 log = logging.getLogger("hipspine.http")
 
@@ -150,3 +152,21 @@ def register_error_handlers(app: Flask) -> None:
                 ),
             ),
         )
+
+
+def register_request_metrics(app: Flask) -> None:
+    """Count and time every request by its URL rule (never the raw path)."""
+
+    @app.before_request
+    def _start_timer() -> None:
+        g.metrics_started = time.perf_counter()
+
+    @app.after_request
+    def _observe(resp: Response) -> Response:
+        endpoint = request.url_rule.rule if request.url_rule else UNMATCHED
+        started = g.get("metrics_started")
+        if started is not None:
+            elapsed = time.perf_counter() - started
+            REQUEST_SECONDS.labels(endpoint, request.method).observe(elapsed)
+        REQUESTS.labels(endpoint, request.method, str(resp.status_code)).inc()
+        return resp

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.fhir.sample_codes import (
+from service.samples.codes import (
     CONDITION_CATEGORY,
     CONDITION_CLINICAL,
     CONDITION_VERIFICATION,

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.errors import FhirServerRejected
-from service.fhir.client import FhirServerClient, ResourceNotFound
 from service.fhir.outputs import DEVICE_REF, OutputSet
+from service.fhir_server.client import FhirServerClient, ResourceNotFound
 
 #: The resource types the rules read, searched by patient (clinical-spec.md §1).
 SEARCHED_TYPES = ("Observation", "Condition", "Procedure")

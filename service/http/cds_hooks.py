@@ -14,7 +14,6 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from service.audit.port import FeedbackItem
-from service.cds_hooks.cors import add_cors_headers
 from service.cds_hooks.discovery import CdsService, discovery_document, service_by_id
 from service.cds_hooks.fhir_fetch import Deadline
 from service.cds_hooks.invoke import answer_hook
@@ -23,8 +22,9 @@ from service.cds_hooks.order_hooks import order_codes
 from service.cds_hooks.schemas import CONTEXT_SCHEMAS, HookRequestSchema, load, load_feedback
 from service.config import Settings
 from service.errors import HipSpineError, InvalidInput, NotFound, Unauthorized
+from service.http.cors import add_cors_headers
+from service.http.web import sent_request_id
 from service.pipeline import Caller
-from service.web import sent_request_id
 
 log = logging.getLogger(__name__)
 bp = Blueprint("cds_hooks", __name__)

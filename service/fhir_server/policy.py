@@ -1,6 +1,6 @@
 """Rules for calling a FHIR server: the allowlist, plain-http refusal, deadlines, Retry-After.
 
-Pure functions and one small clock-based class, shared by :mod:`service.fhir.client` (the one
+Pure functions and one small clock-based class, shared by :mod:`service.fhir_server.client` (the one
 FHIR client) and, through it, the CDS Hooks fallback fetch (standards.md §1.4, checklist 18, 39).
 """
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from service.errors import Issue
+from service.http.registry import services
+from service.http.web import fhir_response, outcome_response
 from service.metrics import CONTENT_TYPE, exposition
-from service.registry import services
-from service.web import fhir_response, outcome_response
 
 bp = Blueprint("ops", __name__)
 

@@ -22,15 +22,14 @@ from urllib.parse import urlencode, urljoin
 import requests
 
 from service.errors import FhirServerRejected, FhirServerUnavailable
-from service.fhir.client_auth import Auth, BearerToken, SmartBackendAuth
-from service.fhir.server_policy import (
+from service.fhir_server.auth import Auth, BearerToken, SmartBackendAuth
+from service.fhir_server.policy import (
     Deadline,
     FhirServerNotAllowed,
     check_scheme,
     check_url,
     parse_retry_after,
 )
-from service.metrics import observe_fhir_call
 
 FHIR_JSON = "application/fhir+json"
 #: A response larger than this is refused (a patient's record is far smaller).
@@ -44,6 +43,14 @@ UNAVAILABLE_STATUSES = frozenset({408, 429})
 #: First back-off when the server gives no Retry-After; doubled per attempt.
 BACKOFF_SECONDS = 0.5
 
+#: Told of every call: ``(base URL, HTTP status or failure kind, seconds)``; the composition
+#: root passes the metrics' recorder, so this package needs no metrics module.
+CallObserver = Callable[[str, int | str, float], None]
+
+
+def _ignore_call(server: str, status: int | str, seconds: float) -> None:
+    """The default observer: calls go unrecorded."""
+
 
 class ResourceNotFound(FhirServerRejected):
     """404 or 410: the resource read is not on the server."""
@@ -56,6 +63,7 @@ class FhirServerClient:
     :param allow_http: allow plain http outside loopback (development only).
     :param deadline: the caller's overall budget; each timeout and wait is capped by it.
     :param retry_budget: seconds that may be spent waiting before retries, in all.
+    :param observe: told of every HTTP call made (metrics); ignored by default.
     """
 
     def __init__(
@@ -72,6 +80,7 @@ class FhirServerClient:
         max_retries: int = 4,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        observe: CallObserver = _ignore_call,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.allowlist = tuple(allowlist)
@@ -84,6 +93,7 @@ class FhirServerClient:
         self._session = session or requests.Session()
         self._session.headers["Accept"] = FHIR_JSON
         self._sleep = sleep
+        self._observe = observe
         self._open = False
 
     def __enter__(self) -> FhirServerClient:
@@ -249,13 +259,13 @@ class FhirServerClient:
                         raise
                 if watchdog.fired:  # cut off mid-body: whatever was read is not the answer
                     raise requests.Timeout()
-                observe_fhir_call(self.base_url, response.status_code, self._since(started))
+                self._observe(self.base_url, response.status_code, self._since(started))
                 return response.status_code, body, response.headers.get("Retry-After")
         except requests.Timeout:
-            observe_fhir_call(self.base_url, "timeout", self._since(started))
+            self._observe(self.base_url, "timeout", self._since(started))
             raise FhirServerUnavailable(f"the FHIR server did not answer {what} in time") from None
         except requests.RequestException as exc:
-            observe_fhir_call(self.base_url, "connection", self._since(started))
+            self._observe(self.base_url, "connection", self._since(started))
             raise FhirServerUnavailable(
                 f"{what} to the FHIR server failed ({type(exc).__name__})"
             ) from None

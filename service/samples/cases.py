@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from service.fhir.sample_chart import Chart
-from service.fhir.sample_codes import ICD10CM, SNOMED
-from service.fhir.sample_findings import (
+from service.samples.chart import Chart
+from service.samples.codes import ICD10CM, SNOMED
+from service.samples.findings import (
     kl_grades,
     negative_red_flags,
     no_extension_deficit,

@@ -17,25 +17,6 @@ from service.errors import Unauthorized
 ANONYMOUS = "fhir-api:anonymous"
 
 
-def parse_clients(value: str) -> tuple[tuple[str, str], ...]:
-    """``"ris=s3cret,portal=t0ken"`` -> ``(("ris", "s3cret"), ("portal", "t0ken"))``.
-
-    :raise ValueError: a pair without ``=``, an empty name or token, or a name given twice.
-    """
-    clients: dict[str, str] = {}
-    for pair in (p.strip() for p in value.split(",")):
-        if not pair:
-            continue
-        name, sep, token = pair.partition("=")
-        name, token = name.strip(), token.strip()
-        if not sep or not name or not token:
-            raise ValueError("FHIR_API_CLIENTS takes name=token pairs, comma-separated")
-        if name in clients:
-            raise ValueError(f"FHIR_API_CLIENTS names client {name!r} twice")
-        clients[name] = token
-    return tuple(clients.items())
-
-
 def authenticate(authorization: str | None, clients: Sequence[tuple[str, str]]) -> str:
     """The calling client's audit name (``fhir-api:<name>``).
 

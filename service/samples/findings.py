@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.fhir.sample_chart import Chart
+from service.samples.chart import Chart
 
 
 def negative_red_flags(c: Chart) -> None:

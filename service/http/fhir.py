@@ -7,11 +7,11 @@ import re
 from flask import Blueprint, Response, current_app, request
 
 from service.errors import InvalidInput
-from service.fhir.api_auth import authenticate
 from service.fhir.capability import capability_statement
+from service.http.api_auth import authenticate
+from service.http.registry import services
+from service.http.web import check_accept, fhir_response, json_body, request_id
 from service.pipeline import Caller
-from service.registry import services
-from service.web import check_accept, fhir_response, json_body, request_id
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 

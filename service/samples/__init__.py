@@ -1,0 +1,1 @@
+"""The synthetic sample-data generator (``hipspine sample-data``): seeded random patients."""
