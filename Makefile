@@ -39,6 +39,7 @@ serve-prod: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff format --check service tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest

@@ -41,8 +41,7 @@ def fetch_patient_bundle(client: FhirServerClient, patient_id: str) -> dict[str,
 def collection(resources: Iterable[dict[str, Any]], base_url: str) -> dict[str, Any]:
     """A ``collection`` Bundle of server resources, each with its absolute ``fullUrl``."""
     entries = [
-        {"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}", "resource": r}
-        for r in resources
+        {"fullUrl": f"{base_url}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources
     ]
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
     if entries:
@@ -86,9 +85,7 @@ class WriteBack:
     references: tuple[str, ...]  # "ClinicalImpression/<id>", ... as on the server
 
 
-def write_back(
-    client: FhirServerClient, outputs: OutputSet, *, rule_set_version: str
-) -> WriteBack:
+def write_back(client: FhirServerClient, outputs: OutputSet, *, rule_set_version: str) -> WriteBack:
     """Write the outputs as one transaction unless the ClinicalImpression already exists.
 
     :raise service.errors.FhirServerError: the server failed or refused the transaction
@@ -98,9 +95,7 @@ def write_back(
     if _exists(client, "ClinicalImpression", outputs.clinical_impression["id"]):
         return WriteBack(created=False, references=references)
     answer = client.transaction(write_back_bundle(outputs, rule_set_version=rule_set_version))
-    statuses = [
-        str((e.get("response") or {}).get("status", "")) for e in answer.get("entry") or ()
-    ]
+    statuses = [str((e.get("response") or {}).get("status", "")) for e in answer.get("entry") or ()]
     if len(statuses) < len(references) or not all(s.startswith("2") for s in statuses):
         raise FhirServerRejected(f"the transaction answered statuses {statuses}")
     return WriteBack(created=True, references=references)

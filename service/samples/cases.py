@@ -222,8 +222,10 @@ def secondary_structural(c: Chart, rng: random.Random, visit: date) -> None:
 def secondary_hip_driven(c: Chart, rng: random.Random, visit: date) -> None:
     hip, other = sides(rng)
     icd = ("M16.12", "left") if hip == "left" else ("M16.11", "right")
-    c.condition((ICD10CM, icd[0], f"Unilateral primary osteoarthritis, {icd[1]} hip"),
-                str(visit - timedelta(days=rng.randint(300, 900))))
+    c.condition(
+        (ICD10CM, icd[0], f"Unilateral primary osteoarthritis, {icd[1]} hip"),
+        str(visit - timedelta(days=rng.randint(300, 900))),
+    )
     c.pain("site-low-back", rng.randint(3, 6))
     c.pain("site-groin", rng.randint(4, 7))
     c.rom("internal-rotation", hip, rng.randint(8, 13))

@@ -32,8 +32,16 @@ LOWER_LIMB = (SNOMED, "61685007", "Lower limb structure")
 POSITIVE = (SNOMED, "10828004", "Positive")
 NEGATIVE = (SNOMED, "260385009", "Negative")
 PAIN_NRS = (LOINC, "72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported")
-UNITS = {"deg": "°", "mm": "mm", "%": "%", "/min": "beats/minute", "kg": "kg", "mg/L": "mg/L",
-         "Cel": "°C", "g/dL": "g/dL"}
+UNITS = {
+    "deg": "°",
+    "mm": "mm",
+    "%": "%",
+    "/min": "beats/minute",
+    "kg": "kg",
+    "mg/L": "mg/L",
+    "Cel": "°C",
+    "g/dL": "g/dL",
+}
 
 
 def concept(*codings: tuple[str, str, str]) -> Json:

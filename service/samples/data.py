@@ -24,8 +24,26 @@ _GIVEN = {
     "female": ["Anna", "Grace", "Ingrid", "Priya", "Elena", "Aiko", "Fatima", "Margaret", "Lucia"],
     "male": ["Robert", "Samuel", "Liam", "Tomas", "Jorge", "Daniel", "Kwame", "Walter", "Yusuf"],
 }
-_FAMILY = ["Meyer", "Okafor", "Berg", "Raman", "Ruiz", "Tanaka", "Haddad", "Evans", "Novak",
-           "Lind", "Ng", "Fischer", "Alvarez", "Cohen", "Mensah", "Brandt", "Kowalski", "Osei"]
+_FAMILY = [
+    "Meyer",
+    "Okafor",
+    "Berg",
+    "Raman",
+    "Ruiz",
+    "Tanaka",
+    "Haddad",
+    "Evans",
+    "Novak",
+    "Lind",
+    "Ng",
+    "Fischer",
+    "Alvarez",
+    "Cohen",
+    "Mensah",
+    "Brandt",
+    "Kowalski",
+    "Osei",
+]
 _FIRST_VISIT = date(2024, 1, 8)
 _REMEASURED_CODES = ("hip-rom-internal-rotation", "97909-6")
 
@@ -57,8 +75,12 @@ def _unrelated(c: Chart, rng: random.Random) -> None:
     c.heart_rate(rng.randint(58, 96))
     c.vital("29463-7", "Body weight", round(rng.uniform(52, 110), 1), "kg")
     c.vital("8310-5", "Body temperature", round(rng.uniform(36.2, 37.3), 1), "Cel")
-    c.lab("1988-5", "C reactive protein [Mass/volume] in Serum or Plasma",
-          round(rng.uniform(0.3, 8.0), 1), "mg/L")
+    c.lab(
+        "1988-5",
+        "C reactive protein [Mass/volume] in Serum or Plasma",
+        round(rng.uniform(0.3, 8.0), 1),
+        "mg/L",
+    )
     c.lab("718-7", "Hemoglobin [Mass/volume] in Blood", round(rng.uniform(11.5, 16.5), 1), "g/dL")
 
 
