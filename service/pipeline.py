@@ -7,7 +7,7 @@ caller gets ``StoreUnavailable`` (503), never an unrecorded recommendation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +16,7 @@ from service.audit.port import AuditStore, EvaluationRecord
 from service.core import evaluate as evaluate_findings
 from service.core.assessment import Assessment
 from service.core.thresholds import Thresholds
-from service.fhir.audit_resources import audit_event, guidance_response
+from service.fhir.audit_resources import audit_event, guidance_response, with_local_references
 from service.fhir.concept_maps import ConceptMapIndex
 from service.fhir.extract import read_input
 from service.fhir.extraction import Extraction
@@ -44,6 +44,10 @@ class EvaluationResult:
     assessment: Assessment
     extraction: Extraction
     outputs: OutputSet
+
+
+#: ``(assessment, extraction) -> notes`` for the audit record of a hook call (Q4-32g).
+HookNotes = Callable[[Assessment, Extraction], Sequence[str]]
 
 
 def _utc_now() -> datetime:
@@ -79,18 +83,33 @@ class Pipeline:
         return extraction, assessment
 
     def evaluate(
-        self, payload: Mapping[str, Any], *, caller: Caller, patient_id: str | None = None
+        self,
+        payload: Mapping[str, Any],
+        *,
+        caller: Caller,
+        patient_id: str | None = None,
+        hook_notes: HookNotes | None = None,
     ) -> EvaluationResult:
         """Evaluate a Bundle (or Parameters with ``observations``), record it, return it.
+
+        ``hook_notes`` (CDS Hooks only) says what the hook answers and why it stays silent
+        (clinical-spec Q4-32g); its notes go into the GuidanceResponse of the audit record.
 
         :raise service.errors.HipSpineError: input errors (400/422), store failure (503).
         """
         extraction, assessment = self.assess(payload, patient_id=patient_id)
         recorded = self.clock()
-        outputs = build_outputs(assessment, extraction, recorded=recorded, profiles=self.profiles)
+        outputs = build_outputs(
+            assessment,
+            extraction,
+            recorded=recorded,
+            profiles=self.profiles,
+            public_base_url=self.public_base_url,
+        )
         bundle = output_bundle(outputs, warnings_outcome(extraction))
+        notes = hook_notes(assessment, extraction) if hook_notes is not None else ()
         self.store.record_evaluation(
-            self._record(caller, extraction, assessment, outputs, bundle, recorded)
+            self._record(caller, extraction, assessment, outputs, bundle, recorded, notes)
         )
         return EvaluationResult(bundle, assessment, extraction, outputs)
 
@@ -102,13 +121,14 @@ class Pipeline:
         outputs: OutputSet,
         bundle: dict[str, Any],
         recorded: datetime,
+        notes: Sequence[str] = (),
     ) -> EvaluationRecord:
         produced = [outputs.clinical_impression, outputs.provenance]
         if outputs.care_plan is not None:
             produced.insert(1, outputs.care_plan)
         refs = [f"{r['resourceType']}/{r['id']}" for r in produced]
         resources: list[Mapping[str, Any]] = [
-            *produced,
+            *with_local_references(produced),  # Type/id in the audit export, never urn:uuid
             audit_event(
                 recorded=recorded,
                 caller_kind=caller.kind,
@@ -123,17 +143,18 @@ class Pipeline:
             ),
         ]
         if caller.hook_instance is not None and caller.service_id is not None:
-            resources.append(
-                guidance_response(
-                    recorded=recorded,
-                    hook_instance=caller.hook_instance,
-                    service_id=caller.service_id,
-                    service_url=f"{self.public_base_url}/cds-services/{caller.service_id}",
-                    patient_ref=extraction.patient_ref,
-                    result_ref=refs[1] if outputs.care_plan is not None else None,
-                    rule_set=self.profiles.rule_set.canonical,
-                )
+            guidance = guidance_response(
+                recorded=recorded,
+                hook_instance=caller.hook_instance,
+                service_id=caller.service_id,
+                service_url=f"{self.public_base_url}/cds-services/{caller.service_id}",
+                patient_ref=extraction.patient_ref,
+                result_ref=refs[1] if outputs.care_plan is not None else None,
+                rule_set=self.profiles.rule_set.canonical,
             )
+            if notes:  # why the hook stayed silent (Q4-32g): R4 GuidanceResponse.note
+                guidance["note"] = [{"text": n} for n in notes]
+            resources.append(guidance)
         return EvaluationRecord(
             recorded=recorded,
             caller=caller.client,

@@ -1,24 +1,54 @@
-"""Pure ``Assessment -> cards`` for patient-view (standards.md §1.5; issue 3 "Cards").
+"""Pure ``Assessment -> cards`` for patient-view (standards.md §1.5; clinical-spec.md §6.1).
 
 No Flask, no I/O: equal inputs give equal cards. Card and suggestion uuids are uuid5 of the
 ``hookInstance`` and the position, so they are unique per response and stable on a retry.
-The CarePlan in the suggestion is a minimal R4 CarePlan (clinical-spec.md §6: draft/proposal,
-one ``activity.detail`` per recommendation) with no reference to resources the EHR lacks.
+
+The card opens with the §6.1 lead sentence and the plan with its sides (E4-19, E4-18); the
+reasoning comes last, under a "Reasoning" heading, short, naming findings and their values and
+never an Observation id. Why a heading and not a ``<details>`` block: CDS Hooks 2.0 specifies
+GitHub-flavoured Markdown for ``detail``, and EHRs commonly escape or strip raw HTML (this
+service escapes ``<`` itself), so ``<details>`` would show as literal tags; the public CDS Hooks
+sandbox renders a plain Markdown heading and list as expected, and a reasoning section placed
+last stays out of the way of the lines a clinician reads first. Every link is absolute, to
+``{PUBLIC_BASE_URL}/rules`` or one of its anchors (§6.2); the detail of a card stays under
+:data:`DETAIL_MAX` characters.
+
+The suggested CarePlan is the CarePlan the pipeline built and recorded
+(``service.fhir.outputs.care_plan``), marked with the suggestion identifier (Q4-32e) and without
+the references to the ClinicalImpression, which the EHR does not hold.
 """
 
 from __future__ import annotations
 
+import copy
+import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from service.core.assessment import Assessment, Category
+from service.core.assessment import Assessment, Category, Recommendation
+from service.core.findings import Side
+from service.core.tri import Tri
 from service.fhir.profiles import HSC_SYSTEM as HSC
 
 OVERRIDE_REASONS = "http://hipspine-cds.org/fhir/CodeSystem/hsc-cds-override-reason"
+#: Q4-32e: the identifier system of every resource the service suggests.
+SUGGESTION_SYSTEM = "http://hipspine-cds.org/fhir/sid/suggestion"
 SOURCE_LABEL = "hipspine-cds: hip–spine syndrome rules"
 SUMMARY_MAX = 139  # "<140 characters" (standards.md §1.5)
+DETAIL_MAX = 1499  # issue 10 item 7: the detail of every example's card under 1,500 characters
 _UUID_NAMESPACE = uuid.UUID("6f1f5d3e-3c1b-5d2a-9a53-8c1b1e6f0a42")
+_RESOURCE_ID = re.compile(
+    r"\s*\(?\b(?:Observation|Condition|Procedure|Patient|ServiceRequest)/[A-Za-z0-9\-.]+\)?"
+)
+
+#: §6.3 / Q4-32f: the order hooks' override reasons (HSC Codings with the §6.3 displays).
+ORDER_OVERRIDE_REASONS: tuple[tuple[str, str], ...] = (
+    ("override-urgent-indication", "Urgent or red-flag indication"),
+    ("override-hip-assessed", "Hip already assessed"),
+    ("override-imaging-other-reason", "Imaging needed for another reason"),
+    ("override-patient-preference", "Patient preference"),
+)
 
 #: Categories whose §5 recommendations change management now: indicator ``warning``.
 #: INSUFFICIENT_DATA, NOT_HSS_*, INDETERMINATE_NOT_HIP only inform (``info``); RED_FLAG is
@@ -33,11 +63,18 @@ ACTION_CATEGORIES = frozenset(
         Category.COMPLEX,
     }
 )
+#: Flags that only restate another (left out of the short reasoning).
+_QUIET_FLAGS = frozenset({"ANY_PAIN"})
 
 
 def card_uuid(hook_instance: str, position: str) -> str:
     """A uuid for the card or suggestion at ``position`` in the answer to ``hook_instance``."""
     return str(uuid.uuid5(_UUID_NAMESPACE, f"{hook_instance}|{position}"))
+
+
+def suggestion_identifier(value: str) -> dict[str, str]:
+    """The identifier that marks a resource as suggested by this service (Q4-32e)."""
+    return {"system": SUGGESTION_SYSTEM, "value": f"urn:uuid:{value}"}
 
 
 def indicator(category: Category) -> str:
@@ -66,25 +103,54 @@ def md(text: str) -> str:
     return out
 
 
-def source(assessment: Assessment) -> dict[str, Any]:
+def without_ids(text: str) -> str:
+    """``text`` without resource ids such as ``(Observation/abc)`` (§6.1: never in the card)."""
+    return " ".join(_RESOURCE_ID.sub("", text).split())
+
+
+def rules_url(base_url: str, anchor: str = "") -> str | None:
+    """``{PUBLIC_BASE_URL}/rules`` (``#anchor``), or None when the base is not absolute (§6.2)."""
+    base = base_url.rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        return None
+    return f"{base}/rules#{anchor}" if anchor else f"{base}/rules"
+
+
+def source(assessment: Assessment, base_url: str = "") -> dict[str, Any]:
     src: dict[str, Any] = {
         "label": SOURCE_LABEL,
         "topic": {"system": HSC, "code": assessment.category.value},
     }
-    if assessment.rule_set.url.startswith(("https://", "http://")):
-        src["url"] = assessment.rule_set.url
+    url = rules_url(base_url)
+    if url is not None:
+        src["url"] = url
     display = category_display(assessment)
     if display:
         src["topic"]["display"] = display
     return src
 
 
-def links(assessment: Assessment) -> list[dict[str, Any]]:
-    url = assessment.rule_set.url
-    if not url.startswith(("https://", "http://")):
+def links(
+    assessment: Assessment, base_url: str, recs: Iterable[Recommendation] = ()
+) -> list[dict[str, Any]]:
+    """The rules page and the anchor of each recommendation in ``recs`` (§6.2), absolute."""
+    url = rules_url(base_url)
+    if url is None:
         return []
-    label = f"Hip–spine rule set {assessment.rule_set.version}".strip()
-    return [{"label": label, "url": url, "type": "absolute"}]
+    out = [
+        {
+            "label": f"Hip–spine rules {assessment.rule_set.version}".strip(),
+            "url": url,
+            "type": "absolute",
+        }
+    ]
+    for rec in recs:
+        anchor = rules_url(base_url, rec.anchor)
+        if anchor is not None:
+            out.append(
+                {"label": f"Why: {rec.display or rec.code}", "url": anchor, "type": "absolute"}
+            )
+    return out
 
 
 def override_reasons() -> list[dict[str, str]]:
@@ -95,65 +161,158 @@ def override_reasons() -> list[dict[str, str]]:
     ]
 
 
-def care_plan(assessment: Assessment, patient_id: str) -> dict[str, Any]:
-    """A draft CarePlan (intent proposal) with one activity per recommendation (§6)."""
-    plan: dict[str, Any] = {
-        "resourceType": "CarePlan",
-        "status": "draft",
-        "intent": "proposal",
-        "subject": {"reference": f"Patient/{patient_id}"},
-        "title": "Hip–spine syndrome care plan",
-        "note": [{"text": f"Proposed by hipspine-cds, rule set {assessment.rule_set.canonical}"}],
-    }
-    if assessment.summary.strip():
-        plan["description"] = assessment.summary.strip()
-    activities = []
-    for rec in assessment.recommendations:
-        coding = {"system": HSC, "code": rec.code}
-        if rec.display:
-            coding["display"] = rec.display
-        detail: dict[str, Any] = {
-            "kind": "ServiceRequest",
-            "code": {"coding": [coding]},
-            "status": "not-started",
-        }
-        text = "; ".join(x for x in (rec.reason, ", ".join(rec.missing)) if x)
-        if text:
-            detail["description"] = text
-        activities.append({"detail": detail})
-    if activities:
-        plan["activity"] = activities
-    return plan
+def order_override_reasons() -> list[dict[str, str]]:
+    """§6.3 / Q4-32f: ``overrideReasons`` of the order-hook card (CDS Hooks 2.0 Codings)."""
+    return [{"system": HSC, "code": c, "display": d} for c, d in ORDER_OVERRIDE_REASONS]
 
 
-def detail(assessment: Assessment, warnings: Sequence[str]) -> str:
-    """The card's Markdown: category, recommendations, reasoning trace, missing, warnings."""
-    lines = [f"**{md(category_display(assessment))}** (rule {md(assessment.rule)})"]
-    if assessment.summary.strip():
-        lines += ["", md(assessment.summary)]
-    if assessment.recommendations:
-        lines += ["", "**Recommended**", ""]
-        lines += [
-            f"- {md(r.display or r.code)}: {md(r.reason)}" for r in assessment.recommendations
-        ]
-    if assessment.trace:
-        lines += ["", "**Reasoning**", ""]
-        lines += [f"- {md(s.rule)}: {md(s.verdict)} — {md(s.basis)}" for s in assessment.trace]
-    if assessment.missing:
-        lines += ["", "**Missing**", ""] + [f"- {md(m)}" for m in assessment.missing]
-    notes = [*assessment.data_quality, *warnings]
-    if notes:
-        lines += ["", "**Warnings**", ""] + [f"- {md(w)}" for w in notes]
-    lines += ["", f"Rule set: {md(assessment.rule_set.canonical)}"]
-    return "\n".join(lines)
+def offered_override_reason(code: object, system: object = None) -> dict[str, str] | None:
+    """The full Coding of an override reason this service offers, from its code (and system,
+    when the client sent one), else None."""
+    for coding in (*order_override_reasons(), *override_reasons()):
+        if coding["code"] == code and system in (None, coding["system"]):
+            return coding
+    return None
+
+
+# -- the plan -------------------------------------------------------------------------------------
+
+
+def side_words(rec: Recommendation) -> str:
+    """The side(s) of a hip-directed recommendation in words (§5.4), else ""."""
+    sides = [s for s in (Side.LEFT, Side.RIGHT) if s in rec.sides]
+    if len(sides) == 2:
+        return "both hips"
+    if sides:
+        return f"{sides[0].value} hip"
+    return "side not recorded" if rec.hip_directed else ""
+
+
+def plan_line(rec: Recommendation, base_url: str, *, short: bool = False) -> str:
+    """One Markdown bullet: the display (linked to its rules-page anchor), side, instruction."""
+    name = md(rec.display or rec.code)
+    url = rules_url(base_url, rec.anchor)
+    head = f"[{name}]({url})" if url is not None else f"**{name}**"
+    sides = side_words(rec)
+    if sides:
+        head += f" ({md(sides)})"
+    text = rec.instruction.strip()
+    if text and not short:
+        return f"- {head}: {md(text)}"
+    return f"- {head}"
+
+
+def plan_lines(recs: Sequence[Recommendation], base_url: str, *, short: bool = False) -> list[str]:
+    return [plan_line(r, base_url, short=short) for r in recs]
+
+
+# -- the patient-view card --------------------------------------------------------------------
+
+
+def reasoning(assessment: Assessment) -> list[str]:
+    """The short reasoning: the deciding rule, then each true flag with the finding values
+    behind it (flag names allowed here, §6.1), without resource ids."""
+    lines = [
+        f"- {md(category_display(assessment))}: rule {md(assessment.rule)}"
+        + "".join(
+            f" ({md(without_ids(s.basis))})" for s in assessment.trace if s.rule == assessment.rule
+        )
+    ]
+    for name, flag in assessment.flags.items():
+        if flag.value is Tri.TRUE and name not in _QUIET_FLAGS:
+            basis = without_ids(flag.basis)
+            lines.append(f"- {md(name)}: {md(basis)}" if basis else f"- {md(name)}")
+    return lines
+
+
+def _lead(assessment: Assessment) -> str:
+    return assessment.lead.strip() or assessment.summary.strip()
 
 
 def summary(assessment: Assessment) -> str:
+    """The lead's first sentence (§6.1), clipped below 140 characters."""
+    lead = assessment.lead.strip()
+    if lead:
+        first = re.split(r"(?<=[.!?])\s+", lead, maxsplit=1)[0]
+        return clip(first)
     text = f"Hip–spine: {category_display(assessment)}"
     if assessment.recommendations:
-        first = assessment.recommendations[0]
-        text += f" — {first.display or first.code}"
+        first_rec = assessment.recommendations[0]
+        text += f" — {first_rec.display or first_rec.code}"
     return clip(text)
+
+
+def detail(assessment: Assessment, warnings: Sequence[str], base_url: str = "") -> str:
+    """The card's Markdown: lead, plan with sides, missing, warnings, then the reasoning.
+
+    Kept under :data:`DETAIL_MAX`: when too long, the reasoning is cut first, then the plan
+    lines lose their instruction (it stays in the CarePlan), then the lists are clipped.
+    """
+    for short_plan, reasons in ((False, None), (False, 3), (False, 1), (True, 1), (True, 0)):
+        text = _detail(assessment, warnings, base_url, short_plan, reasons)
+        if len(text) <= DETAIL_MAX:
+            return text
+    return clip(text, DETAIL_MAX)
+
+
+def _detail(
+    assessment: Assessment,
+    warnings: Sequence[str],
+    base_url: str,
+    short_plan: bool,
+    max_reasons: int | None,
+) -> str:
+    lines: list[str] = []
+    lead = _lead(assessment)
+    if lead:
+        lines.append(md(lead))
+    if assessment.recommendations:
+        lines += ["", "**Plan**", ""]
+        lines += plan_lines(assessment.recommendations, base_url, short=short_plan)
+    if assessment.missing:
+        lines += ["", f"**Missing**: {md(clip('; '.join(assessment.missing), 300))}"]
+    notes = [*assessment.data_quality, *warnings]
+    if notes:
+        shown = [f"- {md(clip(n, 160))}" for n in notes[:3]]
+        if len(notes) > 3:
+            shown.append(f"- and {len(notes) - 3} more (see the ClinicalImpression notes)")
+        lines += ["", "**Warnings**", "", *shown]
+    steps = reasoning(assessment)
+    if max_reasons is not None:
+        steps = steps[:max_reasons]
+    if steps:
+        lines += ["", "**Reasoning**", "", *steps]
+    url = rules_url(base_url)
+    version = md(assessment.rule_set.version)
+    rule_set = f"[Hip–spine rules {version}]({url})" if url else f"Hip–spine rules {version}"
+    lines += ["", f"{rule_set}. Decision support, not a diagnosis."]
+    return "\n".join(lines)
+
+
+def suggested_care_plan(recorded: Mapping[str, Any], suggestion_uuid: str) -> dict[str, Any]:
+    """The recorded CarePlan as a suggestion: marked (Q4-32e), without ClinicalImpression refs."""
+    plan = copy.deepcopy(dict(recorded))
+    plan["identifier"] = [*plan.get("identifier", ()), suggestion_identifier(suggestion_uuid)]
+    support = [r for r in plan.get("supportingInfo", ()) if not _to_impression(r)]
+    if support:
+        plan["supportingInfo"] = support
+    else:
+        plan.pop("supportingInfo", None)
+    for activity in plan.get("activity", ()):
+        detail_ = activity.get("detail")
+        if isinstance(detail_, dict) and "reasonReference" in detail_:
+            refs = [r for r in detail_["reasonReference"] if not _to_impression(r)]
+            if refs:
+                detail_["reasonReference"] = refs
+            else:
+                del detail_["reasonReference"]
+    return plan
+
+
+def _to_impression(ref: Any) -> bool:
+    return isinstance(ref, Mapping) and str(ref.get("reference", "")).startswith(
+        "ClinicalImpression/"
+    )
 
 
 def patient_view_cards(
@@ -163,39 +322,43 @@ def patient_view_cards(
     hook_instance: str,
     relevant_count: int,
     warnings: Sequence[str] = (),
+    care_plan: Mapping[str, Any] | None = None,
+    base_url: str = "",
 ) -> list[dict[str, Any]]:
     """The patient-view answer: one card, or none when the chart has nothing to say.
 
     No card when no input the rules use is present (``relevant_count == 0``) or the category
-    is NO_FINDINGS: a hip–spine card on every chart would be noise (issue 3).
+    is NO_FINDINGS: a hip–spine card on every chart would be noise (issue 3). ``care_plan`` is
+    the CarePlan the pipeline recorded for this evaluation; it becomes the card's suggestion.
     """
     if relevant_count == 0 or assessment.category is Category.NO_FINDINGS:
         return []
     card: dict[str, Any] = {
         "uuid": card_uuid(hook_instance, "card-0"),
         "summary": summary(assessment),
-        "detail": detail(assessment, warnings),
+        "detail": detail(assessment, warnings, base_url),
         "indicator": indicator(assessment.category),
-        "source": source(assessment),
+        "source": source(assessment, base_url),
         "overrideReasons": override_reasons(),
     }
-    if assessment.recommendations:
+    if assessment.recommendations and care_plan is not None:
+        suggestion = card_uuid(hook_instance, "card-0/suggestion-0")
         card["selectionBehavior"] = "at-most-one"
         card["suggestions"] = [
             {
                 "label": "Add the proposed hip–spine care plan (draft)",
-                "uuid": card_uuid(hook_instance, "card-0/suggestion-0"),
+                "uuid": suggestion,
                 "isRecommended": True,
                 "actions": [
                     {
                         "type": "create",
                         "description": "Create a draft CarePlan with the recommendations",
-                        "resource": care_plan(assessment, patient_id),
+                        "resource": suggested_care_plan(care_plan, suggestion),
                     }
                 ],
             }
         ]
-    card_links = links(assessment)
+    card_links = links(assessment, base_url)
     if card_links:
         card["links"] = card_links
     return [card]

@@ -10,15 +10,22 @@ import requests
 from service.cds_hooks.cards import patient_view_cards
 from service.cds_hooks.discovery import CdsService
 from service.cds_hooks.fhir_fetch import Deadline
-from service.cds_hooks.order_hooks import lumbar_orders, order_cards
+from service.cds_hooks.order_hooks import decide, hook_notes, lumbar_orders, order_cards
 from service.cds_hooks.prefetch import gather_bundle
 from service.config import Settings
-from service.pipeline import Caller, EvaluationResult
+from service.core.assessment import Assessment
+from service.fhir.extraction import Extraction
+from service.pipeline import Caller, EvaluationResult, HookNotes
 
 
 class Evaluator(Protocol):
     def evaluate(
-        self, payload: Mapping[str, Any], *, caller: Caller, patient_id: str | None = None
+        self,
+        payload: Mapping[str, Any],
+        *,
+        caller: Caller,
+        patient_id: str | None = None,
+        hook_notes: HookNotes | None = None,
     ) -> EvaluationResult: ...
 
 
@@ -55,18 +62,31 @@ def answer_hook(
             hook_instance=hook_instance,
             relevant_count=result.extraction.relevant_count,
             warnings=notes,
+            care_plan=result.outputs.care_plan,
+            base_url=settings.public_base_url,
         )
         return {"cards": cards}
+    # Q4-32h: order-select considers only the selected orders, order-sign all draft orders.
     selections = context.get("selections") if service.hook == "order-select" else None
-    orders = lumbar_orders(context["draftOrders"], selections, order_codes)
+    prefetch = hook_request.get("prefetch") or {}
+    orders = lumbar_orders(context["draftOrders"], selections, order_codes, prefetch)
     if not orders:
         return {"cards": []}
-    result = _evaluate(service, hook_request, caller, settings, pipeline, deadline, session)
-    return {
-        "cards": order_cards(
-            result.assessment, result.extraction.findings, orders, hook_instance=hook_instance
-        )
-    }
+
+    def silence(assessment: Assessment, _extraction: Extraction) -> list[str]:
+        return hook_notes(decide(assessment, orders), hook_instance)
+
+    result = _evaluate(
+        service, hook_request, caller, settings, pipeline, deadline, session, silence
+    )
+    cards = order_cards(
+        result.assessment,
+        orders,
+        hook_instance=hook_instance,
+        patient_id=patient_id,
+        base_url=settings.public_base_url,
+    )
+    return {"cards": cards}
 
 
 def _evaluate(
@@ -77,8 +97,12 @@ def _evaluate(
     pipeline: Evaluator,
     deadline: Deadline,
     session: requests.Session | None,
+    notes: HookNotes | None = None,
 ) -> EvaluationResult:
     bundle = gather_bundle(
         hook_request, service, settings=settings, deadline=deadline, session=session
     )
-    return pipeline.evaluate(bundle, caller=caller, patient_id=hook_request["context"]["patientId"])
+    patient_id = hook_request["context"]["patientId"]
+    if notes is None:
+        return pipeline.evaluate(bundle, caller=caller, patient_id=patient_id)
+    return pipeline.evaluate(bundle, caller=caller, patient_id=patient_id, hook_notes=notes)

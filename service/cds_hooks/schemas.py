@@ -11,8 +11,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
+from service.cds_hooks.cards import offered_override_reason
 from service.errors import InvalidInput
 
 
@@ -101,6 +110,17 @@ class _CodingSchema(_Lenient):
 class _OverrideReasonSchema(_Lenient):
     reason = fields.Nested(_CodingSchema)
     userComment = fields.String()
+
+    @post_load
+    def _complete(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """A reason this service offered is stored as its full Coding (§6.3, Q4-32f), also when
+        the client sends only its code, as the sandbox does (standards.md §1.6)."""
+        reason = data.get("reason")
+        if reason is not None:
+            offered = offered_override_reason(reason.get("code"), reason.get("system"))
+            if offered is not None:
+                data["reason"] = offered
+        return data
 
 
 class _AcceptedSuggestionSchema(_Lenient):

@@ -39,8 +39,10 @@ from service.errors import Issue
 from service.fhir.concept_maps import ConceptMapIndex, default_mappings_dir
 from service.fhir.extraction import Extraction
 from service.fhir.outputs import OutputSet
+from service.fhir.profiles import HSC_SYSTEM
 from service.http.cds_hooks import bp
-from service.pipeline import Caller, EvaluationResult
+from service.http.web import register_error_handlers
+from service.pipeline import Caller, EvaluationResult, HookNotes
 
 BASE = "https://cds.example.org"
 EHR_ISS = "https://ehr.example.org"
@@ -110,6 +112,28 @@ class FakeStore:
         return None
 
 
+def fake_care_plan(assessment: Assessment, patient_ref: str) -> dict[str, Any]:
+    """A minimal recorded CarePlan, as the fake pipeline's stand-in for the outputs' one."""
+    return {
+        "resourceType": "CarePlan",
+        "id": "cp-fake",
+        "status": "draft",
+        "intent": "proposal",
+        "subject": {"reference": patient_ref},
+        "supportingInfo": [{"reference": "ClinicalImpression/ci-fake"}],
+        "activity": [
+            {
+                "detail": {
+                    "kind": "ServiceRequest",
+                    "code": {"coding": [{"system": HSC_SYSTEM, "code": r.code}]},
+                    "status": "not-started",
+                }
+            }
+            for r in assessment.recommendations
+        ],
+    }
+
+
 class FakePipeline:
     """Returns a hand-made Assessment; counts the inputs it was given as 'relevant'."""
 
@@ -118,9 +142,16 @@ class FakePipeline:
         self.assessment = make_assessment()
         self.findings = HIP_ROM
         self.calls: list[tuple[Mapping[str, Any], Caller, str | None]] = []
+        self.notes: list[list[str]] = []  # what hook_notes said per call (Q4-32g)
+        self.care_plan: dict[str, Any] | None = None
 
     def evaluate(
-        self, payload: Mapping[str, Any], *, caller: Caller, patient_id: str | None = None
+        self,
+        payload: Mapping[str, Any],
+        *,
+        caller: Caller,
+        patient_id: str | None = None,
+        hook_notes: HookNotes | None = None,
     ) -> EvaluationResult:
         self.calls.append((payload, caller, patient_id))
         entries = payload.get("entry", [])
@@ -156,7 +187,12 @@ class FakePipeline:
             used_digest="0" * 64,
             relevant_count=relevant,
         )
-        outputs = OutputSet(clinical_impression={}, care_plan=None, provenance={})
+        if hook_notes is not None:
+            self.notes.append(list(hook_notes(self.assessment, extraction)))
+        plan = self.care_plan
+        if plan is None and self.assessment.recommendations:
+            plan = fake_care_plan(self.assessment, f"Patient/{patient_id}")
+        outputs = OutputSet(clinical_impression={}, care_plan=plan, provenance={})
         return EvaluationResult(
             bundle={}, assessment=self.assessment, extraction=extraction, outputs=outputs
         )
@@ -216,6 +252,7 @@ def build_app(settings: Settings, store: FakeStore, pipeline: FakePipeline) -> F
     app.config["SETTINGS"] = settings
     app.extensions["hipspine"] = SimpleNamespace(pipeline=pipeline, store=store, index=INDEX)
     app.register_blueprint(bp)
+    register_error_handlers(app)  # the app-level handler answers every surface (issue 9)
     return app
 
 

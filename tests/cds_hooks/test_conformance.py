@@ -336,7 +336,7 @@ def test_item_22_suggestions_and_actions_are_well_formed(
                     )
                 else:
                     assert re.fullmatch(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]+", action["resourceId"])
-    assert kinds == {"create", "update", "delete"}
+    assert kinds == {"create"}  # E4-1: never delete or update the clinician's order
 
 
 def test_item_23_links_have_label_url_and_type(
@@ -387,12 +387,15 @@ def test_item_26_cards_and_suggestions_have_unique_uuids(
         assert all(re.fullmatch(r"[0-9a-f\-]{36}", i) for i in ids)
         seen += ids
     assert len(seen) == len(set(seen))
-    # One response with several cards: two draft lumbar orders.
+    # One response for two draft lumbar orders: one card (Q4-32d) with unique suggestion uuids.
     path = "/cds-services/hip-spine-order-sign"
     body = order_body("order-sign", draft_order("sr1", "72148"), draft_order("sr2", "72148"))
+    pipeline.assessment = make_assessment(
+        recs=(("rec-combined-hip-lumbar-management", "C"), ("rec-imaging-hip-xray", "X"))
+    )
     cards = post(client, auth, path, body).get_json()["cards"]
     ids = [i for c in cards for i in (c["uuid"], *(s["uuid"] for s in c["suggestions"]))]
-    assert len(cards) == 2 and len(ids) == 6 == len(set(ids))
+    assert len(cards) == 1 and len(ids) == 3 == len(set(ids))
 
 
 def test_item_27_action_resources_parse_as_r4_with_the_patient_as_subject(
