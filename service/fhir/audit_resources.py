@@ -2,13 +2,15 @@
 
 Pure builders (standards.md §4.5, §7 items 52 and 54): times come in as arguments and ids
 derive from the request, so a replayed request gives the same ids. Only who asked is kept
-(issuer, tenant, client id), never a token.
+(issuer, tenant, client id), never a token. The resources kept for the audit export refer to
+each other by ``Type/id`` (:func:`with_local_references`): a reader of NDJSON cannot resolve a
+``urn:uuid`` (issue 10 item 4).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +45,30 @@ _TRANSACTION = {"system": BALP_ENTITY_TYPE, "code": "XrequestId", "display": "X-
 _NETWORK_URI = "5"  # AuditEventAgentNetworkType: URI
 _NETWORK_IP = "2"  # AuditEventAgentNetworkType: IP address
 _SOURCE = {"observer": {"reference": DEVICE_REF}, "type": [_APP_SERVER]}
+
+
+def with_local_references(resources: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``resources`` with every ``urn:uuid:<id>`` reference to one of them as ``Type/id``.
+
+    The answer Bundle links its entries by ``urn:uuid`` fullUrls; the audit export writes one
+    NDJSON file per type, where only ``Type/id`` resolves. References to anything else (inputs,
+    the patient) are left as they are.
+    """
+    items = [dict(r) for r in resources]
+    local = {f"urn:uuid:{r['id']}": f"{r['resourceType']}/{r['id']}" for r in items if r.get("id")}
+    return [_rereferenced(r, local) for r in items]
+
+
+def _rereferenced(node: Any, local: Mapping[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {k: _rereferenced(v, local) for k, v in node.items()}
+        reference = out.get("reference")
+        if isinstance(reference, str) and reference in local:
+            out["reference"] = local[reference]
+        return out
+    if isinstance(node, list):
+        return [_rereferenced(v, local) for v in node]
+    return node
 
 
 def audit_id(*parts: str) -> str:

@@ -1,59 +1,93 @@
 """An Assessment as FHIR R4 ClinicalImpression, CarePlan and Provenance (clinical-spec.md §6).
 
-Pure: the time (``recorded``) comes in as an argument and ids derive from the used inputs and
-the rule-set version, so equal inputs give equal JSON apart from the timestamps (§0.4).
-References between the outputs are ``urn:uuid:<id>``, matching the ``fullUrl`` of their entries
-in the collection Bundle (so the Bundle also converts to a transaction as it is).
+Pure: the time (``recorded``) and the public base URL come in as arguments and ids derive from
+the used inputs and the rule-set version, so equal inputs give equal JSON apart from the
+timestamps (§0.4). References between the outputs are ``urn:uuid:<id>``, matching the
+``fullUrl`` of their entries in the collection Bundle (so the Bundle also converts to a
+transaction as it is); the audit export rewrites them to ``Type/id``
+(:func:`service.fhir.audit_resources.with_local_references`).
+
+R4 reference targets (issue 10 item 4): ``CarePlan.activity.detail.reasonReference`` points at
+the input Observations and Conditions (R4 allows no ClinicalImpression there; the
+ClinicalImpression is in ``CarePlan.supportingInfo``); ``ClinicalImpression.investigation.item``
+holds Observations only, input Conditions go to ``problem`` and Procedures to ``supportingInfo``.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from xml.sax.saxutils import escape
 
 from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.clinicalimpression import ClinicalImpression
 from fhir.resources.R4B.provenance import Provenance
 
+from service.core import advice
 from service.core.assessment import Assessment, Conclusion, Recommendation
+from service.core.findings import Side
+from service.core.summary import SUCCESS_CRITERION
 from service.errors import Issue
-from service.fhir.extraction import INVESTIGATION_GROUPS, Extraction
-from service.fhir.profiles import CANONICAL_BASE, HSC_SYSTEM, Profiles, profile_url
+from service.fhir.extraction import INVESTIGATION_GROUPS, Extraction, InputRef
+from service.fhir.profiles import (
+    CANONICAL_BASE,
+    HSC_SYSTEM,
+    LATERALITY_URL,
+    Profiles,
+    profile_url,
+    rules_link,
+)
 from service.fhir.validated import checked
 
 CPT = "http://www.ama-assn.org/go/cpt"
 SNOMED = "http://snomed.info/sct"
 PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 DEVICE_REF = "Device/hipspine-cds"
+XHTML_NS = "http://www.w3.org/1999/xhtml"
 _AUTHOR = {"system": PARTICIPANT_TYPE, "code": "author", "display": "Author"}
 
 #: §5 "Other codes" of each recommendation, sent as extra codings beside ``HSC#rec-…``.
 #: CPT displays are left out (AMA descriptors are licensed text; display is optional).
 ORDER_CODES: Mapping[str, tuple[dict[str, str], ...]] = {
-    "rec-mri-lumbar-urgent": ({"system": CPT, "code": "72148"},),  # [V]
-    "rec-mri-lumbar": ({"system": CPT, "code": "72148"},),  # [V]
-    "rec-diagnostic-ia-hip-injection": ({"system": CPT, "code": "20611"},),  # [V]
-    "rec-imaging-spinopelvic": ({"system": CPT, "code": "72081"},),  # [V]
-    "rec-combined-hip-lumbar-management": (
+    advice.MRI_LUMBAR_URGENT: ({"system": CPT, "code": "72148"},),  # [V]
+    advice.MRI_LUMBAR: ({"system": CPT, "code": "72148"},),  # [V]
+    advice.HIP_IMAGING_URGENT: ({"system": CPT, "code": "73502"},),  # [M]
+    advice.IA_HIP_INJECTION: ({"system": CPT, "code": "20611"},),  # [V]
+    advice.COMBINED_MANAGEMENT: (
         {"system": SNOMED, "code": "91251008", "display": "Physical therapy procedure"},  # [V2]
     ),
 }
 
+#: §1.2 side codes for the laterality extension on ``activity.detail`` (Q4-19: one extension per
+#: side, never 51440002 "Right and left").
+SIDE_CODES: Mapping[Side, dict[str, str]] = {
+    Side.LEFT: {"system": SNOMED, "code": "7771000", "display": "Left"},
+    Side.RIGHT: {"system": SNOMED, "code": "24028007", "display": "Right"},
+}
+#: R4 ``CarePlan.activity.detail.reasonReference`` targets among the inputs we read.
+REASON_TYPES = frozenset({"Observation", "Condition"})
+
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, CANONICAL_BASE)
-_NO_ACTION = "No hip–spine action is recommended."  # §5: said when there is no CarePlan
 _DISCLAIMER = "Decision support, not a diagnosis"  # §0.1
+_TYPE_ID = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 
 
 @dataclass(frozen=True)
 class OutputSet:
-    """The resources of one evaluation, as JSON-ready dicts; ``care_plan`` only with advice."""
+    """The resources of one evaluation, as JSON-ready dicts; ``care_plan`` only with advice.
+
+    ``suggested_care_plan`` is the same CarePlan as a CDS card suggests it (issue 9 item 4:
+    built by the same function, ``for_card=True``): no id, no reference an EHR cannot resolve.
+    """
 
     clinical_impression: dict[str, Any]
     care_plan: dict[str, Any] | None
     provenance: dict[str, Any]
+    suggested_care_plan: dict[str, Any] | None = None
 
 
 def output_id(used_digest: str, version: str, resource_type: str) -> str:
@@ -75,6 +109,28 @@ def _issue_text(prefix: str, issue: Issue) -> str:
     return f"{prefix}: {issue.diagnostics}{where}"
 
 
+def _resolvable(reference: str) -> bool:
+    """A reference an EHR can resolve on its own: ``Type/id`` or an absolute URL, no urn."""
+    return not reference.startswith("urn:") and (
+        _TYPE_ID.fullmatch(reference) is not None or "://" in reference
+    )
+
+
+# --- narrative (text.status generated: EHRs that show resources show this) ---------------------
+
+
+def _narrative(title: str, paragraphs: Sequence[str], items: Sequence[str] = ()) -> dict[str, str]:
+    """A generated R4 Narrative: an XHTML ``div`` of plain paragraphs and one ordered list."""
+    parts = [f"<p><b>{escape(title)}</b></p>"]
+    parts += [f"<p>{escape(p)}</p>" for p in paragraphs if p]
+    if items:
+        parts.append("<ol>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ol>")
+    return {"status": "generated", "div": f'<div xmlns="{XHTML_NS}">{"".join(parts)}</div>'}
+
+
+# --- ClinicalImpression -------------------------------------------------------------------------
+
+
 def _finding(conclusion: Conclusion, profiles: Profiles) -> dict[str, Any]:
     basis = conclusion.basis
     if conclusion.rule and not basis.startswith(conclusion.rule):  # §6: basis names the rule
@@ -88,10 +144,16 @@ def _finding(conclusion: Conclusion, profiles: Profiles) -> dict[str, Any]:
     }
 
 
+def _of_type(extraction: Extraction, *types: str) -> list[InputRef]:
+    return [u for u in extraction.used if u.resource_type in types]
+
+
 def _investigations(extraction: Extraction, profiles: Profiles) -> list[dict[str, Any]]:
+    """Input Observations by §6 group (R4: investigation.item takes no Condition or Procedure)."""
     out = []
+    observations = _of_type(extraction, "Observation")
     for group in INVESTIGATION_GROUPS:
-        refs = [u.reference for u in extraction.used if u.group == group]
+        refs = [u.reference for u in observations if u.group == group]
         if refs:
             out.append(
                 {
@@ -102,11 +164,15 @@ def _investigations(extraction: Extraction, profiles: Profiles) -> list[dict[str
     return out
 
 
-def _summary(assessment: Assessment) -> str:
-    summary = assessment.summary.strip()
-    if not assessment.recommendations and "no hip–spine action" not in summary.lower():
-        summary = f"{summary} {_NO_ACTION}".strip()
-    return summary
+def _summary(assessment: Assessment, profiles: Profiles) -> str:
+    """§6.1 / Q4-44: the plain lead first, then the core's summary (never a bare "no action":
+    the core's summary says why there is no plan, §5.1)."""
+    lead = assessment.lead.strip()
+    rest = assessment.summary.strip()
+    if lead and rest.startswith(lead):
+        rest = rest[len(lead) :].strip()
+    text = " ".join(p for p in (lead, rest) if p)
+    return text or f"{profiles.display(assessment.category.value)}."
 
 
 def clinical_impression(
@@ -120,10 +186,17 @@ def clinical_impression(
         *(f"Data quality: {d}" for d in assessment.data_quality),
     ]
     category = profiles.display(assessment.category.value)
+    summary = _summary(assessment, profiles)
+    findings = [c.display for c in assessment.conclusions]
     body: dict[str, Any] = {
         "resourceType": "ClinicalImpression",
         "id": output_id(extraction.used_digest, rule_set.version, "ClinicalImpression"),
         "meta": {"profile": [profile_url("ClinicalImpression")]},
+        "text": _narrative(
+            f"Hip–spine assessment: {category}",
+            [summary, f"{_DISCLAIMER}. Rule set {rule_set.canonical}."],
+            findings,
+        ),
         "status": "completed",
         "code": {"coding": [_hsc("hip-spine-assessment", profiles)]},
         "description": (
@@ -133,63 +206,129 @@ def clinical_impression(
         "subject": {"reference": extraction.patient_ref},
         "effectiveDateTime": recorded,
         "date": recorded,
-        "investigation": _investigations(extraction, profiles) or None,
+        "problem": [{"reference": u.reference} for u in _of_type(extraction, "Condition")],
+        "investigation": _investigations(extraction, profiles),
         "protocol": [rule_set.canonical],
-        "summary": _summary(assessment),
-        "finding": [_finding(c, profiles) for c in assessment.conclusions] or None,
-        "note": [{"text": n} for n in notes] or None,
+        "summary": summary,
+        "finding": [_finding(c, profiles) for c in assessment.conclusions],
+        "supportingInfo": [{"reference": u.reference} for u in _of_type(extraction, "Procedure")],
+        "note": [{"text": n} for n in notes],
     }
     return checked(ClinicalImpression, body)
 
 
-def _activity(rec: Recommendation, ci_id: str, profiles: Profiles) -> dict[str, Any]:
-    code = rec.code.removeprefix("HSC#")
+# --- CarePlan ------------------------------------------------------------------------------------
+
+
+def _description(rec: Recommendation) -> str:
+    """§5.2: the instruction (variant, side, certainty); before the core fills it, the display
+    with the reason and the missing items."""
+    if rec.instruction.strip():
+        return rec.instruction.strip()
     description = f"{rec.display}: {rec.reason}" if rec.reason else rec.display
     if rec.missing:
         description = f"{description.rstrip('. ')}. Missing: {'; '.join(rec.missing)}."
+    return description
+
+
+def _laterality(rec: Recommendation) -> list[dict[str, Any]]:
+    """One laterality extension per side the recommendation names (§5.4, E4-18, Q4-19)."""
+    return [
+        {"url": LATERALITY_URL, "valueCodeableConcept": {"coding": [SIDE_CODES[side]]}}
+        for side in rec.sides
+    ]
+
+
+def _activity(
+    rec: Recommendation, reasons: list[dict[str, str]], profiles: Profiles, public_base_url: str
+) -> dict[str, Any]:
+    code = rec.code.removeprefix("HSC#")
     return {
         "detail": {
+            "extension": _laterality(rec),
             "kind": "ServiceRequest",
+            "instantiatesUri": [rules_link(public_base_url, rec.anchor.removeprefix("HSC#"))],
             "code": {
                 "coding": [_hsc(code, profiles), *ORDER_CODES.get(code, ())],
-                "text": rec.display,
+                "text": rec.display or profiles.display(code),
             },
-            "reasonReference": [_ref(ci_id)],
+            "reasonReference": reasons,
             "status": "not-started",
-            "description": description,
+            "description": _description(rec),
         }
     }
 
 
+def review_note(weeks: int) -> str:
+    """The success-criterion note of a plan with a review period (§5.2 "Review", Q4-42)."""
+    return (
+        f"Re-assess in {weeks} weeks. Success criterion: {SUCCESS_CRITERION} "
+        "from the start of the plan [S25]."
+    )
+
+
 def care_plan(
-    assessment: Assessment, extraction: Extraction, *, recorded: datetime, profiles: Profiles
+    assessment: Assessment,
+    extraction: Extraction,
+    *,
+    recorded: datetime,
+    profiles: Profiles,
+    public_base_url: str,
+    for_card: bool = False,
 ) -> dict[str, Any] | None:
-    """The §6 CarePlan, one activity per §5 recommendation; ``None`` when there is none."""
+    """The §6 CarePlan, one activity per §5 recommendation in §5.3 order; ``None`` without one.
+
+    ``for_card`` builds the copy a CDS card suggests (issue 9 item 4): the same activities,
+    descriptions, sides, period and note, but no ``id``, no ``supportingInfo`` (the
+    ClinicalImpression is not in the EHR) and only input references an EHR can resolve.
+    """
     if not assessment.recommendations:
         return None
     rule_set = assessment.rule_set
     ci_id = output_id(extraction.used_digest, rule_set.version, "ClinicalImpression")
     category = profiles.display(assessment.category.value)
     count = len(assessment.recommendations)
+    reasons = [{"reference": u.reference} for u in _of_type(extraction, *REASON_TYPES)]
+    if for_card:
+        reasons = [r for r in reasons if _resolvable(r["reference"])]
+    activities = [
+        _activity(r, reasons, profiles, public_base_url) for r in assessment.recommendations
+    ]
+    weeks = assessment.review_weeks
+    period = (
+        {"start": recorded, "end": recorded + timedelta(weeks=weeks)} if weeks else None
+    )  # Q4-39: from the time the evaluation ran; Q4-42: 6 or 8 weeks
+    notes = [review_note(weeks)] if weeks else []
+    title = "Hip–spine syndrome: proposed next steps"
     body = {
         "resourceType": "CarePlan",
-        "id": output_id(extraction.used_digest, rule_set.version, "CarePlan"),
+        "id": None if for_card else output_id(extraction.used_digest, rule_set.version, "CarePlan"),
         "meta": {"profile": [profile_url("CarePlan")]},
+        "text": _narrative(
+            title,
+            [assessment.lead.strip(), *notes, f"{_DISCLAIMER}, and not an order."],
+            [_description(r) for r in assessment.recommendations],
+        ),
         "instantiatesCanonical": [rule_set.canonical],
         "status": "draft",
         "intent": "proposal",
-        "title": "Hip–spine syndrome: proposed next steps",
+        "title": title,
         "description": (
             f"{count} proposed step{'s' if count != 1 else ''} for {category} "
             f"(rule {assessment.rule}, rule set {rule_set.canonical}), for the clinician to "
             f"review. {_DISCLAIMER}, and not an order."
         ),
         "subject": {"reference": extraction.patient_ref},
+        "period": period,
         "created": recorded,
-        "supportingInfo": [_ref(ci_id)],
-        "activity": [_activity(r, ci_id, profiles) for r in assessment.recommendations],
+        "supportingInfo": None if for_card else [_ref(ci_id)],
+        "activity": activities,
+        "note": [{"text": n} for n in notes],
     }
     return checked(CarePlan, body)
+
+
+# --- Provenance and the answer Bundle ------------------------------------------------------------
 
 
 def provenance(
@@ -216,9 +355,18 @@ def provenance(
 
 
 def build_outputs(
-    assessment: Assessment, extraction: Extraction, *, recorded: datetime, profiles: Profiles
+    assessment: Assessment,
+    extraction: Extraction,
+    *,
+    recorded: datetime,
+    profiles: Profiles,
+    public_base_url: str,
 ) -> OutputSet:
-    """ClinicalImpression, CarePlan (only with recommendations) and Provenance of both.
+    """ClinicalImpression, CarePlan (only with recommendations), Provenance of both, and the
+    CarePlan as a card suggests it.
+
+    ``public_base_url`` is the deployment's PUBLIC_BASE_URL: each activity links to its anchor on
+    the rules page, ``{public_base_url}/rules#{code}`` (§6.2, Q4-46).
 
     :raise ValueError: ``recorded`` has no timezone (FHIR ``instant`` requires one).
     :raise service.errors.HipSpineError: a code is not in CodeSystem hsc (a bug).
@@ -226,7 +374,17 @@ def build_outputs(
     if recorded.tzinfo is None or recorded.utcoffset() is None:
         raise ValueError("recorded must be timezone-aware")
     ci = clinical_impression(assessment, extraction, recorded=recorded, profiles=profiles)
-    cp = care_plan(assessment, extraction, recorded=recorded, profiles=profiles)
+    cp, suggested = (
+        care_plan(
+            assessment,
+            extraction,
+            recorded=recorded,
+            profiles=profiles,
+            public_base_url=public_base_url,
+            for_card=for_card,
+        )
+        for for_card in (False, True)
+    )
     targets = [ci["id"]] + ([cp["id"]] if cp is not None else [])
     prov = provenance(
         targets,
@@ -235,7 +393,9 @@ def build_outputs(
         version=assessment.rule_set.version,
         policy=assessment.rule_set.canonical,
     )
-    return OutputSet(clinical_impression=ci, care_plan=cp, provenance=prov)
+    return OutputSet(
+        clinical_impression=ci, care_plan=cp, provenance=prov, suggested_care_plan=suggested
+    )
 
 
 def output_bundle(outputs: OutputSet, warnings_outcome: dict[str, Any] | None) -> dict[str, Any]:
@@ -264,4 +424,3 @@ def output_bundle(outputs: OutputSet, warnings_outcome: dict[str, Any] | None) -
     # Each entry was checked against its R4B class when built; validating the Bundle again
     # would re-validate every entry for nothing (tests validate whole answer Bundles).
     return body
-

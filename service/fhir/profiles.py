@@ -12,6 +12,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+from service.core import advice, conclusions
 from service.core.assessment import RuleSet
 from service.errors import HipSpineError
 
@@ -25,6 +26,12 @@ LATERALITY_URL = f"{CANONICAL_BASE}/StructureDefinition/laterality"
 
 #: Resource types whose outputs declare one of our StructureDefinitions in ``meta.profile``.
 PROFILED_TYPES = ("ClinicalImpression", "CarePlan", "Provenance")
+#: The rules page (clinical-spec.md §6.2), relative to PUBLIC_BASE_URL.
+RULES_PAGE = "rules"
+RULE_SET_FILE = "PlanDefinition-hip-spine-rules.json"
+CODE_SYSTEM_FILE = "CodeSystem-hsc.json"
+#: CodeSystem concept property of the retired recommendation codes (§5.1, E4-14, E4-15).
+RETIRED = {"code": "status", "valueCode": "retired"}
 
 
 class InvalidProfiles(HipSpineError):
@@ -132,6 +139,136 @@ class Profiles:
     def published(self) -> str:
         """The rule set's publication date (PlanDefinition.date), e.g. for CapabilityStatement."""
         return str(self.plan_definition["date"])
+
+    def is_retired(self, code: str) -> bool:
+        """True for a code kept with concept property ``status`` = retired (never emitted)."""
+        bare = code.removeprefix("HSC#")
+        concepts: list[dict[str, Any]] = self.code_system["concept"]
+        concept = next((c for c in concepts if c["code"] == bare), {})
+        return RETIRED in concept.get("property", ())
+
+    def plan_definition_at(self, public_base_url: str) -> dict[str, Any]:
+        """The rule set with its rules-page links absolute (``{base}/rules#code``, §6.2)."""
+        served: dict[str, Any] = _absolute_links(self.plan_definition, public_base_url.rstrip("/"))
+        return served
+
+
+def rules_link(public_base_url: str, anchor: str | None = None) -> str:
+    """``{PUBLIC_BASE_URL}/rules#{anchor}`` (clinical-spec.md §6.2, Q4-46), or the page itself."""
+    page = f"{public_base_url.rstrip('/')}/{RULES_PAGE}"
+    return f"{page}#{anchor}" if anchor else page
+
+
+def _absolute_links(node: Any, base: str) -> Any:
+    if isinstance(node, dict):
+        out = {k: _absolute_links(v, base) for k, v in node.items()}
+        url = out.get("url")
+        if out.get("type") == "documentation" and isinstance(url, str):
+            if url == RULES_PAGE or url.startswith(f"{RULES_PAGE}#"):
+                out["url"] = f"{base}/{url}"
+        return out
+    if isinstance(node, list):
+        return [_absolute_links(v, base) for v in node]
+    return node
+
+
+# --- generated parts of profiles/: the core is the single definition (E4-20, E4-24) -----------
+
+
+def _citation(source_id: str) -> dict[str, str]:
+    from service.core.sources import SOURCES  # only when regenerating (not at start-up)
+
+    source = SOURCES[source_id]
+    citation = source.citation.strip()
+    if not source.references and source.note:
+        citation = f"{citation} {source.note}"
+    artifact = {"type": "citation", "label": source.id, "citation": citation}
+    link = next((r.link for r in source.references if r.link), "")
+    if link:
+        artifact["url"] = link
+    return artifact
+
+
+def _all_sources(entry: advice.Advice) -> list[str]:
+    ids = list(entry.sources)
+    for variant in entry.variant_sources.values():
+        ids += [i for i in variant if i not in ids]
+    return ids
+
+
+def rule_set_actions() -> list[dict[str, Any]]:
+    """One PlanDefinition action per active recommendation code (§5.1, Q4-46): the display, the
+    definition, a link to its rules-page anchor (relative to PUBLIC_BASE_URL, see
+    :meth:`Profiles.plan_definition_at`) and a citation of each §9 source of §5.2."""
+    actions = []
+    for code in advice.ACTIVE_CODES:
+        entry = advice.CATALOGUE[code]
+        page = {
+            "type": "documentation",
+            "label": "Rules page",
+            "display": f"{entry.display}: instruction, certainty and sources",
+            "url": f"{RULES_PAGE}#{code}",
+        }
+        actions.append(
+            {
+                "id": code,
+                "title": entry.display,
+                "description": entry.definition,
+                "code": [
+                    {"coding": [{"system": HSC_SYSTEM, "code": code, "display": entry.display}]}
+                ],
+                "documentation": [page, *(_citation(i) for i in _all_sources(entry))],
+            }
+        )
+    return actions
+
+
+def core_displays() -> dict[str, str]:
+    """The display the core gives each code it defines once: recommendations (advice), categories,
+    Offierski & MacNab groups and the §6 finding codes (conclusions). CodeSystem hsc must say the
+    same (one display everywhere, E4-24)."""
+    out = dict(advice.DISPLAY)
+    out |= {category.value: text for category, text in conclusions.CATEGORY_DISPLAY.items()}
+    out |= dict(conclusions.OFFIERSKI.values())
+    finding_display: Mapping[str, str] = getattr(conclusions, "FINDING_DISPLAY", {})
+    out |= {str(getattr(k, "value", k)): v for k, v in finding_display.items()}
+    return out
+
+
+def synced_code_system(code_system: Mapping[str, Any]) -> dict[str, Any]:
+    """``code_system`` with the core's displays (:func:`core_displays`), the recommendations'
+    definitions, and ``status`` = retired on the retired recommendation codes."""
+    displays = core_displays()
+    concepts = []
+    for concept in code_system["concept"]:
+        concept = dict(concept)
+        code = concept["code"]
+        concept["display"] = displays.get(code, concept["display"])
+        entry = advice.CATALOGUE.get(code)
+        if entry is not None:
+            concept["definition"] = entry.definition
+            others = [p for p in concept.get("property", ()) if p.get("code") != "status"]
+            concept.pop("property", None)
+            if entry.retired or others:
+                concept["property"] = [*others, *([RETIRED] if entry.retired else [])]
+        concepts.append(concept)
+    return {**code_system, "concept": concepts, "count": len(concepts)}
+
+
+def synced_plan_definition(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """``plan`` with :func:`rule_set_actions` as its actions."""
+    return {**plan, "action": rule_set_actions()}
+
+
+def regenerate(directory: Path | None = None) -> None:
+    """Rewrite the generated parts of CodeSystem hsc and the rule set from the core (run it after
+    changing a display, definition or source in ``service/core``; a test says when)."""
+    folder = directory or default_profiles_dir()
+    for name, sync in ((CODE_SYSTEM_FILE, synced_code_system),
+                       (RULE_SET_FILE, synced_plan_definition)):  # fmt: skip
+        path = folder / name
+        data = sync(json.loads(path.read_text(encoding="utf-8")))
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def profile_url(resource_type: str) -> str:

@@ -1,5 +1,8 @@
 """Check a resource we built against its R4B model without paying for a re-serialisation.
 
+Also what R4B leaves unchecked and an R4 validator does not: reference targets
+(:func:`reference_violations`) and the narrative (:func:`narrative_problems`).
+
 ``Model.model_validate(body).model_dump()`` costs about three times the validation alone
 (fhir_core's serializer walks every element), and the builders already produce the JSON we
 want. So: drop empty elements (FHIR JSON has no null, ``[]`` or ``{}``), validate with the R4B
@@ -9,10 +12,16 @@ made JSON-ready (datetimes as FHIR instants, UTC as ``Z``, as R4B writes them).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
+from xml.etree import ElementTree
 
 import orjson
+from fhir.resources.R4B import get_fhir_model_class
+from fhir.resources.R4B.reference import Reference
 from fhir.resources.R4B.resource import Resource
+from pydantic import BaseModel
 
 
 def _pruned(node: Any) -> Any:
@@ -34,3 +43,80 @@ def checked(model: type[Resource], body: dict[str, Any]) -> dict[str, Any]:
     model.model_validate(clean)
     result: dict[str, Any] = orjson.loads(orjson.dumps(clean, option=orjson.OPT_UTC_Z))
     return result
+
+
+# --- what R4B does not check: reference targets and the narrative (issue 10 item 4) -------------
+
+_TYPE_ID = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[^/]+)?$")
+#: HTML elements a FHIR narrative may hold (R4 narrative rules: basic HTML, no active content).
+_NARRATIVE_ELEMENTS = frozenset(
+    "a abbr acronym b big blockquote br caption cite code col colgroup dd dfn div dl dt em h1 h2 "
+    "h3 h4 h5 h6 hr i img li ol p pre q samp small span strong sub sup table tbody td tfoot th "
+    "thead tr tt ul var".split()
+)
+
+
+def reference_type(reference: str, local: Mapping[str, str] | None = None) -> str | None:
+    """The resource type a reference points at: ``Type/id`` (relative or at the end of a URL),
+    or an entry of ``local`` (e.g. Bundle ``fullUrl`` -> type); None when it cannot be told."""
+    if local and reference in local:
+        return local[reference]
+    match = _TYPE_ID.search(reference)
+    return match.group(1) if match else None
+
+
+def reference_violations(
+    resource: Mapping[str, Any], local: Mapping[str, str] | None = None
+) -> list[str]:
+    """``path -> Type`` for each reference of ``resource`` to a type its R4 element does not
+    allow (R4B does not enforce ``Reference(...)`` targets; an independent R4 validator does).
+
+    Walks the validated R4B model, so the allowed types are the model's element definitions.
+    References whose type cannot be told (``urn:uuid`` not in ``local``) are not reported.
+    """
+    model = get_fhir_model_class(str(resource["resourceType"])).model_validate(resource)
+    found: list[str] = []
+    _walk(model, str(resource["resourceType"]), local or {}, found)
+    return found
+
+
+def _walk(node: BaseModel, path: str, local: Mapping[str, str], found: list[str]) -> None:
+    for name, info in type(node).model_fields.items():
+        value = getattr(node, name, None)
+        if value is None or name.endswith("__ext"):
+            continue
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        allowed = extra.get("enum_reference_types")
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, BaseModel):
+                continue
+            here = f"{path}.{name}"
+            if isinstance(item, Reference) and isinstance(allowed, list):
+                target = reference_type(item.reference or "", local)
+                if target is not None and "Resource" not in allowed and target not in allowed:
+                    found.append(f"{here} -> {target}")
+            _walk(item, here, local, found)
+
+
+def narrative_problems(text: Mapping[str, Any] | None) -> list[str]:
+    """What makes ``text`` not an R4 generated narrative (empty list: fine): status, an XHTML
+    ``div`` in the XHTML namespace with some text (txt-2), only basic HTML (txt-1), no attributes
+    that run code."""
+    if not text:
+        return ["no text"]
+    problems = [] if text.get("status") == "generated" else ["status is not generated"]
+    try:
+        root = ElementTree.fromstring(str(text.get("div", "")))
+    except ElementTree.ParseError as exc:
+        return [*problems, f"div is not XML: {exc}"]
+    ns = "{http://www.w3.org/1999/xhtml}"
+    if root.tag != f"{ns}div":
+        problems.append("the root is not an XHTML div")
+    if not "".join(root.itertext()).strip():
+        problems.append("the div holds no text")
+    for element in root.iter():
+        local_name = element.tag.removeprefix(ns)
+        if not element.tag.startswith(ns) or local_name not in _NARRATIVE_ELEMENTS:
+            problems.append(f"element {element.tag} is not allowed")
+        problems += [f"attribute {a} is not allowed" for a in element.attrib if a.startswith("on")]
+    return problems

@@ -82,3 +82,64 @@ def test_the_feedback_audit_event_is_valid_and_keeps_the_override_reason() -> No
     event = AuditEvent.model_validate(body)
     details = {d.type: d.valueString for d in event.entity[0].detail}
     assert details["overrideReason"] == "patient-refused"
+
+
+def test_the_audit_export_refers_by_type_and_id_never_by_urn_uuid() -> None:
+    """Issue 10 item 4: a reader of NDJSON cannot resolve urn:uuid; outputs refer by Type/id."""
+    import json
+    from datetime import UTC, datetime
+
+    from service.fhir.audit_resources import with_local_references
+    from service.fhir.outputs import build_outputs
+    from service.fhir.profiles import Profiles, default_profiles_dir
+    from tests.fhir import assessment_samples as s
+
+    out = build_outputs(
+        s.functional_secondary(), s.extraction(), recorded=datetime(2026, 3, 1, tzinfo=UTC),
+        profiles=Profiles.load(default_profiles_dir()), public_base_url=s.BASE,
+    )  # fmt: skip
+    assert out.care_plan is not None
+    produced = [out.clinical_impression, out.care_plan, out.provenance]
+    exported = with_local_references(produced)
+    ci, cp, prov = exported
+    assert cp["supportingInfo"] == [{"reference": f"ClinicalImpression/{ci['id']}"}]
+    assert prov["target"] == [
+        {"reference": f"ClinicalImpression/{ci['id']}"},
+        {"reference": f"CarePlan/{cp['id']}"},
+    ]
+    own = {f"urn:uuid:{r['id']}" for r in produced}
+    assert not any(u in json.dumps(exported) for u in own)
+    # references to the inputs are kept as the caller gave them (here one urn:uuid input)
+    assert [e["what"]["reference"] for e in prov["entity"]] == [u.reference for u in s.USED]
+    assert produced[1]["supportingInfo"][0]["reference"].startswith("urn:uuid:")  # unchanged
+
+
+def test_the_pipeline_records_outputs_with_local_references() -> None:
+    """The recorded (and so exported) resources are the Type/id form (issue 10 item 4)."""
+    import json
+
+    from service.core.thresholds import Thresholds
+    from service.fhir.concept_maps import ConceptMapIndex, default_mappings_dir
+    from service.fhir.profiles import Profiles, default_profiles_dir
+    from service.pipeline import Caller, Pipeline
+    from tests.fhir.extract_builders import bundle, nrs
+
+    records: list[object] = []
+
+    class Store:
+        def record_evaluation(self, record: object) -> object:
+            records.append(record)
+            return record
+
+    pipeline = Pipeline(
+        index=ConceptMapIndex.load(default_mappings_dir()),
+        profiles=Profiles.load(default_profiles_dir()),
+        thresholds=Thresholds(), store=Store(),  # type: ignore[arg-type]
+        public_base_url="https://cds.example.org",
+    )  # fmt: skip
+    result = pipeline.evaluate(bundle(nrs(6, "site-low-back")), caller=Caller("cli", "cli", "r1"))
+    (record,) = records
+    text = json.dumps(getattr(record, "resources"))  # noqa: B009
+    ci_id = result.outputs.clinical_impression["id"]
+    assert f'"reference": "ClinicalImpression/{ci_id}"' in text
+    assert f"urn:uuid:{ci_id}" not in text

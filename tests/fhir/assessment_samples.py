@@ -16,7 +16,8 @@ from service.core.findings import Findings
 from service.errors import Issue
 from service.fhir.extraction import Extraction, InputRef
 
-RULE_SET = RuleSet("http://hipspine-cds.org/fhir/PlanDefinition/hip-spine-rules", "1.0.0")
+RULE_SET = RuleSet("http://hipspine-cds.org/fhir/PlanDefinition/hip-spine-rules", "2.0.0")
+BASE = "https://cds.example.org"  # PUBLIC_BASE_URL
 RECORDED = datetime(2026, 3, 1, 9, 30, 0, tzinfo=UTC)
 USED = (
     InputRef("Observation/ir-left", "hip-rom"),
@@ -81,7 +82,7 @@ def every_order_code(rule_set: RuleSet = RULE_SET) -> Assessment:
         Recommendation("rec-diagnostic-ia-hip-injection", "Diagnostic IA hip injection", "hip?"),
         Recommendation("rec-mri-lumbar", "Lumbar MRI", "spine signs, no lumbar imaging"),
         Recommendation("rec-mri-lumbar-urgent", "Urgent lumbar MRI", "red flag"),
-        Recommendation("rec-imaging-spinopelvic", "Spinopelvic radiographs", "HIP_SEVERE"),
+        Recommendation("rec-imaging-hip-urgent", "Urgent hip imaging", "fever, log roll +"),
         Recommendation("rec-combined-hip-lumbar-management", "Combined programme", "complex"),
         Recommendation("HSC#rec-collect-missing-data", "Collect missing data", "R12",
                        missing=("bilateral hip IR", "FADIR")),

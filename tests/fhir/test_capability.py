@@ -29,7 +29,7 @@ def test_the_statement_reparses_as_an_r4b_capability_statement(statement: dict[s
 
 def test_the_statement_has_the_required_elements_of_item_40(statement: dict[str, Any]) -> None:
     assert statement["status"] == "active"
-    assert statement["date"] == "2026-11-21"
+    assert statement["date"] == "2026-12-06"  # the rule set 2.0.0 publication date (E4-24)
     assert statement["kind"] == "instance"
     assert statement["fhirVersion"] == "4.0.1"
     assert statement["format"] == ["json", "application/fhir+json"]

@@ -26,7 +26,9 @@ def profiles() -> Profiles:
 
 def build(profiles: Profiles, assessment: Assessment, **kw: Any) -> OutputSet:
     recorded = kw.pop("recorded", s.RECORDED)
-    return build_outputs(assessment, s.extraction(**kw), recorded=recorded, profiles=profiles)
+    return build_outputs(
+        assessment, s.extraction(**kw), recorded=recorded, profiles=profiles, public_base_url=s.BASE
+    )
 
 
 def resources(out: OutputSet) -> list[dict[str, Any]]:
@@ -121,7 +123,7 @@ def test_the_clinical_impression_carries_what_section_6_asks(profiles: Profiles)
         {"system": HSC_SYSTEM, "code": "hip-spine-assessment",
          "display": profiles.display("hip-spine-assessment")}
     ]  # fmt: skip
-    assert ci["protocol"] == [f"{s.RULE_SET.url}|1.0.0"]
+    assert ci["protocol"] == [f"{s.RULE_SET.url}|2.0.0"]
     assert ci["summary"].startswith("Secondary (functional)")
     assert ci["meta"]["profile"] == [
         "http://hipspine-cds.org/fhir/StructureDefinition/hipspine-clinicalimpression"
@@ -181,13 +183,14 @@ def test_the_care_plan_proposes_one_activity_per_recommendation(profiles: Profil
     assert cp["subject"] == {"reference": "Patient/p1"}
     assert cp["title"] and cp["description"]
     assert cp["supportingInfo"] == [{"reference": f"urn:uuid:{ci['id']}"}]
-    assert cp["instantiatesCanonical"] == [f"{s.RULE_SET.url}|1.0.0"]
+    assert cp["instantiatesCanonical"] == [f"{s.RULE_SET.url}|2.0.0"]
     details = [a["detail"] for a in cp["activity"]]
     assert len(details) == 6
     for detail in details:
         assert detail["kind"] == "ServiceRequest"
         assert detail["status"] == "not-started"
-        assert detail["reasonReference"] == [{"reference": f"urn:uuid:{ci['id']}"}]
+        # issue 10 item 4: R4 allows no ClinicalImpression in reasonReference; the inputs instead
+        assert detail["reasonReference"] == [{"reference": u.reference} for u in s.USED]
         assert detail["description"]
         assert detail["code"]["coding"][0]["system"] == HSC_SYSTEM
 
@@ -205,7 +208,7 @@ def test_recommendations_carry_the_other_codes_of_section_5(profiles: Profiles) 
         "rec-diagnostic-ia-hip-injection": [(CPT, "20611")],
         "rec-mri-lumbar": [(CPT, "72148")],
         "rec-mri-lumbar-urgent": [(CPT, "72148")],
-        "rec-imaging-spinopelvic": [(CPT, "72081")],
+        "rec-imaging-hip-urgent": [(CPT, "73502")],
         "rec-combined-hip-lumbar-management": [(SNOMED, "91251008")],
         "rec-collect-missing-data": [],
     }
@@ -222,8 +225,10 @@ def test_no_recommendation_means_no_care_plan_and_a_summary_that_says_so(
     profiles: Profiles,
 ) -> None:
     out = build(profiles, s.no_findings())
-    assert out.care_plan is None
-    assert out.clinical_impression["summary"].endswith("No hip–spine action is recommended.")
+    assert out.care_plan is None and out.suggested_care_plan is None
+    # §5.1 (E4-21): the core's summary says why, in words that fit; never a bare "no action"
+    assert out.clinical_impression["summary"] == "No hip or spine findings."
+    assert "no hip–spine action" not in out.clinical_impression["summary"].lower()
     assert out.provenance["target"] == [
         {"reference": f"urn:uuid:{out.clinical_impression['id']}"}
     ]
@@ -243,10 +248,10 @@ def test_the_provenance_names_the_service_the_inputs_and_the_rule_set(profiles: 
         {"reference": f"urn:uuid:{cp['id']}"},
     ]
     assert prov["recorded"] == "2026-03-01T09:30:00Z"
-    assert prov["policy"] == [f"{s.RULE_SET.url}|1.0.0"]
+    assert prov["policy"] == [f"{s.RULE_SET.url}|2.0.0"]
     (agent,) = prov["agent"]
     assert agent["who"]["reference"] == "Device/hipspine-cds"
-    assert "1.0.0" in agent["who"]["display"]
+    assert "2.0.0" in agent["who"]["display"]
     assert agent["type"]["coding"][0]["code"] == "author"
     assert [(e["role"], e["what"]["reference"]) for e in prov["entity"]] == [
         ("source", u.reference) for u in s.USED
@@ -310,7 +315,10 @@ def test_the_bundle_is_a_collection_whose_references_resolve_inside_it(
     profiles: Profiles,
 ) -> None:
     extraction = s.extraction(warnings=(s.WARNING,), ignored=(s.IGNORED,))
-    out = build_outputs(s.every_order_code(), extraction, recorded=s.RECORDED, profiles=profiles)
+    out = build_outputs(
+        s.every_order_code(), extraction, recorded=s.RECORDED, profiles=profiles,
+        public_base_url=s.BASE,
+    )  # fmt: skip
     bundle = output_bundle(out, warnings_outcome(extraction))
     assert bundle["type"] == "collection"
     assert bundle["timestamp"] == "2026-03-01T09:30:00Z"

@@ -104,7 +104,9 @@ def test_the_cores_assessment_becomes_valid_outputs_with_defined_codes(
     profiles: Profiles, findings: Findings
 ) -> None:
     assessment = core.evaluate(findings, profiles.rule_set)
-    out = build_outputs(assessment, s.extraction(), recorded=s.RECORDED, profiles=profiles)
+    out = build_outputs(
+        assessment, s.extraction(), recorded=s.RECORDED, profiles=profiles, public_base_url=s.BASE
+    )
     bundle = output_bundle(out, None)
     assert get_fhir_model_class("Bundle").model_validate(bundle).model_dump(mode="json") == bundle
     assert binding_violations(bundle) == []
@@ -116,11 +118,18 @@ def test_the_cores_assessment_becomes_valid_outputs_with_defined_codes(
 
 def test_the_worked_example_proposes_the_combined_programme(profiles: Profiles) -> None:
     assessment = core.evaluate(WORKED_EXAMPLE, profiles.rule_set)
-    out = build_outputs(assessment, s.extraction(), recorded=s.RECORDED, profiles=profiles)
+    out = build_outputs(
+        assessment, s.extraction(), recorded=s.RECORDED, profiles=profiles, public_base_url=s.BASE
+    )
     findings = [f["itemCodeableConcept"]["coding"][0]["code"]
                 for f in out.clinical_impression["finding"]]  # fmt: skip
     assert findings[:2] == ["category-secondary", "subtype-functional"]
     assert out.care_plan is not None
+    # §8, fourth edition (E4-4): no red-flag item is recorded, so the screen comes first
     assert [a["detail"]["code"]["coding"][0]["code"] for a in out.care_plan["activity"]] == [
-        "rec-combined-hip-lumbar-management"
+        "rec-red-flag-screen",
+        "rec-combined-hip-lumbar-management",
     ]
+    finding_codes = {f["itemCodeableConcept"]["coding"][0]["code"]
+                     for f in out.clinical_impression["finding"]}  # fmt: skip
+    assert "red-flag-screen-incomplete" in finding_codes  # §6 safety note, E4-4

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
+from service.core import advice
 from service.core.assessment import Category, Subtype
 from service.errors import HipSpineError
 from service.fhir.extraction import INVESTIGATION_GROUPS
@@ -51,9 +52,11 @@ def test_every_file_in_profiles_is_a_valid_r4b_resource(path: Path) -> None:
 
 def test_the_rule_set_comes_from_the_plan_definition(profiles: Profiles) -> None:
     assert profiles.rule_set.url == "http://hipspine-cds.org/fhir/PlanDefinition/hip-spine-rules"
-    assert profiles.rule_set.version == "1.0.0"
-    assert profiles.rule_set.canonical.endswith("hip-spine-rules|1.0.0")
+    # fourth edition: rule set 2.0.0, experimental until validated against adjudicated cases (E4-24)
+    assert profiles.rule_set.version == "2.0.0"
+    assert profiles.rule_set.canonical.endswith("hip-spine-rules|2.0.0")
     assert profiles.plan_definition["status"] == "active"
+    assert profiles.plan_definition["experimental"] is True
     assert "clinical-spec.md" in profiles.plan_definition["description"]
 
 
@@ -89,6 +92,8 @@ def test_the_profiles_fix_the_codes_section_6_names(profiles: Profiles) -> None:
         if "fixedCode" in e
     }
     assert fixed == {
+        "ClinicalImpression.text.status": "generated",  # issue 10 item 3: a narrative
+        "CarePlan.text.status": "generated",
         "ClinicalImpression.status": "completed",
         "CarePlan.status": "draft",
         "CarePlan.intent": "proposal",
@@ -101,7 +106,12 @@ def test_the_profiles_fix_the_codes_section_6_names(profiles: Profiles) -> None:
 def test_the_laterality_extension_has_the_url_of_section_1_2(profiles: Profiles) -> None:
     sd = profiles.structure_definitions[LATERALITY_URL]
     assert (sd["type"], sd["kind"]) == ("Extension", "complex-type")
-    assert sd["context"] == [{"type": "element", "expression": "Observation.bodySite"}]
+    # E4-18 (§1.2, §5.4, §6): also the history inputs' body sites and the proposed activities
+    assert sd["context"] == [
+        {"type": "element", "expression": e}
+        for e in ("Observation.bodySite", "Procedure.bodySite", "Condition.bodySite",
+                  "CarePlan.activity.detail")
+    ]  # fmt: skip
     url = next(e for e in sd["differential"]["element"] if e["path"] == "Extension.url")
     assert url["fixedUri"] == "http://hipspine-cds.org/fhir/StructureDefinition/laterality"
 
@@ -121,7 +131,8 @@ def test_every_hsc_code_the_clinical_spec_mentions_is_in_the_codesystem(
     explicit = {c for c in re.findall(r"HSC#([a-z0-9-]+)", spec_text) if not c.endswith("-")}
     explicit.discard("code")  # §1: "write it `HSC#code`", a placeholder; `HSC#category-…` skipped
     shorthand = set(re.findall(r"`#([a-z0-9][a-z0-9-]*[a-z0-9])`", spec_text))
-    recommendations = set(re.findall(r"\brec-[a-z0-9-]*[a-z0-9]", spec_text))
+    unwrapped = re.sub(r"-\n\s*", "-", spec_text)  # "rec-gluteal-\ntendinopathy-care" (§5.2)
+    recommendations = set(re.findall(r"\brec-[a-z0-9-]*[a-z0-9]", unwrapped))
     section6 = spec_text[spec_text.index("Output codes (all in `HSC`)"):]
     outputs = {
         c for c in re.findall(r"`([a-z0-9][a-z0-9-]*[a-z0-9])`", section6)
@@ -151,8 +162,8 @@ def test_the_codes_the_spec_abbreviates_are_spelled_out(profiles: Profiles) -> N
 
 
 def test_display_reads_the_codesystem_with_or_without_the_hsc_prefix(profiles: Profiles) -> None:
-    assert profiles.display("rec-mri-lumbar") == "Lumbar MRI"
-    assert profiles.display("HSC#rec-mri-lumbar") == "Lumbar MRI"
+    assert profiles.display("rec-mri-lumbar") == advice.display("rec-mri-lumbar")
+    assert profiles.display("HSC#rec-mri-lumbar") == advice.display("rec-mri-lumbar")
     assert profiles.has_code("HSC#category-complex")
     assert not profiles.has_code("category-simple")
 
