@@ -130,6 +130,90 @@ RULE_MEANINGS: Mapping[str, str] = MappingProxyType(
 )
 
 
+#: §7 thresholds, keyed by the ``Thresholds`` field (configurable) or the constant's name in
+#: ``core/thresholds.py`` (fixed). The value is not repeated here: the rules page shows the value
+#: in force next to it (a site may change the configurable ones).
+THRESHOLD_MEANINGS: Mapping[str, str] = MappingProxyType(
+    {
+        "PI_LL_MALALIGNMENT_DEG": "Spinal malalignment (flatback): pelvic incidence minus "
+        "lumbar lordosis (PI−LL) above this value.",
+        "STIFF_DELTA_SS_DEG": "A stiff spine: the sacral slope changes by less than this "
+        "between standing and sitting (Hip-Spine Classification B).",
+        "pi_pt_ss_tolerance_deg": "Data-quality check: a warning when PI differs from PT + SS "
+        "by more than this (PI = PT + SS is a geometric identity).",
+        "DIEBO_KL_NONE": "Diebo type: this KL grade counts as no hip osteoarthritis.",
+        "DIEBO_KL_OA_MIN": "Diebo type: KL grades from this one up count as hip osteoarthritis; "
+        "grades 1–2 leave the type unclassified.",
+        "HIP_OA_KL_MIN": "Definite hip osteoarthritis (hip pathology): KL grade at least this.",
+        "HIP_SEVERE_KL_MIN": "Severe hip osteoarthritis: KL grade at least this.",
+        "RESTRICTED_IR_DEG": "Restricted hip internal rotation: less than this on a side.",
+        "rotation_asymmetry_deg": "The hips rotate differently: the side difference in internal "
+        "(or total) rotation is at least this.",
+        "extension_deficit_deg": "The hip does not extend fully: extension at most this.",
+        "contracture_deg": "A hip flexion contracture: a contracture angle of at least this.",
+        "SIJ_CLUSTER_MIN": "The sacroiliac joint is a likely source: at least this many of the "
+        "five provocation tests positive.",
+        "ia_positive_pct": "A diagnostic hip injection points to the hip: pain relief of at "
+        "least this.",
+        "ia_strong_pct": "A diagnostic hip injection points strongly to the hip: pain relief of "
+        "at least this.",
+        "pain_present_nrs": "Pain counts as present (low back, groin, any site): a pain score "
+        "(0–10) of at least this.",
+        "persistent_pain_nrs": "Pain persists after a treatment: a pain score afterwards of at "
+        "least this.",
+        "MIC_NRS_POINTS": "Minimal important change of a pain score (0–10), in points.",
+        "MIC_NRS_PCT": "Minimal important change of a pain score, as a share of the baseline.",
+        "MIC_ODI_POINTS": "Minimal important change of the Oswestry Disability Index, in points.",
+        "MIC_ODI_PCT": "Minimal important change of the Oswestry Disability Index, as a share of "
+        "the baseline.",
+        "SCHWAB_PI_LL_PLUS_DEG": "SRS–Schwab PI−LL modifier: from this value it is + (moderate).",
+        "SCHWAB_PI_LL_PLUS_PLUS_DEG": "SRS–Schwab PI−LL modifier: above this value it is ++ "
+        "(marked).",
+        "SCHWAB_PT_PLUS_DEG": "SRS–Schwab pelvic tilt modifier: from this value it is + "
+        "(moderate).",
+        "SCHWAB_PT_PLUS_PLUS_DEG": "SRS–Schwab pelvic tilt modifier: above this value it is ++ "
+        "(marked).",
+        "SCHWAB_SVA_PLUS_MM": "SRS–Schwab sagittal vertical axis modifier: from this value it "
+        "is + (moderate).",
+        "SCHWAB_SVA_PLUS_PLUS_MM": "SRS–Schwab sagittal vertical axis modifier: above this "
+        "value it is ++ (marked).",
+        "HIP_FIRST_PI_LL_DEG": "Severe hip osteoarthritis with PI−LL of at least this: the hip "
+        "is addressed first.",
+        "HIP_FIRST_SVA_MM": "Severe hip osteoarthritis with a sagittal vertical axis of at "
+        "least this: the hip is addressed first.",
+        "red_flag_recency_days": "An episode red flag (saddle anaesthesia, bladder or bowel "
+        "change, progressive motor deficit, fever, weight loss, trauma, unable to bear weight) "
+        "counts only when recorded at most this long before the latest observation. A cancer "
+        "history never goes stale.",
+        "ia_relief_stale_days": "A diagnostic hip injection result older than this is no "
+        "longer used.",
+        "septic_groin_nrs": "Possible septic hip: fever with a groin pain score of at least this.",
+        "major_weakness_mrc": "Major muscle weakness, a spine red flag: MRC grade at most this.",
+        "short_episode_weeks": "A short episode: symptoms for less than this. Radicular "
+        "symptoms of a short episode with a normal motor examination get first-line care before "
+        "an MRI.",
+        "lumbar_imaging_recent_days": "Lumbar imaging counts as known (no new MRI proposed) "
+        "when at most this old.",
+        "fragility_age_years": "Possible fragility fracture: osteoporosis or long-term "
+        "corticosteroids at this age or older.",
+        "urgent_mri_spine_items": "An urgent spine MRI when at least this many spine red flags "
+        "are present (a single one is weak evidence).",
+        "femoral_neck_fracture_recent_days": "A femoral-neck fracture on the problem list is a "
+        "hip red flag when its onset is at most this long ago.",
+        "review_weeks": "Re-assess a programme or care plan after this long, against the "
+        "success criterion (pain −2 points or −30 %; ODI −10 points or −30 %).",
+        "SLR_RADICULAR_MIN_DEG": "A positive straight-leg raise is radicular from this angle "
+        "of hip flexion.",
+        "SLR_RADICULAR_MAX_DEG": "A positive straight-leg raise is radicular up to this angle "
+        "of hip flexion.",
+        "SYMPTOM_DURATION_RANGE_WK": "Plausible symptom duration: a value outside this range "
+        "is excluded with a warning.",
+        "NRS_BANDS": "Pain score (0–10) bands used in the summary.",
+        "ODI_BANDS": "Oswestry Disability Index bands used in the summary.",
+    }
+)
+
+
 def flag_anchor(name: str) -> str:
     """The rules-page anchor of a flag: ``RED_FLAG_HIP`` -> ``red-flag-hip``."""
     return name.lower().replace("_", "-")

@@ -249,16 +249,10 @@ _ALL: tuple[Source, ...] = (
         "V",
         (
             _R("FPnotebook", "Straight leg raise", "FPnotebook (web page)"),
-            _R(
-                "Pesonen J, et al.",
-                "(restates the SLR criterion: radiating pain below the knee between 30 and "
-                "70° of hip flexion)",
-                "BMC Musculoskelet Disord",
-                "2021",
-            ),
+            _R("Pesonen J, et al.", "", "BMC Musculoskelet Disord", "2021"),
         ),
         "Checked for the fourth edition: an SLR is positive when it evokes radiating pain "
-        "below the knee between 30 and 70° of hip flexion.",
+        "below the knee between 30 and 70° of hip flexion, as restated by Pesonen et al. 2021.",
     ),
     Source(
         "S24",
@@ -374,6 +368,8 @@ _ALL: tuple[Source, ...] = (
                 "Ann Intern Med",
                 "2011",
                 "154(3):181-189",
+                doi="10.7326/0003-4819-154-3-201102010-00008",
+                pmid="21282698",
             ),
             _R(
                 "American College of Radiology",
@@ -394,7 +390,8 @@ _ALL: tuple[Source, ...] = (
                 url="https://www.nice.org.uk/guidance/cg124",
             ),
             _R(
-                "Coakley G, et al.",
+                "Coakley G, Mathews C, Field M, Jones A, Kingsley G, Walker D, Phillips M, "
+                "Bradish C, McLachlan A, Mohammed R, Weston V",
                 "BSR & BHPR, BOA, RCGP and BSAC guidelines for management of the hot swollen "
                 "joint in adults",
                 "Rheumatology (Oxford)",
@@ -433,12 +430,14 @@ _ALL: tuple[Source, ...] = (
                 url="https://www.nice.org.uk/guidance/ng226",
             ),
             _R(
-                "Kolasinski SL, et al.",
+                "Kolasinski SL, Neogi T, Hochberg MC, et al.",
                 "2019 American College of Rheumatology/Arthritis Foundation guideline for the "
                 "management of osteoarthritis of the hand, hip, and knee",
                 "Arthritis Care Res (Hoboken)",
                 "2020",
                 "72(2):149-162",
+                doi="10.1002/acr.24131",
+                pmid="31908149",
             ),
         ),
     ),
@@ -460,19 +459,24 @@ _ALL: tuple[Source, ...] = (
         "M",
         (
             _R(
-                "Finucane LM, et al.",
+                "Finucane LM, Downie A, Mercer C, Greenhalgh SM, Boissonnault WG, "
+                "Pool-Goudzwaard AL, Beneciuk JM, Leech RL, Selfe J",
                 "International framework for red flags for potential serious spinal pathologies",
                 "J Orthop Sports Phys Ther",
                 "2020",
                 "50(7):350-372",
+                doi="10.2519/jospt.2020.9971",
+                pmid="32438853",
             ),
             _R(
-                "Downie A, et al.",
+                "Downie A, Williams CM, Henschke N, Hancock MJ, Ostelo RW, de Vet HC, "
+                "Macaskill P, Irwig L, van Tulder MW, Koes BW, Maher CG",
                 "Red flags to screen for malignancy and fracture in patients with low back "
                 "pain: systematic review",
                 "BMJ",
                 "2013",
                 "347:f7095",
+                doi="10.1136/bmj.f7095",
             ),
         ),
     ),
@@ -481,20 +485,23 @@ _ALL: tuple[Source, ...] = (
         "M",
         (
             _R(
-                "Griffin DR, et al.",
+                "Griffin DR, Dickenson EJ, O'Donnell J, et al.",
                 "The Warwick Agreement on femoroacetabular impingement syndrome (FAI "
                 "syndrome): an international consensus statement",
                 "Br J Sports Med",
                 "2016",
-                "50:1169-1176",
+                "50(19):1169-1176",
+                doi="10.1136/bjsports-2016-096743",
             ),
             _R(
-                "Griffin DR, et al.",
+                "Griffin DR, Dickenson EJ, Wall PDH, et al.",
                 "Hip arthroscopy versus best conservative care for the treatment of "
                 "femoroacetabular impingement syndrome (UK FASHIoN)",
                 "Lancet",
                 "2018",
-                "391:2225-2235",
+                "391(10136):2225-2235",
+                doi="10.1016/S0140-6736(18)31202-9",
+                pmid="29893223",
             ),
         ),
     ),
@@ -503,11 +510,13 @@ _ALL: tuple[Source, ...] = (
         "M",
         (
             _R(
-                "Weir A, et al.",
+                "Weir A, Brukner P, Delahunt E, et al.",
                 "Doha agreement meeting on terminology and definitions in groin pain in athletes",
                 "Br J Sports Med",
                 "2015",
                 "49(12):768-774",
+                doi="10.1136/bjsports-2015-094869",
+                pmid="26031643",
             ),
         ),
     ),

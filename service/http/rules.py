@@ -181,6 +181,7 @@ class ThresholdRow:
     tag: str  # the full tag, e.g. "P; basis V S28–S33"
     tag_kind: str  # "V", "P", "M" or "V2"
     text: tuple[Segment, ...]
+    tag_text: tuple[Segment, ...]  # the tag with its source ids linked
     spec_ids: str
     setting: str  # the environment setting that overrides it ("" for fixed constants)
 
@@ -263,7 +264,12 @@ def threshold_rows(current: Thresholds) -> tuple[ThresholdRow, ...]:
                 configurable=field_name is not None,
                 tag=tag,
                 tag_kind=re.split(r"[;\s]", tag, maxsplit=1)[0],
-                text=_link_words(plain.lstrip(". "), _SOURCE_ID, source_anchors),
+                text=_link_words(
+                    meanings.THRESHOLD_MEANINGS.get(name) or plain.lstrip(". "),
+                    _SOURCE_ID,
+                    source_anchors,
+                ),
+                tag_text=_link_words(tag, _SOURCE_ID, source_anchors),
                 spec_ids=spec_ids,
                 setting=f"THRESHOLD_{field_name.upper()}" if field_name else "",
             )
@@ -286,7 +292,8 @@ def threshold_rows(current: Thresholds) -> tuple[ThresholdRow, ...]:
                 configurable=True,
                 tag="P",
                 tag_kind="P",
-                text=(Segment(f.name.replace("_", " ")),),
+                text=(Segment(meanings.THRESHOLD_MEANINGS.get(f.name, f.name.replace("_", " "))),),
+                tag_text=(Segment("P"),),
                 spec_ids="",
                 setting=f"THRESHOLD_{f.name.upper()}",
             )
