@@ -317,3 +317,34 @@ def test_rules_link_ok_accepts_only_served_anchors() -> None:
 def test_the_template_ships_as_package_data() -> None:
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
     assert '"http/templates/*"' in pyproject
+
+
+def _strings(node: object) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.json"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_e4_20_every_rules_link_in_an_evaluation_points_at_an_anchor(
+    client: FlaskClient, example: Path
+) -> None:
+    """§6.2: "No link in any output may point to a page that does not answer" (Q4-46)."""
+    resp = client.post(
+        "/fhir/$hip-spine-evaluate",
+        data=example.read_bytes(),
+        content_type="application/fhir+json",
+    )
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    links = {s for s in _strings(resp.get_json()) if re.match(rf"{re.escape(BASE)}/rules\b", s)}
+    assert sorted(u for u in links if not rules_link_ok(u, BASE)) == []
+    for url in links:  # and the page answers
+        assert client.get(url.removeprefix(BASE).split("#")[0]).status_code == 200
