@@ -237,8 +237,38 @@ _ALL: tuple[Source, ...] = (
             ),
         ),
     ),
-    Source("S18", "V", (_R("Prather H, et al.", "", "J Orthop Sports Phys Ther", "2017"),)),
-    Source("S19", "V", (_R("Roach SM, et al.", "", "Int J Sports Phys Ther", "2015"),)),
+    Source(
+        "S18",
+        "V",
+        (
+            _R(
+                "Prather H, Cheng A, Steger-May K, Maheshwari V, Van Dillen L",
+                "Hip and lumbar spine physical examination findings in people presenting with "
+                "low back pain, with or without lower extremity pain",
+                "J Orthop Sports Phys Ther",
+                "2017",
+                "47(3):163-172",
+                doi="10.2519/jospt.2017.6567",
+                pmid="28158964",
+            ),
+        ),
+    ),
+    Source(
+        "S19",
+        "V",
+        (
+            _R(
+                "Roach SM, San Juan JG, Suprak DN, Lyda M, Bies AJ, Boydston CR",
+                "Passive hip range of motion is reduced in active subjects with chronic low back "
+                "pain compared to controls",
+                "Int J Sports Phys Ther",
+                "2015",
+                "10(1):13-20",
+                pmid="25709858",
+                url="https://pmc.ncbi.nlm.nih.gov/articles/PMC4325283",
+            ),
+        ),
+    ),
     Source(
         "S22",
         "V",
@@ -288,6 +318,7 @@ _ALL: tuple[Source, ...] = (
                 "the hip",
                 "J Bone Joint Surg Br",
                 "1998",
+                url="https://boneandjoint.org.uk/Article/10.1302/0301-620X.80B2.0800279",
             ),
         ),
     ),
@@ -304,18 +335,35 @@ _ALL: tuple[Source, ...] = (
             ),
         ),
     ),
-    Source("S30", "V", (_R("Maldonado DR, et al.", "", "Orthopedics", "2020"),)),
+    Source(
+        "S30",
+        "V",
+        (
+            _R(
+                "Maldonado DR, Mu BH, Ornelas J, Chen SL, Lall AC, Walker-Santiago R, "
+                "Rosinsky PJ, Shapira J, Domb BG",
+                "Hip-spine syndrome: the diagnostic utility of guided intra-articular hip "
+                "injections",
+                "Orthopedics",
+                "2020",
+                "43(2):e65-e71",
+                doi="10.3928/01477447-20191223-05",
+            ),
+        ),
+    ),
     Source("S31", "V", (_R("Krych AJ, et al.", "", "Mayo Clinic"),)),
     Source(
         "S32",
         "V",
         (
             _R(
-                "Yoong P, et al.",
+                "Yoong P, Guirguis R, Darrah R, Wijeratna M, Porteous MJ",
                 "Evaluation of ultrasound-guided diagnostic local anaesthetic hip joint "
                 "injection for osteoarthritis",
                 "Skeletal Radiol",
                 "2012",
+                "41(8):981-985",
+                doi="10.1007/s00256-011-1290-4",
             ),
         ),
     ),
@@ -323,7 +371,16 @@ _ALL: tuple[Source, ...] = (
     Source(
         "S40",
         "V",
-        (_R("López, et al.", "Which should be operated on first (hip or spine)", ""),),
+        (
+            _R(
+                "López PD, Iglesias SL, Nally FJ, Allende BL",
+                "Which should be operated on first: the spine or the hip? A survey-based study "
+                "on treatment order in patients with concurrent degenerative disorders of the "
+                "hip and spine",
+                "Rev Asoc Argent Ortop Traumatol",
+                url="https://raaot.org.ar/index.php/AAOTMAG/article/download/2028/6217?inline=1",
+            ),
+        ),
     ),
     Source(
         "S41",
