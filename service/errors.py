@@ -1,7 +1,9 @@
 """The service's one exception family; each adapter translates its libraries' errors into it.
 
 Every error carries what an OperationOutcome needs (HTTP status, ``issue.code``, diagnostics,
-FHIRPath ``expression``), so one Flask handler answers for the whole family. Errors caused by
+FHIRPath ``expression``) and the HTTP headers its answer needs (``WWW-Authenticate``,
+``Retry-After``), so one app-level Flask handler answers for the whole family, on every surface
+(FHIR, CDS Hooks, audit export, ops). Errors caused by
 the caller's input also subclass :class:`ValueError`.
 """
 
@@ -50,6 +52,16 @@ class HipSpineError(Exception):
         first = Issue(self.severity, self.issue_code, self.diagnostics, self.expression)
         return (first, *self._extra)
 
+    @property
+    def public_issues(self) -> tuple[Issue, ...]:
+        """The issues the HTTP caller sees (all of them, unless a subclass hides detail)."""
+        return self.issues
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer must carry (none by default)."""
+        return {}
+
 
 class InvalidInput(HipSpineError, ValueError):
     """The request is not usable as sent (400)."""
@@ -86,10 +98,27 @@ class PayloadTooLarge(HipSpineError, ValueError):
 
 
 class Unauthorized(HipSpineError):
-    """401 with no detail (CDS Hooks best practice): the diagnostics are for the log only."""
+    """401 with no detail (CDS Hooks best practice): the diagnostics are for the log only.
+
+    :param challenge: the ``WWW-Authenticate`` value (RFC 9110 §11.6.1).
+    """
 
     status = 401
     issue_code = "login"
+
+    def __init__(
+        self, diagnostics: str, expression: Sequence[str] = (), *, challenge: str = "Bearer"
+    ) -> None:
+        super().__init__(diagnostics, expression)
+        self.challenge = challenge
+
+    @property
+    def public_issues(self) -> tuple[Issue, ...]:
+        return (Issue("error", self.issue_code, "unauthorized"),)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": self.challenge}
 
 
 class Forbidden(HipSpineError):
@@ -111,6 +140,10 @@ class TooManyRequests(HipSpineError):
     def __init__(self, diagnostics: str, retry_after: int, expression: Sequence[str] = ()) -> None:
         super().__init__(diagnostics, expression)
         self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class StoreUnavailable(HipSpineError):

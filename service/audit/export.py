@@ -40,6 +40,8 @@ EXPORTABLE_TYPES = frozenset(
 )
 NDJSON_FORMATS = frozenset({"application/fhir+ndjson", "application/ndjson", "ndjson"})
 UNSUPPORTED_PARAMS = ("_typeFilter", "_elements", "patient", "includeAssociatedData")
+#: The export's own bearer realm, named in every 401 (RFC 6750 §3).
+CHALLENGE = 'Bearer realm="hipspine-audit-export"'
 CSV_COLUMNS = (
     "seq",
     "recorded",
@@ -112,9 +114,11 @@ def check_export_token(authorization: str | None, token: str) -> None:
         raise Forbidden("the audit export is disabled (no EXPORT_TOKEN configured)")
     scheme, _, sent = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not sent:
-        raise Unauthorized("the audit export needs Authorization: Bearer <export token>")
+        raise Unauthorized(
+            "the audit export needs Authorization: Bearer <export token>", challenge=CHALLENGE
+        )
     if not hmac.compare_digest(sent.strip().encode(), token.encode()):
-        raise Unauthorized("the export token is not valid")
+        raise Unauthorized("the export token is not valid", challenge=CHALLENGE)
 
 
 def run_job(store: SqlAuditStore, job: ExportJob) -> None:

@@ -25,8 +25,8 @@ from service.audit.export import (
 from service.audit.jobs import COMPLETE, FAILED, IN_PROGRESS, ExportJob
 from service.audit.store import SqlAuditStore
 from service.config import Settings
-from service.errors import HipSpineError, Issue, NotFound, TooManyRequests
-from service.fhir.outcome import operation_outcome
+from service.errors import Issue, NotFound, TooManyRequests
+from service.http.web import outcome_response
 
 bp = Blueprint("audit_export", __name__)
 
@@ -60,20 +60,10 @@ def _retry_after() -> int:
 
 
 def _outcome(status: int, issues: tuple[Issue, ...], **headers: str) -> Response:
-    resp = Response(orjson.dumps(operation_outcome(issues)), status=status, mimetype=FHIR_JSON)
+    resp = outcome_response(status, issues)
     for name, value in headers.items():
         resp.headers[name.replace("_", "-")] = value
     return resp
-
-
-@bp.errorhandler(HipSpineError)
-def _error(exc: HipSpineError) -> Response:
-    headers: dict[str, str] = {}
-    if exc.status == 401:
-        headers["WWW_Authenticate"] = 'Bearer realm="hipspine-audit-export"'
-    if isinstance(exc, TooManyRequests):
-        headers["Retry_After"] = str(exc.retry_after)
-    return _outcome(exc.status, exc.issues, **headers)
 
 
 def _authorise() -> None:

@@ -1,9 +1,10 @@
 """The CDS Hooks HTTP surface (blueprint ``bp``): discovery, services, feedback.
 
 Collaborators come from the app at request time: ``current_app.config["SETTINGS"]`` and
-``current_app.extensions["hipspine"]`` (``.pipeline``, ``.store``). Errors answer with the
-status of the :class:`service.errors.HipSpineError` and an OperationOutcome; a 401 carries
-no detail (standards.md §1.8).
+``current_app.extensions["hipspine"]`` (``.pipeline``, ``.store``). Errors are raised as
+:class:`service.errors.HipSpineError` and answered by the app-level handler
+(:func:`service.http.web.register_error_handlers`): an OperationOutcome; a 401 carries no
+detail (standards.md §1.8).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from service.cds_hooks.jwt_auth import Claims, bearer_token, verify
 from service.cds_hooks.order_hooks import order_codes
 from service.cds_hooks.schemas import CONTEXT_SCHEMAS, HookRequestSchema, load, load_feedback
 from service.config import Settings
-from service.errors import HipSpineError, InvalidInput, NotFound, Unauthorized
+from service.errors import InvalidInput, NotFound
 from service.http.cors import add_cors_headers
 from service.http.web import sent_request_id
 from service.pipeline import Caller
@@ -80,34 +81,6 @@ def feedback(service_id: str) -> Response:
         [_feedback_item(service, item, caller) for item in items]
     )
     return Response(status=200)
-
-
-@bp.errorhandler(HipSpineError)
-def _error(error: HipSpineError) -> tuple[Response, int]:
-    if isinstance(error, Unauthorized):
-        log.info("cds-hooks 401: %s", error.diagnostics)  # never the token
-        body = {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": "login"}],
-        }
-        response = _fhir_json(body)
-        response.headers["WWW-Authenticate"] = "Bearer"
-        return response, 401
-    issues = []
-    for issue in error.issues:
-        item: dict[str, Any] = {"severity": issue.severity, "code": issue.code}
-        if issue.diagnostics:
-            item["diagnostics"] = issue.diagnostics
-        if issue.expression:
-            item["expression"] = list(issue.expression)
-        issues.append(item)
-    return _fhir_json({"resourceType": "OperationOutcome", "issue": issues}), error.status
-
-
-def _fhir_json(body: dict[str, Any]) -> Response:
-    response = jsonify(body)
-    response.mimetype = "application/fhir+json"
-    return response
 
 
 def _settings() -> Settings:

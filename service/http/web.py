@@ -1,8 +1,11 @@
 """HTTP plumbing shared by the blueprints: request ids, FHIR JSON bodies, error answers.
 
-Every error leaves as an OperationOutcome (never HTML, never a stack trace): the handlers are
-registered on ``HipSpineError`` (our family), werkzeug's ``HTTPException`` (404, 405, 413, …)
-and, last, ``Exception`` (a bare 500 that logs only the request id and the exception type).
+Every error on every surface (FHIR, CDS Hooks, audit export, ops) leaves as an OperationOutcome
+(never HTML, never a stack trace) from the app-level handlers here; blueprints register none.
+They are registered on ``HipSpineError`` (our family: status, issues and headers such as
+``WWW-Authenticate`` and ``Retry-After`` come from the error), werkzeug's ``HTTPException``
+(404, 405, 413, …) and, last, ``Exception`` (a bare 500 that logs only the request id and the
+exception type).
 """
 
 from __future__ import annotations
@@ -23,8 +26,6 @@ from service.errors import (
     InvalidInput,
     Issue,
     NotAcceptable,
-    TooManyRequests,
-    Unauthorized,
     UnsupportedMediaType,
 )
 from service.fhir.outcome import operation_outcome
@@ -107,15 +108,10 @@ def json_body() -> Any:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HipSpineError)
     def _ours(exc: HipSpineError) -> Response:
-        if isinstance(exc, Unauthorized):
-            # 401 with no detail (CDS Hooks best practice); the reason goes to the log only.
-            log.info("unauthorized", extra={"reason": exc.diagnostics})
-            resp = outcome_response(401, (Issue("error", "login", "unauthorized"),))
-            resp.headers["WWW-Authenticate"] = "Bearer"
-            return resp
-        resp = outcome_response(exc.status, exc.issues)
-        if isinstance(exc, TooManyRequests):
-            resp.headers["Retry-After"] = str(exc.retry_after)
+        if exc.status == 401:  # the reason goes to the log only, never to the caller
+            log.info("401 unauthorized", extra={"reason": exc.diagnostics})
+        resp = outcome_response(exc.status, exc.public_issues)
+        resp.headers.update(exc.headers)
         return resp
 
     @app.errorhandler(HTTPException)

@@ -19,6 +19,7 @@ from werkzeug.test import TestResponse
 from service.audit.store import SqlAuditStore
 from service.config import Settings
 from service.http.audit import bp
+from service.http.web import register_error_handlers
 from tests.audit.records import BASE_TIME, make_record, stored_times
 
 TOKEN = "export-secret-token"
@@ -39,6 +40,7 @@ def _client(store: SqlAuditStore, **settings: object) -> FlaskClient:
     app.config["SETTINGS"] = ExportSettings(**values)  # type: ignore[arg-type]
     app.extensions["hipspine"] = SimpleNamespace(store=store)
     app.register_blueprint(bp)
+    register_error_handlers(app)  # errors are answered app-level, for every surface
     return app.test_client()
 
 

@@ -489,10 +489,12 @@ def test_item_31_without_authorization_every_route_answers_401_without_detail(
     for method, path in (("get", "/cds-services"), ("post", PV), ("post", f"{PV}/feedback")):
         response = getattr(client, method)(path, json=hook_body())
         assert response.status_code == 401
+        # One 401 body on every surface (issue 9): no reason, which goes to the log only.
         assert response.get_json() == {
             "resourceType": "OperationOutcome",
-            "issue": [{"severity": "error", "code": "login"}],
+            "issue": [{"severity": "error", "code": "login", "diagnostics": "unauthorized"}],
         }
+        assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
 @pytest.mark.parametrize("alg", ["none", "HS256", "HS384", "HS512"])
