@@ -52,6 +52,7 @@ def serve(threads: int) -> None:
     "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--summary", is_flag=True, help="print the conclusion in plain words")
+@click.option("--trace", is_flag=True, help="with --summary: add the flag-by-flag reasoning")
 @click.option("--patient", "patient_id", default=None, help="require every subject to be this id")
 @click.option("--fhir-server", default=None, help="fetch the --patient from this FHIR R4 base URL")
 @click.option("--write-back", is_flag=True, help="write the outputs to the FHIR server")
@@ -62,6 +63,7 @@ def serve(threads: int) -> None:
 def evaluate(
     file: Path | None,
     summary: bool,
+    trace: bool,
     patient_id: str | None,
     fhir_server: str | None,
     write_back: bool,
@@ -84,7 +86,7 @@ def evaluate(
         from service.remote import Credentials
 
         creds = Credentials(token, smart_client_id, smart_key, smart_token_url)
-        _evaluate_remote(fhir_server, patient_id, write_back, creds)
+        _evaluate_remote(fhir_server, patient_id, write_back, creds, trace)
         return
     try:
         payload = orjson.loads(file.read_bytes())
@@ -96,12 +98,14 @@ def evaluate(
     except HipSpineError as exc:
         _fail(_describe(exc), _exit_code(exc))
     if summary:
-        click.echo(format_summary(result.assessment, result.extraction))
+        click.echo(format_summary(result.assessment, result.extraction, trace))
     else:
         click.echo(orjson.dumps(result.bundle, option=orjson.OPT_INDENT_2).decode())
 
 
-def _evaluate_remote(url: str, patient_id: str, write: bool, credentials: Credentials) -> None:
+def _evaluate_remote(
+    url: str, patient_id: str, write: bool, credentials: Credentials, trace: bool = False
+) -> None:
     from service.app import create_app
     from service.errors import FhirServerError, PreconditionFailed
     from service.remote import cli_client, evaluate_patient
@@ -118,7 +122,7 @@ def _evaluate_remote(url: str, patient_id: str, write: bool, credentials: Creden
         _fail(_describe(exc), _exit_code(exc))
     except ValueError as exc:  # e.g. an unreadable SMART key
         _fail(str(exc), EXIT_INPUT_ERROR)
-    click.echo(format_summary(done.result.assessment, done.result.extraction))
+    click.echo(format_summary(done.result.assessment, done.result.extraction, trace))
     if done.written is not None:
         verb = "Written to" if done.written.created else "Already on (nothing written)"
         click.echo("")
@@ -167,28 +171,13 @@ def _progress(items: Any) -> Any:
     return tqdm(items, unit="patient", file=sys.stderr)
 
 
-def format_summary(assessment: Assessment, extraction: Extraction) -> str:
-    """The category, the recommendations and the reasoning, in plain words."""
-    a = assessment
-    lines = [f"Category: {a.category.name}" + (f" ({a.subtype.name})" if a.subtype else "")]
-    lines.append(f"Decided by: rule {a.rule} of {a.rule_set.canonical}")
-    lines.append("")
-    lines.append(a.summary)
-    lines.append("")
-    lines.append("Recommendations:" if a.recommendations else "Recommendations: none")
-    for rec in a.recommendations:
-        extra = f" (missing: {', '.join(rec.missing)})" if rec.missing else ""
-        lines.append(f"  - {rec.display}: {rec.reason}{extra}")
-    lines.append("")
-    lines.append("Reasoning:")
-    for step in a.trace:
-        lines.append(f"  {step.rule}: {step.verdict} ({step.basis})")
-    notes = [*extraction.warnings, *extraction.ignored]
-    if notes:
-        lines.append("")
-        lines.append("Inputs not used or doubtful:")
-        lines.extend(f"  - {w.diagnostics}" for w in notes)
-    return "\n".join(lines)
+def format_summary(assessment: Assessment, extraction: Extraction, trace: bool = False) -> str:
+    """§6.1: the lead, the plan, what is missing and the warnings in plain words; ``trace``
+    adds the flag-by-flag reasoning (``--summary --trace``)."""
+    from service.core.summary import render_text
+
+    notes = tuple(w.diagnostics for w in [*extraction.warnings, *extraction.ignored])
+    return render_text(assessment, notes, trace)
 
 
 def _cli_caller() -> Caller:

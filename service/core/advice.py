@@ -92,7 +92,7 @@ class Advice:
         return self.variant_sources.get(variant, self.sources) if variant else self.sources
 
 
-REASSESS = "re-assess at 6 weeks"
+REASSESS = "re-assess at 6 weeks."
 NO_HIP_MT = "no hip joint mobilisation or manipulation (precaution: {precaution})"
 #: Q10-05: every rec-lbp-first-line-care carries this safety-netting sentence.
 LBP_SAFETY_NET = (

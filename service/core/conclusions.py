@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from service.core.advice import CARE_CODES
 from service.core.assessment import Category, Conclusion, Flag, Subtype, TraceStep
 from service.core.classifications import (
     DieboType,
@@ -20,21 +21,49 @@ from service.core.classifications import (
 from service.core.findings import Findings
 from service.core.measures import KlMax
 from service.core.rules import Decision, Rule, RuleInputs
-from service.core.tri import is_true
+from service.core.tri import Tri, is_true, not_true
 
+#: §6.1 category displays, one format (Q4-45, amended by Q10-10 and Q10-11; E4-24). The codes
+#: do not change; these are the CodeSystem displays (outputs copies them).
 CATEGORY_DISPLAY: Mapping[Category, str] = {
-    Category.RED_FLAG: "Red flag: urgent evaluation needed",
-    Category.NO_FINDINGS: "No hip–spine findings",
-    Category.MISDIAGNOSED_HIP_MISSED: "Misdiagnosed hip–spine syndrome: hip missed",
-    Category.MISDIAGNOSED_SPINE_MISSED: "Misdiagnosed hip–spine syndrome: spine missed",
-    Category.SIMPLE_HIP_PRIMARY: "Simple hip–spine syndrome: hip primary",
-    Category.SIMPLE_SPINE_PRIMARY: "Simple hip–spine syndrome: spine primary",
-    Category.INDETERMINATE_NOT_HIP: "Indeterminate: hip not the pain generator",
-    Category.SECONDARY: "Secondary hip–spine syndrome",
-    Category.COMPLEX: "Complex hip–spine syndrome",
-    Category.NOT_HSS_SPINE: "Not hip–spine syndrome: spine only",
-    Category.NOT_HSS_HIP: "Not hip–spine syndrome: hip only",
-    Category.INSUFFICIENT_DATA: "Insufficient data",
+    Category.RED_FLAG: "Possible serious pathology: urgent evaluation first",
+    Category.NO_FINDINGS: "No hip or spine problem found in the recorded data",
+    Category.MISDIAGNOSED_HIP_MISSED: "Pain persists after spine treatment; the hip has not been "
+    "addressed (Offierski & MacNab: misdiagnosed)",
+    Category.MISDIAGNOSED_SPINE_MISSED: "Pain persists after hip treatment; the spine has not "
+    "been addressed (Offierski & MacNab: misdiagnosed)",
+    Category.SIMPLE_HIP_PRIMARY: "The hip is the main pain source (Offierski & MacNab: simple)",
+    Category.SIMPLE_SPINE_PRIMARY: "The spine is the main pain source (Offierski & MacNab: "
+    "simple)",
+    Category.INDETERMINATE_NOT_HIP: "The hip injection did not relieve the pain; the hip is "
+    "unlikely to be the source",  # Q10-11
+    Category.SECONDARY: "The hip may be contributing to the back pain (Offierski & MacNab: "
+    "secondary — functional / structural / hip-driven)",  # Q10-11
+    Category.COMPLEX: "Hip and spine both possible pain sources (Offierski & MacNab: complex)",
+    Category.NOT_HSS_SPINE: "Spine problem; no hip involvement found",  # Q10-10
+    Category.NOT_HSS_HIP: "Hip problem; no back involvement found",  # Q10-11
+    Category.INSUFFICIENT_DATA: "Not enough data to decide",
+}
+#: Q10-02: the emergency words (urgency-emergency display, the lead, rec-urgent-evaluation).
+EMERGENCY_WORDS = "Emergency: refer now (emergency department)"
+#: §6 finding codes of the fourth edition and the urgency codes, with their displays.
+NOTE_GROIN_PAIN_NON_HIP = (
+    "Groin pain with a negative hip examination: consider upper lumbar radiculopathy, inguinal "
+    "hernia, adductor-related groin pain, stress fracture, osteonecrosis or a bone lesion; "
+    "consider an AP pelvis radiograph and a femoral nerve stretch test"  # E4-10, Q10-10 [M S50]
+)
+FINDING_DISPLAY: Mapping[str, str] = {
+    "urgency-emergency": EMERGENCY_WORDS,
+    "urgency-urgent": "Urgent: same-day clinical evaluation",
+    "red-flag-emergency": "Emergency red flag: possible cauda equina syndrome or progressive "
+    "motor deficit",
+    "red-flag-spine": "Spine red flag: possible cancer, infection or fracture of the spine",
+    "red-flag-hip": "Hip red flag: possible hip fracture or septic arthritis",
+    "red-flag-screen-incomplete": "Red-flag screen incomplete",
+    "caution-no-hip-manual-therapy": "No hip mobilisation or manipulation: manual-therapy "
+    "precaution",
+    "note-groin-pain-non-hip": NOTE_GROIN_PAIN_NON_HIP,
+    "gluteal-signs": "Lateral hip signs of gluteal tendinopathy",
 }
 SUBTYPE_DISPLAY: Mapping[Subtype, str] = {
     Subtype.STRUCTURAL: "structural",
@@ -94,12 +123,57 @@ def decision_conclusions(
     if category is Category.RED_FLAG:
         emergency = flags["RED_FLAG_EMERGENCY"]
         if is_true(emergency.value):
-            out.append(
-                Conclusion("urgency", "urgency-emergency", "Emergency", rule.id, emergency.basis)
-            )
+            code = "urgency-emergency"
+            out.append(Conclusion("urgency", code, FINDING_DISPLAY[code], rule.id, emergency.basis))
         else:
             basis = f"no emergency red flag true; {flags['RED_FLAG'].basis}"
-            out.append(Conclusion("urgency", "urgency-urgent", "Urgent", rule.id, basis))
+            code = "urgency-urgent"
+            out.append(Conclusion("urgency", code, FINDING_DISPLAY[code], rule.id, basis))
+        # E4-2, E4-3: one red-flag kind for each kind that is true.
+        for name, code in (
+            ("RED_FLAG_EMERGENCY", "red-flag-emergency"),
+            ("RED_FLAG_SPINE", "red-flag-spine"),
+            ("RED_FLAG_HIP", "red-flag-hip"),
+        ):
+            kind = flags.get(name)
+            if kind is not None and is_true(kind.value):
+                out.append(
+                    Conclusion("red-flag-kind", code, FINDING_DISPLAY[code], name, kind.basis)
+                )
+    return out
+
+
+def safety_notes(
+    category: Category, flags: Mapping[str, Flag], rec_codes: Iterable[str]
+) -> list[Conclusion]:
+    """§6 safety notes, any category except RED_FLAG: red-flag-screen-incomplete (E4-4; not in
+    NO_FINDINGS, Q4-10), caution-no-hip-manual-therapy (E4-8; only when the plan holds a
+    programme or care code, Q4-37), note-groin-pain-non-hip (E4-10, Q10-10), gluteal-signs
+    (E4-11)."""
+    if category is Category.RED_FLAG:
+        return []
+
+    def value(name: str) -> Tri:
+        flag = flags.get(name)
+        return flag.value if flag is not None else Tri.UNKNOWN
+
+    def basis(*names: str) -> str:
+        return "; ".join(f"{n} {value(n).value}: {flags[n].basis}" for n in names if n in flags)
+
+    codes = set(rec_codes)
+    out: list[Conclusion] = []
+
+    def note(code: str, rule: str, *names: str) -> None:
+        out.append(Conclusion("safety-note", code, FINDING_DISPLAY[code], rule, basis(*names)))
+
+    if not_true(value("RED_FLAG_SCREEN_COMPLETE")) and category is not Category.NO_FINDINGS:
+        note("red-flag-screen-incomplete", "E4-4", "RED_FLAG_SCREEN_COMPLETE")
+    if is_true(value("MT_CAUTION")) and codes & CARE_CODES:
+        note("caution-no-hip-manual-therapy", "E4-8", "MT_CAUTION")
+    if is_true(value("GROIN_PAIN")) and is_true(value("HIP_EXAM_NEGATIVE")):
+        note("note-groin-pain-non-hip", "E4-10", "GROIN_PAIN", "HIP_EXAM_NEGATIVE")
+    if is_true(value("GLUTEAL_SIGNS")):
+        note("gluteal-signs", "E4-11", "GLUTEAL_SIGNS")
     return out
 
 
@@ -114,7 +188,7 @@ class Classified:
     hip_spine: HipSpineClass | None
 
 
-_NEED_PI_LL = "PI−LL (pelvic incidence and lumbar lordosis, or a measured PI−LL)"
+NEED_PI_LL = "PI−LL (pelvic incidence and lumbar lordosis, or a measured PI−LL)"
 
 
 def classify_radiographic(findings: Findings, pi_ll: PiLl | None, kl: KlMax) -> Classified:
@@ -135,7 +209,7 @@ def classify_radiographic(findings: Findings, pi_ll: PiLl | None, kl: KlMax) -> 
         out.append(Conclusion("diebo", diebo.value, display, "Diebo 2019 [V S6]", basis))
         trace.append(TraceStep("Diebo type", diebo.name, basis))
     else:
-        needs = ([_NEED_PI_LL] if pi_ll is None else []) + (
+        needs = ([NEED_PI_LL] if pi_ll is None else []) + (
             ["KL grade of both hips (or one ≥ 3)"] if kl.value is None else []
         )
         left_out("Diebo type", needs)
@@ -150,13 +224,13 @@ def classify_radiographic(findings: Findings, pi_ll: PiLl | None, kl: KlMax) -> 
         out.append(Conclusion("hip-spine-class", hip_spine.value, display, rule, basis))
         trace.append(TraceStep("Hip-Spine class", display, basis))
     else:
-        needs = ([_NEED_PI_LL] if pi_ll is None else []) + (
+        needs = ([NEED_PI_LL] if pi_ll is None else []) + (
             ["sacral slope standing and seated"] if delta is None else []
         )
         left_out("Hip-Spine class", needs)
 
     schwab = (
-        ("schwab-pill", "SRS–Schwab PI−LL", schwab_pi_ll(pi_ll) if pi_ll else None, _NEED_PI_LL),
+        ("schwab-pill", "SRS–Schwab PI−LL", schwab_pi_ll(pi_ll) if pi_ll else None, NEED_PI_LL),
         ("schwab-pt", "SRS–Schwab PT", schwab_pt(findings), "pelvic tilt (standing)"),
         ("schwab-sva", "SRS–Schwab SVA", schwab_sva(findings), "SVA"),
     )

@@ -4,18 +4,38 @@ from __future__ import annotations
 
 from decimal import localcontext
 
-from service.core.assessment import Assessment, Category, Conclusion, RuleSet, TraceStep
-from service.core.classifications import nrs_band, odi_band, pelvic_identity_warning, pi_minus_ll
-from service.core.conclusions import classify_radiographic, decision_conclusions
+from service.core.assessment import (
+    Assessment,
+    Category,
+    Conclusion,
+    Recommendation,
+    RuleSet,
+    TraceStep,
+)
+from service.core.classifications import (
+    PiLl,
+    nrs_band,
+    odi_band,
+    pelvic_identity_warning,
+    pi_minus_ll,
+)
+from service.core.conclusions import (
+    NEED_PI_LL,
+    classify_radiographic,
+    decision_conclusions,
+    safety_notes,
+)
 from service.core.findings import Findings
 from service.core.flags import derive_flags
 from service.core.measures import ia_relief, kl_max, relief_missing
 from service.core.pain import used_series
 from service.core.priority import priority_flags
+from service.core.rec_facts import facts_of, with_fallbacks
 from service.core.recommendations import COLLECT_MISSING, RecContext, recommend
 from service.core.rules import RuleInputs, classify
-from service.core.summary import summarise
+from service.core.summary import REVIEW_WEEKS, lead, review_weeks, summarise
 from service.core.thresholds import Thresholds
+from service.core.tri import Tri
 from service.core.wording import fraction, measured, number, series_label
 
 
@@ -33,6 +53,34 @@ def _bands(findings: Findings) -> tuple[dict[str, str], list[str]]:
         extra["odi-band"] = band
         words.append(f"ODI {number(findings.odi.value)} % ({band})")
     return extra, words
+
+
+def _missing(
+    category: Category,
+    c: RecContext,
+    classified_missing: tuple[str, ...],
+    recommendations: tuple[Recommendation, ...],
+    pi_ll: PiLl | None,
+) -> tuple[str, ...]:
+    """§6.1 "Missing" (E4-26, Q4-40): what would change the conclusion, most important first:
+    the red-flag screen items, then the examination items of the minimum set, then the rest;
+    radiographic parameters only when HIP_SEVERE is true (arthroplasty planning) or when PI and
+    LL would decide SPINE_PATH (or the Diebo type, which needs HIP_SEVERE)."""
+    out: list[str] = []
+    if category is not Category.NO_FINDINGS and c.not_true("RED_FLAG_SCREEN_COMPLETE"):
+        out += [f"{item} (red-flag screen)" for item in c.facts.screen_unrecorded]
+    for r in recommendations:
+        if r.code == COLLECT_MISSING:
+            out += [m for m in r.missing if m not in out]
+    if c.true("HIP_SEVERE"):
+        out += [m for m in classified_missing if m not in out]
+    elif (
+        category is not Category.RED_FLAG
+        and pi_ll is None
+        and c.value("SPINE_PATH") is Tri.UNKNOWN
+    ):
+        out.append(NEED_PI_LL)
+    return tuple(out)
 
 
 #: Significant digits of the decimal context: far above any input's (60 for converted angles).
@@ -88,31 +136,41 @@ def _evaluate(findings: Findings, rule_set: RuleSet, thresholds: Thresholds | No
         conclusions += priorities
         trace += priority_steps
 
-    context = RecContext(findings, flags, kl, relief is not None, classified.hip_spine is not None)
+    facts = facts_of(findings, flags, t)
+    rec_flags = with_fallbacks(flags, facts)
+    context = RecContext(
+        findings, rec_flags, kl, relief is not None, classified.hip_spine is not None, t, facts
+    )
     recommendations = recommend(decision.category, decision.subtype, context)
     trace += [TraceStep(r.code, "recommended", r.reason) for r in recommendations]
+    notes = safety_notes(decision.category, rec_flags, (r.code for r in recommendations))
+    conclusions += notes
+    trace += [TraceStep(c.code, "noted", f"{c.rule}: {c.basis}") for c in notes]
 
-    missing = list(classified.missing)
-    for r in recommendations:
-        if r.code == COLLECT_MISSING:
-            missing += [m for m in r.missing if m not in missing]
+    missing = _missing(decision.category, context, classified.missing, recommendations, pi_ll)
     warning = pelvic_identity_warning(findings, t)
     data_quality = (warning,) if warning is not None else ()
     extra, pain_words = _bands(findings)
     extra["kl-max"] = number(kl.value) if kl.value is not None else "unknown"
     extra["ia-relief-pct"] = fraction(relief.value) if relief is not None else "unknown"
     extra["pi-ll"] = number(pi_ll.value) if pi_ll is not None else "unknown"
+    if classified.diebo is not None:
+        extra["diebo"] = classified.diebo.value
 
+    weeks = review_weeks(recommendations, int(getattr(t, "review_weeks", REVIEW_WEEKS)))
+    lead_text = lead(
+        decision.category, decision.subtype, context.facts, flags, recommendations, extra, weeks
+    )
     summary = summarise(
+        lead_text,
         decision.category,
-        decision.subtype,
-        rule.id,
-        flags,
         tuple(conclusions),
         recommendations,
-        tuple(missing),
+        missing,
         data_quality,
         tuple(pain_words),
+        weeks,
+        classified.missing,
     )
     return Assessment(
         rule_set=rule_set,
@@ -127,4 +185,6 @@ def _evaluate(findings: Findings, rule_set: RuleSet, thresholds: Thresholds | No
         summary=summary,
         data_quality=data_quality,
         extra=extra,
+        lead=lead_text,
+        review_weeks=weeks,
     )

@@ -70,8 +70,11 @@ def test_diebo_type_follows_the_table_with_10_0_counted_as_aligned(
 def test_diebo_is_left_out_not_guessed_when_an_input_is_missing(b: F, needs: str) -> None:
     a = assess(b)
     assert codes(a, "diebo") == []
-    assert any(m.startswith("Diebo type") and needs in m for m in a.missing)
-    assert "Diebo type" in a.summary
+    # §6: named in the summary; Q4-40: in "Missing" only with HIP_SEVERE (or to decide a rule).
+    assert f"Diebo type: needs {needs}" in a.summary or (
+        "Diebo type: needs" in a.summary and needs in a.summary
+    )
+    assert not any(m.startswith("Diebo type") for m in a.missing)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +97,7 @@ def test_hip_spine_class_is_left_out_without_seated_sacral_slope() -> None:
     b = F().pi_ll("50", "45").radio(Radiographic.SACRAL_SLOPE_STANDING, "40")
     a = assess(b)
     assert codes(a, "hip-spine-class") == []
-    assert any("Hip-Spine class" in m and "sacral slope" in m for m in a.missing)
+    assert "Hip-Spine class: needs sacral slope standing and seated" in a.summary  # §6, Q4-40
 
 
 @pytest.mark.parametrize(
@@ -141,9 +144,13 @@ def test_schwab_sva_modifier_bands(sva: str, code: str) -> None:
 def test_each_missing_schwab_input_is_named() -> None:
     a = assess(F().radio(PT, "25"))
     assert codes(a, "schwab-pt") == ["schwab-pt-plus"]
-    assert any(m.startswith("SRS–Schwab SVA") for m in a.missing)
-    assert any(m.startswith("SRS–Schwab PI−LL") for m in a.missing)
-    assert not any(m.startswith("SRS–Schwab PT") for m in a.missing)
+    # §6 names them in the summary; Q4-40: not in "Missing" without severe hip OA.
+    assert "SRS–Schwab SVA: needs SVA" in a.summary
+    assert "SRS–Schwab PI−LL: needs PI−LL" in a.summary
+    assert "SRS–Schwab PT: needs" not in a.summary
+    assert not any(m.startswith("SRS–Schwab") for m in a.missing)
+    severe = assess(F().radio(PT, "25").kl(3, 3))
+    assert any(m.startswith("SRS–Schwab SVA") for m in severe.missing)
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,8 @@ def test_a_positive_faber_without_pain_location_is_insufficient_data_naming_the_
     # NO_FINDINGS, and §5 INSUFFICIENT_DATA names "FABER (with pain location when positive)".
     a = assess(_complete_normal_exam().faber(left=POS))
     assert a.category is Category.INSUFFICIENT_DATA
-    assert a.recommendations[0].missing == ("pain location of the positive FABER test (left)",)
+    # E4-4: the red-flag screen comes first; rec-collect-missing-data is last (§5.3).
+    assert a.recommendations[-1].missing == ("pain location of the positive FABER test (left)",)
     located = assess(_complete_normal_exam().faber(left=POS, locations=(PainLocation.LATERAL,)))
     assert located.category is Category.NO_FINDINGS
 

@@ -20,6 +20,7 @@ from service.samples.data import read_manifest
 from .conftest import SMART_CLIENT, TOKEN, FhirServer, SmartKeys
 
 pytestmark = pytest.mark.integration
+# The category and rule are in the trace (§6.1, E4-19): the runs pass --trace.
 CATEGORY_LINE = re.compile(r"^Category: (\w+)(?: \((\w+)\))?$", re.MULTILINE)
 
 
@@ -68,7 +69,8 @@ def test_every_loaded_patient_evaluates_by_id_through_the_cli_to_its_expected_ca
     fhir_server: FhirServer, samples: dict[str, Any], tmp_path: Path
 ) -> None:
     for patient in samples["patients"]:
-        args = ["evaluate", "--fhir-server", fhir_server.url, "--patient", patient["patient_id"]]
+        args = ["evaluate", "--trace", "--fhir-server", fhir_server.url]
+        args += ["--patient", patient["patient_id"]]
         result = run(args, fhir_server, tmp_path)
         assert result.exit_code == 0, result.output
         expected = (patient["category"], patient["subtype"])
@@ -107,7 +109,8 @@ def test_write_back_stores_the_outputs_readable_by_id_and_a_rerun_creates_nothin
     fhir_server: FhirServer, samples: dict[str, Any], tmp_path: Path
 ) -> None:
     patient = next(p for p in samples["patients"] if p["category"] == "COMPLEX")
-    args = ["evaluate", "--fhir-server", fhir_server.url, "--patient", patient["patient_id"]]
+    args = ["evaluate", "--trace", "--fhir-server", fhir_server.url]
+    args += ["--patient", patient["patient_id"]]
     first = run([*args, "--write-back"], fhir_server, tmp_path)
     assert first.exit_code == 0, first.output
     written = re.search(r"^Written to \S+: (.+)$", first.output, re.MULTILINE)
@@ -140,7 +143,7 @@ def test_write_back_stores_the_outputs_readable_by_id_and_a_rerun_creates_nothin
 def test_an_unknown_patient_is_a_clear_fhir_server_error(
     fhir_server: FhirServer, tmp_path: Path
 ) -> None:
-    args = ["evaluate", "--fhir-server", fhir_server.url, "--patient", "no-such-patient"]
+    args = ["evaluate", "--trace", "--fhir-server", fhir_server.url, "--patient", "no-such-patient"]
     result = CliRunner().invoke(
         main,
         args,
@@ -153,7 +156,7 @@ def test_an_unknown_patient_is_a_clear_fhir_server_error(
 def test_a_server_off_the_allowlist_is_refused_before_any_request(
     fhir_server: FhirServer, tmp_path: Path
 ) -> None:
-    args = ["evaluate", "--fhir-server", fhir_server.url, "--patient", "x"]
+    args = ["evaluate", "--trace", "--fhir-server", fhir_server.url, "--patient", "x"]
     result = CliRunner().invoke(
         main, args, env={"DATA_DIR": str(tmp_path), "FHIR_SERVER_ALLOWLIST": "https://other.test"}
     )
@@ -172,7 +175,7 @@ def test_the_secured_server_refuses_without_a_token_and_answers_with_one(
         f"{secured_server.url}/Patient/{patient['id']}", json=patient, headers=auth, timeout=5
     )
     assert put.status_code in (200, 201), put.text
-    args = ["evaluate", "--fhir-server", secured_server.url, "--patient", patient["id"]]
+    args = ["evaluate", "--trace", "--fhir-server", secured_server.url, "--patient", patient["id"]]
     refused = run(args, secured_server, tmp_path)
     assert refused.exit_code == EXIT_FHIR_SERVER_ERROR
     assert "401" in refused.output and "Authentication required" in refused.output
@@ -189,6 +192,7 @@ def test_smart_backend_services_gets_a_token_from_the_secured_server(
     requests.put(f"{secured_server.url}/Patient/smart-patient", json=patient, headers=auth)
     args = [
         "evaluate",
+        "--trace",  # §6.1: the category line lives in the trace
         "--fhir-server",
         secured_server.url,
         "--patient",
