@@ -46,7 +46,7 @@ class Reference:
     def text(self) -> str:
         """Vancouver-like: authors. title. journal year;volume:pages. (no identifier)"""
         parts = [p for p in (self.authors, self.title) if p]
-        text = ". ".join(p.rstrip(".") for p in parts) + "."
+        text = ". ".join(p.rstrip(".") for p in parts) + "." if parts else ""
         where = self.where
         if self.year:
             where = f"{where} {self.year}".strip()
@@ -369,6 +369,13 @@ _ALL: tuple[Source, ...] = (
     ),
     Source("S33", "V", (_R("", "", "BMC Musculoskelet Disord", "2022"),)),
     Source(
+        "S38",
+        "M",
+        (),
+        "Cited in §5.1 (a negative hip injection can be falsely negative after failed spine "
+        "surgery) but not written out in §9 of the fourth edition.",
+    ),
+    Source(
         "S40",
         "V",
         (
@@ -576,13 +583,6 @@ _ALL: tuple[Source, ...] = (
                 pmid="26031643",
             ),
         ),
-    ),
-    Source(
-        "S38",
-        "M",
-        (),
-        "Cited in §5.1 (a negative hip injection can be falsely negative after failed spine "
-        "surgery) but not written out in §9 of the fourth edition.",
     ),
     Source(
         "seed 001",

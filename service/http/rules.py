@@ -321,11 +321,15 @@ _PLACEHOLDERS = {
 }
 
 
-def _variant_label(key: str, has_variants: bool) -> str:
+def _variant_label(key: str, keys: Iterable[str]) -> str:
+    """Plain words for a variant key; the base ("") is "other cases" when named variants exist."""
+    named = any(k and not k.startswith("+") for k in keys)
     if not key:
-        return "Other cases" if has_variants else ""
+        return "Other cases" if any(keys) else ""
     parts = [p for p in key.split("+") if p]
     words = [_VARIANT_WORDS.get(p, p.replace("_", " ").lower()) for p in parts]
+    if key.startswith("+") and named:
+        words.insert(0, "other cases")
     label = ", ".join(words)
     return label[:1].upper() + label[1:]
 
@@ -379,12 +383,11 @@ def recommendation_rows() -> tuple[RecRow, ...]:
     )
     rows = []
     for a in catalogue:
-        has_variants = len(a.instruction) > 1
         # The named variants, then the base ("other cases"), then the precaution variants.
         keys = sorted(enumerate(a.instruction), key=lambda ik: ("+" in ik[1], ik[1] == "", ik[0]))
         variants = tuple(
             Variant(
-                _variant_label(key, has_variants),
+                _variant_label(key, tuple(a.instruction)),
                 _fill(a.text(key)),
                 a.certainty_of(key),
                 _source_links(a.sources_of(key)),
