@@ -17,12 +17,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from service.audit.port import FeedbackItem
 from service.cds_hooks.discovery import CdsService, discovery_document, service_by_id
 from service.cds_hooks.fhir_fetch import Deadline
-from service.cds_hooks.invoke import answer_hook
 from service.cds_hooks.jwt_auth import Claims, bearer_token, verify
 from service.cds_hooks.order_hooks import order_codes
 from service.cds_hooks.schemas import CONTEXT_SCHEMAS, HookRequestSchema, load, load_feedback
 from service.config import Settings
 from service.errors import InvalidInput, NotFound
+from service.hook_pipeline import answer_hook
 from service.http.cors import add_cors_headers
 from service.http.web import sent_request_id
 from service.pipeline import Caller

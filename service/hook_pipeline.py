@@ -1,4 +1,8 @@
-"""One hook call, after authentication and validation: data -> pipeline -> cards."""
+"""One CDS hook call after authentication and validation: data -> pipeline -> cards.
+
+The hook surface's use case, in the pipeline layer beside :mod:`service.pipeline` (it may use
+the CDS Hooks and FHIR adapters and the pipeline; the HTTP shell calls it).
+"""
 
 from __future__ import annotations
 
