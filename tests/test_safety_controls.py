@@ -389,7 +389,7 @@ def test_emergency_words_for_cauda_equina(client: FlaskClient) -> None:
     assert result.plan == ["rec-urgent-evaluation", "rec-mri-lumbar-urgent"]
     assert "urgency-emergency" in result.findings
     assert result.summary.startswith("Emergency")
-    assert "emergency MRI" in result.description("rec-mri-lumbar-urgent")
+    assert "emergency mri" in result.description("rec-mri-lumbar-urgent").lower()
 
 
 def test_a_cancer_history_is_never_stale_and_a_malignancy_condition_counts(
