@@ -29,7 +29,9 @@ class RuleInputs:
             return Tri.UNKNOWN if self.diebo is None else Tri.of(self.diebo is DieboType.HIP_SPINE)
         if name == "IA_RELIEF_KNOWN":
             return Tri.of(self.flags["IA_POS"].value is not Tri.UNKNOWN)
-        return self.flags[name].value
+        flag = self.flags.get(name)
+        # A fourth-edition flag not derived (yet) reads as unknown (§0.2: missing is unknown).
+        return flag.value if flag is not None else Tri.UNKNOWN
 
     def no(self, name: str) -> Tri:
         """``not X``: X is known false."""
@@ -193,15 +195,17 @@ RULES: tuple[Rule, ...] = (
         "R10",
         lambda i: all_of(
             (
-                any_of((i["HIP_PATH"], i["HIP_SIGNS"])),
+                # Q4-22: lateral hip pain (GLUTEAL_SIGNS) alone is a hip problem too.
+                any_of((i["HIP_PATH"], i["HIP_SIGNS"], i["GLUTEAL_SIGNS"])),
                 i.no("LBP"),
                 i.not_true("SPINE_PATH"),
                 i.not_true("SPINE_SIGNS"),
             )
         ),
         _fixed(Category.NOT_HSS_HIP),
-        ("HIP_PATH", "HIP_SIGNS", "LBP", "SPINE_PATH", "SPINE_SIGNS"),
-        "(HIP_PATH or HIP_SIGNS) and not LBP and SPINE_PATH not true and SPINE_SIGNS not true",
+        ("HIP_PATH", "HIP_SIGNS", "GLUTEAL_SIGNS", "LBP", "SPINE_PATH", "SPINE_SIGNS"),
+        "(HIP_PATH or HIP_SIGNS or GLUTEAL_SIGNS) and not LBP and SPINE_PATH not true and "
+        "SPINE_SIGNS not true",
     ),
     Rule(
         "R11",
@@ -214,6 +218,7 @@ RULES: tuple[Rule, ...] = (
                 i.not_true("SPINE_PATH"),
                 i.not_true("HIP_EXT_DEFICIT"),
                 i.not_true("SIJ_SIGNS"),
+                i.not_true("GLUTEAL_SIGNS"),  # E4-11 (Q4-36: it never decides, kept to read)
                 i.no("ANY_PAIN"),
             )
         ),
@@ -226,10 +231,12 @@ RULES: tuple[Rule, ...] = (
             "SPINE_PATH",
             "HIP_EXT_DEFICIT",
             "SIJ_SIGNS",
+            "GLUTEAL_SIGNS",
             "ANY_PAIN",
         ),
         "not LBP and not HIP_SIGNS and not SPINE_SIGNS and HIP_PATH, SPINE_PATH, "
-        "HIP_EXT_DEFICIT, SIJ_SIGNS not true, and no pain series has a latest value ≥ 1",
+        "HIP_EXT_DEFICIT, SIJ_SIGNS, GLUTEAL_SIGNS not true, and no pain series has a latest "
+        "value ≥ 1",
     ),
     Rule("R12", lambda i: Tri.TRUE, _fixed(Category.INSUFFICIENT_DATA), (), "otherwise"),
 )

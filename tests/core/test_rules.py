@@ -10,6 +10,7 @@ import pytest
 from service.core import (
     Category,
     ConditionKind,
+    Flag,
     ImagingFinding,
     NeuroSign,
     Radiographic,
@@ -17,8 +18,9 @@ from service.core import (
     SidedTest,
     Subtype,
     TreatmentKind,
+    Tri,
 )
-from service.core.rules import RULES
+from service.core.rules import RULES, RuleInputs, classify
 from tests.core.builders import NEG, POS, F, assess, codes, day, worked_example
 
 STENOSIS, NORMAL = ImagingFinding.STENOSIS, ImagingFinding.NORMAL
@@ -291,3 +293,39 @@ def test_red_flag_gets_no_priority_flags() -> None:
     assert a.category is Category.RED_FLAG
     assert codes(a, "priority") == []
     assert not any(s.rule in {"SPINE_FIRST", "HIP_FIRST", "NO_CONSENSUS"} for s in a.trace)
+
+
+# --- fourth edition: lateral hip pain (E4-11, Q4-22, Q4-36) -------------------------------------
+
+
+def _inputs(**values: Tri) -> RuleInputs:
+    names = (
+        "RED_FLAG LBP HIP_PATH HIP_SIGNS GLUTEAL_SIGNS SPINE_PATH SPINE_SIGNS SPINE_TX_FAILED "
+        "HIP_TX_FAILED HIP_EXT_DEFICIT SIJ_SIGNS IA_POS IA_STRONG IA_NEG ANY_PAIN"
+    ).split()
+    flags = {n: Flag(n, values.get(n, Tri.UNKNOWN), "test") for n in names}
+    return RuleInputs(flags, None)
+
+
+def test_q4_22_lateral_hip_pain_alone_is_a_hip_problem_by_r10() -> None:
+    i = _inputs(
+        GLUTEAL_SIGNS=Tri.TRUE,
+        LBP=Tri.FALSE,
+        HIP_PATH=Tri.FALSE,
+        HIP_SIGNS=Tri.FALSE,
+        SPINE_PATH=Tri.FALSE,
+        SPINE_SIGNS=Tri.FALSE,
+        SPINE_TX_FAILED=Tri.FALSE,
+        HIP_TX_FAILED=Tri.FALSE,
+        ANY_PAIN=Tri.TRUE,
+    )
+    rule, decision, steps = classify(i)
+    assert (rule.id, decision.category) == ("R10", C.NOT_HSS_HIP)
+    assert "GLUTEAL_SIGNS=true" in steps[-1].basis
+
+
+def test_e4_11_r11_reads_gluteal_signs_and_a_missing_flag_is_unknown() -> None:
+    r11 = next(r for r in RULES if r.id == "R11")
+    assert "GLUTEAL_SIGNS" in r11.reads and "GLUTEAL_SIGNS" in r11.text
+    i = RuleInputs({"LBP": Flag("LBP", Tri.FALSE, "")}, None)
+    assert i["GLUTEAL_SIGNS"] is Tri.UNKNOWN
