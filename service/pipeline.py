@@ -78,7 +78,9 @@ class Pipeline:
         self, payload: Mapping[str, Any], *, patient_id: str | None = None
     ) -> tuple[Extraction, Assessment]:
         """The pure part: read the input and apply the rules (no clock, no store)."""
-        extraction = read_input(payload, self.index, patient_id=patient_id)
+        extraction = read_input(
+            payload, self.index, patient_id=patient_id, thresholds=self.thresholds
+        )
         assessment = evaluate_findings(extraction.findings, self.profiles.rule_set, self.thresholds)
         return extraction, assessment
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from service.core.assessment import Flag
 from service.core.findings import (
+    SIJ_TESTS,
     ConditionKind,
     Findings,
     ImagingFinding,
@@ -14,7 +16,9 @@ from service.core.findings import (
     Side,
     SidedTest,
     TestResult,
+    TreatmentKind,
 )
+from service.core.thresholds import SIJ_CLUSTER_MIN, Thresholds
 from service.core.tri import Tri
 
 SIDES = (Side.LEFT, Side.RIGHT)
@@ -74,5 +78,78 @@ def neuro_signs(f: Findings, signs: Iterable[NeuroSign], value: bool) -> list[st
     ]
 
 
+def native_hip_conditions(f: Findings) -> list[str]:
+    """Hip Conditions that are hip evidence: Q4-13, a hip Condition of a replaced side is not
+    (one without a side still counts: it may concern the native hip)."""
+    return [
+        f"{k.value} Condition ({c.source})"
+        for k in HIP_CONDITIONS
+        if (c := f.conditions.get(k)) and not (c.sides and c.sides <= f.replaced_sides)
+    ]
+
+
 def conditions_present(f: Findings, kinds: Iterable[ConditionKind]) -> list[str]:
     return [f"{k.value} Condition ({c.source})" for k in kinds if (c := f.conditions.get(k))]
+
+
+# --- Facts the recommendations read (core-flags → core-recs, TEAM-interfaces.md) --------------
+
+
+def avn_present(f: Findings) -> bool:
+    """An AVN Condition is present (E4-22, Q10-13)."""
+    return ConditionKind.AVN in f.conditions
+
+
+def fai_or_labral_present(f: Findings) -> bool:
+    """An FAI or labral-tear Condition is present (E4-22)."""
+    return ConditionKind.FAI in f.conditions or ConditionKind.LABRAL_TEAR in f.conditions
+
+
+def _sign(f: Findings, sign: NeuroSign) -> Tri:
+    b = f.neuro.get(sign)
+    return Tri.UNKNOWN if b is None else Tri.of(b.value)
+
+
+def myelopathy(f: Findings) -> Tri:
+    """``myelopathy-signs`` as recorded (Q10-04)."""
+    return _sign(f, NeuroSign.MYELOPATHY_SIGNS)
+
+
+def myotomal_weakness(f: Findings) -> Tri:
+    """``myotomal-weakness`` as recorded (E4-3, Q11-03)."""
+    return _sign(f, NeuroSign.MYOTOMAL_WEAKNESS)
+
+
+def sij_reason(f: Findings, groin: Flag) -> str | None:
+    """Why SIJ_SIGNS is true (Q10-12): "cluster" (≥ 3 of the five tests +) or "faber-posterior"
+    (FABER + with posterior pain and GROIN_PAIN not true); None when neither holds."""
+    positive = [
+        t for t in SIJ_TESTS if (tf := f.unsided_tests.get(t)) and tf.result is TestResult.POSITIVE
+    ]
+    if len(positive) >= SIJ_CLUSTER_MIN:
+        return "cluster"
+    if faber_with(f, PainLocation.POSTERIOR) is Tri.TRUE and groin.value is not Tri.TRUE:
+        return "faber-posterior"
+    return None
+
+
+def prior_lumbar_surgery(f: Findings) -> bool:
+    """A prior lumbar surgery is recorded (Q10-05: rec-mri-lumbar "with and without contrast")."""
+    return any(t.kind is TreatmentKind.LUMBAR_SURGERY for t in f.treatments)
+
+
+def lumbar_imaging_known(f: Findings, t: Thresholds) -> bool:
+    """§1.1, Q10-05, Q11-01: at least one lumbar imaging finding is used and it is at most
+    365 days [P] before the reference time; an untimed finding, or any finding when there is
+    no reference time, counts as known. SPINE_PATH reads the findings whatever their age."""
+    if not f.lumbar_imaging:
+        return False
+    if f.lumbar_imaging_time is None or f.reference_time is None:
+        return True
+    age = f.reference_time - f.lumbar_imaging_time
+    return age <= Thresholds.days(t.lumbar_imaging_recent_days)
+
+
+def old_lumbar_imaging(f: Findings, t: Thresholds) -> bool:
+    """Lumbar imaging is recorded but older than 365 days (Q10-05: "listed as old imaging")."""
+    return bool(f.lumbar_imaging) and not lumbar_imaging_known(f, t)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -52,6 +52,31 @@ class SidedTest(enum.Enum):
     LOG_ROLL = "test-log-roll"
     PASSIVE_IR_PAIN = "test-passive-ir-pain"
     SLR = "test-slr"
+    # Lateral hip tests (E4-11, §1.3): per side; not excluded on a replaced side (Q5-11).
+    GREATER_TROCHANTER_PALPATION = "test-greater-trochanter-palpation"
+    SINGLE_LEG_STANCE = "test-single-leg-stance-30s"
+    FADER_R = "test-fader-r"
+
+
+#: Tests of the native hip joint: on a replaced side they are excluded (§1.2 E4-9, Q4-11).
+NATIVE_HIP_TESTS: frozenset[SidedTest] = frozenset(
+    {
+        SidedTest.THOMAS,
+        SidedTest.FABER,
+        SidedTest.FADIR,
+        SidedTest.SCOUR,
+        SidedTest.LOG_ROLL,
+        SidedTest.PASSIVE_IR_PAIN,
+    }
+)
+#: Tests of a replaced hip that RED_FLAG_HIP still reads (Q4-14: prosthetic infection or
+#: periprosthetic fracture).
+REPLACED_HIP_RED_FLAG_TESTS: frozenset[SidedTest] = frozenset(
+    {SidedTest.LOG_ROLL, SidedTest.PASSIVE_IR_PAIN}
+)
+LATERAL_HIP_TESTS: frozenset[SidedTest] = frozenset(
+    {SidedTest.GREATER_TROCHANTER_PALPATION, SidedTest.SINGLE_LEG_STANCE, SidedTest.FADER_R}
+)
 
 
 class UnsidedTest(enum.Enum):
@@ -129,6 +154,19 @@ class RedFlag(enum.Enum):
     WEIGHT_LOSS = "rf-weight-loss"
     IVDU_IMMUNOSUPPRESSION = "rf-ivdu-immunosuppression"
     SIGNIFICANT_TRAUMA = "rf-significant-trauma"
+    UNABLE_TO_WEIGHT_BEAR = "rf-unable-to-weight-bear"  # E4-2
+    LONG_TERM_CORTICOSTEROIDS = "rf-long-term-corticosteroids"  # Q10-08, a lasting state
+
+
+#: Red flags that record a history or a lasting state: never stale (Q7-01, Q10-08). Every other
+#: ``rf-*`` code is an episode red flag, current for 90 days [P] (E4-5, Q4-06).
+LASTING_RED_FLAGS: frozenset[RedFlag] = frozenset(
+    {
+        RedFlag.CANCER_HISTORY,
+        RedFlag.IVDU_IMMUNOSUPPRESSION,
+        RedFlag.LONG_TERM_CORTICOSTEROIDS,
+    }
+)
 
 
 class ConditionKind(enum.Enum):
@@ -141,6 +179,12 @@ class ConditionKind(enum.Enum):
     AVN = "condition-avn"
     SPINAL_STENOSIS = "spinal-stenosis"
     LOW_BACK_PAIN = "low-back-pain"
+    # Fourth edition (§1.3; E4-2, E4-3, E4-8, E4-9, Q4-24, Q10-01).
+    MALIGNANCY = "malignancy"
+    ARTIFICIAL_HIP = "artificial-hip"
+    RHEUMATOID_ARTHRITIS = "rheumatoid-arthritis"
+    OSTEOPOROSIS = "osteoporosis"
+    FEMORAL_NECK_FRACTURE = "femoral-neck-fracture"
 
 
 class ImagingFinding(enum.Enum):
@@ -156,6 +200,7 @@ class TreatmentKind(enum.Enum):
     HIP_ARTHROPLASTY = "prior-hip-arthroplasty"
     HIP_ARTHROSCOPY = "prior-hip-arthroscopy"
     HIP_INJECTION_THERAPEUTIC = "prior-hip-injection-therapeutic"
+    PHYSIOTHERAPY = "prior-hip-lumbar-physiotherapy"  # E4-16
 
 
 LUMBAR_TREATMENTS = frozenset({TreatmentKind.LUMBAR_SURGERY, TreatmentKind.LUMBAR_INJECTION})
@@ -166,6 +211,7 @@ HIP_TREATMENTS = frozenset(
         TreatmentKind.HIP_INJECTION_THERAPEUTIC,
     }
 )
+CONSERVATIVE_TREATMENTS = frozenset({TreatmentKind.PHYSIOTHERAPY})
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +221,7 @@ class Measurement:
     value: Decimal
     source: str
     method: str | None = None  # e.g. ROM position (seated/supine/prone); compared only within one
+    time: datetime | None = None  # set where a rule reads it (symptom duration, Q4-30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +240,8 @@ class TestFinding:
 class BoolFinding:
     value: bool
     source: str
+    time: datetime | None = None  # the §1.1 time (red flags: recency, E4-5)
+    mrc_grade: int | None = None  # myotomal weakness: the weakest muscle's MRC grade (E4-3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,12 +279,32 @@ class Treatment:
     kind: TreatmentKind
     time: datetime | None
     source: str
+    sides: frozenset[Side] = frozenset()  # §1.2 (a hip arthroplasty's side, Q4-11)
 
 
 @dataclass(frozen=True, slots=True)
 class ConditionFinding:
     kind: ConditionKind
     source: str
+    sides: frozenset[Side] = frozenset()  # from any bodySite element (Q4-11)
+    onset: datetime | None = None  # onsetDateTime, else onsetPeriod.start, else recordedDate
+
+
+def aggregate_unsided(
+    by_side: Mapping[tuple[UnsidedTest, Side | None], TestFinding],
+) -> dict[UnsidedTest, TestFinding]:
+    """E4-23 (§1.1, §2): a side-optional test is positive when the latest value of any of its
+    side keys (left, right, no side) is positive, and negative when every key's is negative."""
+    order = {None: 0, Side.LEFT: 1, Side.RIGHT: 2}
+    out: dict[UnsidedTest, TestFinding] = {}
+    ranked = sorted(by_side.items(), key=lambda kv: (kv[0][0].value, order[kv[0][1]]))
+    for (test, _side), finding in ranked:
+        current = out.get(test)
+        if current is None or (
+            current.result is not TestResult.POSITIVE and finding.result is TestResult.POSITIVE
+        ):
+            out[test] = finding
+    return out
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:  # type: ignore[type-arg]
@@ -251,7 +320,12 @@ class Findings:
     contracture_angle: Mapping[Side, Measurement] = field(default_factory=dict)
     kl_grade: Mapping[Side, Measurement] = field(default_factory=dict)
     sided_tests: Mapping[tuple[SidedTest, Side], TestFinding] = field(default_factory=dict)
+    # The aggregate per test (E4-23): positive when the latest value of any side key is
+    # positive, else negative. The adapter fills it from ``unsided_tests_by_side``.
     unsided_tests: Mapping[UnsidedTest, TestFinding] = field(default_factory=dict)
+    unsided_tests_by_side: Mapping[tuple[UnsidedTest, Side | None], TestFinding] = field(
+        default_factory=dict
+    )
     # Pain: every series, recognised site or not (§1.1).
     pain: tuple[PainSeries, ...] = ()
     odi: Measurement | None = None
@@ -269,14 +343,30 @@ class Findings:
     treatments: tuple[Treatment, ...] = ()
     treatments_denied: Mapping[TreatmentKind, str] = field(default_factory=dict)  # B false
     conditions: Mapping[ConditionKind, ConditionFinding] = field(default_factory=dict)
+    # Fourth edition.
+    reference_time: datetime | None = None  # §0.8, Q4-02, Q5-09 (set by the adapter)
+    birth_date: date | None = None  # Q11-06: a partial birthDate is its latest possible day
+    replaced_sides: frozenset[Side] = frozenset()  # §1.2 E4-9: sides with a hip arthroplasty
+    arthroplasty_unsided: bool = False  # a hip arthroplasty without side (MT_CAUTION only)
+    # Log roll / passive IR pain of a replaced side: excluded from the exam, read only by
+    # RED_FLAG_HIP (Q4-14).
+    replaced_hip_tests: Mapping[tuple[SidedTest, Side], TestFinding] = field(default_factory=dict)
+    symptom_duration: Measurement | None = None  # weeks, with its time (E4-13, Q4-30)
+    lumbar_imaging_time: datetime | None = None  # time of the latest imaging set (Q10-05)
 
     def __post_init__(self) -> None:
+        if self.unsided_tests_by_side and not self.unsided_tests:
+            object.__setattr__(
+                self, "unsided_tests", aggregate_unsided(self.unsided_tests_by_side)
+            )
         for name in (
             "rom",
             "contracture_angle",
             "kl_grade",
             "sided_tests",
             "unsided_tests",
+            "unsided_tests_by_side",
+            "replaced_hip_tests",
             "radiographic",
             "lumbar_imaging",
             "neuro",

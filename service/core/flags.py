@@ -6,7 +6,6 @@ true- and false-conditions both hold is true), then the false-condition, else UN
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
 
@@ -14,18 +13,15 @@ from service.core.assessment import Flag
 from service.core.classifications import PiLl
 from service.core.evidence import (
     ABNORMAL_IMAGING,
-    EMERGENCY_RED_FLAGS,
-    HIP_CONDITIONS,
     SIDES,
     conditions_present,
     faber_with,
+    native_hip_conditions,
     neuro_signs,
     recorded_sides,
     tests_with,
 )
 from service.core.findings import (
-    HIP_TREATMENTS,
-    LUMBAR_TREATMENTS,
     SIJ_TESTS,
     ConditionKind,
     Findings,
@@ -34,62 +30,69 @@ from service.core.findings import (
     NeuroSign,
     PainLocation,
     PainSite,
-    RedFlag,
+    Side,
     SidedTest,
+    TestFinding,
     TestResult,
     UnsidedTest,
 )
 from service.core.measures import KlMax, Relief
-from service.core.pain import any_pain, site_pain, treatment_failed
+from service.core.pain import any_pain, site_pain
+from service.core.precautions import mt_caution
+from service.core.red_flags import (
+    red_flag,
+    red_flag_emergency,
+    red_flag_hip,
+    red_flag_items,
+    red_flag_screen_complete,
+    red_flag_spine,
+)
 from service.core.thresholds import (
     HIP_OA_KL_MIN,
     HIP_SEVERE_KL_MIN,
     PI_LL_MALALIGNMENT_DEG,
     RESTRICTED_IR_DEG,
     SIJ_CLUSTER_MIN,
+    SLR_RADICULAR_MAX_DEG,
+    SLR_RADICULAR_MIN_DEG,
     Thresholds,
 )
+from service.core.treatment_failure import conservative_tx_failed, hip_tx_failed, spine_tx_failed
 from service.core.tri import Tri, any_of, is_true, known_false, not_true
 from service.core.wording import joined, measured, number
 
 # Flags never named as "unknown" (summary, rec-collect-missing-data): the red flags are never
 # false, IA_STRONG / IA_NEG repeat IA_POS's one input, ANY_PAIN is never unknown.
 QUIET_WHEN_UNKNOWN = frozenset(
-    {"RED_FLAG", "RED_FLAG_EMERGENCY", "IA_STRONG", "IA_NEG", "ANY_PAIN"}
+    {
+        "RED_FLAG",
+        "RED_FLAG_EMERGENCY",
+        "RED_FLAG_SPINE",
+        "RED_FLAG_HIP",
+        "MT_CAUTION",
+        "IA_STRONG",
+        "IA_NEG",
+        "ANY_PAIN",
+    }
 )
 
 
 def lbp(f: Findings, t: Thresholds) -> Flag:
+    """§2 LBP: latest low-back NRS ≥ 1 [P], or a low back pain Condition."""
     return site_pain("LBP", f, PainSite.LOW_BACK, t, f.conditions.get(ConditionKind.LOW_BACK_PAIN))
 
 
 def groin_pain(f: Findings, t: Thresholds) -> Flag:
-    return site_pain("GROIN_PAIN", f, PainSite.GROIN, t)
-
-
-def _red(name: str, f: Findings, kinds: Iterable[RedFlag]) -> Flag:
-    kinds = list(kinds)
-    positive = [
-        f"{k.value} ({b.source})" for k in kinds if (b := f.red_flags.get(k)) and b.value
-    ] + conditions_present(f, [ConditionKind.CAUDA_EQUINA])
-    if positive:
-        return Flag(name, Tri.TRUE, joined(positive))
-    recorded = sum(1 for k in kinds if k in f.red_flags)
-    return Flag(name, Tri.UNKNOWN, f"none true ({recorded} of {len(kinds)} recorded); never false")
-
-
-def red_flag(f: Findings) -> Flag:
-    """Any red-flag input true or a cauda equina Condition; never false (§2)."""
-    return _red("RED_FLAG", f, RedFlag)
-
-
-def red_flag_emergency(f: Findings) -> Flag:
-    return _red("RED_FLAG_EMERGENCY", f, sorted(EMERGENCY_RED_FLAGS, key=lambda r: r.value))
+    """§2 GROIN_PAIN: latest groin NRS ≥ 1 [P]. Q4-13: the groin pain of a replaced side is not
+    hip evidence (RED_FLAG_HIP and the painful-replaced-hip referral read it, Q5-02, Q10-06)."""
+    return site_pain("GROIN_PAIN", f, PainSite.GROIN, t, excluded_sides=f.replaced_sides)
 
 
 def hip_path(f: Findings, kl: KlMax) -> Flag:
+    """§2 HIP_PATH: KL ≥ 2 on a recorded side [V S17], or a hip OA / FAI / labral / AVN
+    Condition. Q4-12: a replaced side counts as KL < 2; Q4-13: its hip Condition is no evidence."""
     high = [measured(f"KL {s.value}", m) for s, m in kl.sides if m.value >= HIP_OA_KL_MIN]
-    cond = conditions_present(f, HIP_CONDITIONS)
+    cond = native_hip_conditions(f)
     if high or cond:
         return Flag(
             "HIP_PATH", Tri.TRUE, f"{joined(high + cond)} (KL ≥ {HIP_OA_KL_MIN} or Condition)"
@@ -100,6 +103,7 @@ def hip_path(f: Findings, kl: KlMax) -> Flag:
 
 
 def hip_severe(kl: KlMax) -> Flag:
+    """§2 HIP_SEVERE: KL ≥ 3 on a recorded side [V S6]; a replaced side counts as < 3 (Q4-12)."""
     high = [measured(f"KL {s.value}", m) for s, m in kl.sides if m.value >= HIP_SEVERE_KL_MIN]
     if high:
         return Flag("HIP_SEVERE", Tri.TRUE, joined(high) + f" (≥ {HIP_SEVERE_KL_MIN})")
@@ -108,18 +112,36 @@ def hip_severe(kl: KlMax) -> Flag:
     return Flag("HIP_SEVERE", Tri.UNKNOWN, f"{kl.text}; KL not recorded on both sides")
 
 
+def _replaced_text(f: Findings) -> list[str]:
+    return [f"{s.value} hip replaced" for s in SIDES if s in f.replaced_sides]
+
+
 def restricted_ir(f: Findings) -> Flag:
-    ir = {s: m for s in SIDES if (m := f.rom.get((Motion.INTERNAL_ROTATION, s))) is not None}
-    text = joined([measured(f"IR {s.value}", m, "°") for s, m in ir.items()], "IR not recorded")
+    """§2 RESTRICTED_IR: IR < 15° on a side [V S16]; false when ≥ 15° on both sides, a replaced
+    side counting as ≥ 15° (Q4-12)."""
+    ir = {
+        s: m
+        for s in SIDES
+        if s not in f.replaced_sides and (m := f.rom.get((Motion.INTERNAL_ROTATION, s)))
+    }
+    parts = [measured(f"IR {s.value}", m, "°") for s, m in ir.items()] + _replaced_text(f)
+    text = joined(parts, "IR not recorded")
     if any(m.value < RESTRICTED_IR_DEG for m in ir.values()):
         return Flag("RESTRICTED_IR", Tri.TRUE, f"{text} (< {RESTRICTED_IR_DEG}° on a side)")
-    if len(ir) == 2:
+    if len(set(ir) | f.replaced_sides) == 2:
         return Flag("RESTRICTED_IR", Tri.FALSE, f"{text} (≥ {RESTRICTED_IR_DEG}° on both sides)")
     return Flag("RESTRICTED_IR", Tri.UNKNOWN, f"{text}; IR not recorded on both sides")
 
 
 def rot_asymmetry(f: Findings, t: Thresholds) -> Flag:
-    """Sides compared only within one ``method``; total rotation only when all four share it."""
+    """§2 ROT_ASYMMETRY [P]: sides compared only within one ``method``; total rotation only when
+    all four share it. Q4-12: no side is compared with a replaced hip (false)."""
+    if f.replaced_sides:
+        return Flag(
+            "ROT_ASYMMETRY",
+            Tri.FALSE,
+            f"{joined(_replaced_text(f))}: no side is compared with a replaced hip",
+        )
     limit = t.rotation_asymmetry_deg
     irl, irr = (f.rom.get((Motion.INTERNAL_ROTATION, s)) for s in SIDES)
     erl, err = (f.rom.get((Motion.EXTERNAL_ROTATION, s)) for s in SIDES)
@@ -146,6 +168,9 @@ def rot_asymmetry(f: Findings, t: Thresholds) -> Flag:
 
 
 def hip_provocative(f: Findings) -> Flag:
+    """§2 HIP_PROVOCATIVE [V S16, S17, S18, S22]. A replaced side's tests never reach here
+    (E4-9). Conservative reading of Q4-12 (the false-condition is not a "both sides" rule): the
+    native hip must itself be tested; only with both hips replaced is the flag false."""
     positive = [
         p
         for test in (
@@ -161,6 +186,8 @@ def hip_provocative(f: Findings) -> Flag:
         positive.append("test-faber positive with groin/anterior pain")
     if positive:
         return Flag("HIP_PROVOCATIVE", Tri.TRUE, joined(positive))
+    if len(f.replaced_sides) == 2:
+        return Flag("HIP_PROVOCATIVE", Tri.FALSE, "both hips replaced: no native joint to provoke")
     fadir = recorded_sides(f, SidedTest.FADIR)
     faber = recorded_sides(f, SidedTest.FABER)
     if fadir and known_false(groin_faber):  # FADIR never +; FABER recorded, never + with groin
@@ -174,18 +201,44 @@ def hip_provocative(f: Findings) -> Flag:
     )
 
 
-def hip_signs(restricted: Flag, asymmetry: Flag, provocative: Flag, groin: Flag) -> Flag:
-    parts = [restricted, asymmetry, provocative, groin]
+def hip_exam_negative(restricted: Flag, asymmetry: Flag, provocative: Flag) -> Flag:
+    """§2 HIP_EXAM_NEGATIVE (E4-10): RESTRICTED_IR, ROT_ASYMMETRY and HIP_PROVOCATIVE all false;
+    false when any of them is true. Evidence: as its three parts."""
+    parts = (restricted, asymmetry, provocative)
     text = ", ".join(f"{p.name} {p.value.value}" for p in parts)
     if any(is_true(p.value) for p in parts):
+        return Flag("HIP_EXAM_NEGATIVE", Tri.FALSE, text)
+    if all(known_false(p.value) for p in parts):
+        return Flag("HIP_EXAM_NEGATIVE", Tri.TRUE, text)
+    return Flag("HIP_EXAM_NEGATIVE", Tri.UNKNOWN, text)
+
+
+def hip_signs(
+    restricted: Flag, asymmetry: Flag, provocative: Flag, groin: Flag, exam_negative: Flag
+) -> Flag:
+    """§2 HIP_SIGNS (E4-10, Q10-09): RESTRICTED_IR, ROT_ASYMMETRY or HIP_PROVOCATIVE; or
+    GROIN_PAIN when the hip was examined (at least one of the three known) and the examination
+    is not negative. False when all three are false (groin pain with a negative hip exam is not
+    a hip sign); with no hip examination at all, groin pain leaves it unknown."""
+    exam = (restricted, asymmetry, provocative)
+    text = ", ".join(f"{p.name} {p.value.value}" for p in (*exam, groin, exam_negative))
+    if any(is_true(p.value) for p in exam):
         return Flag("HIP_SIGNS", Tri.TRUE, text)
-    if all(known_false(p.value) for p in parts[:3]) and not_true(groin.value):
+    examined = any(p.value is not Tri.UNKNOWN for p in exam)
+    if is_true(groin.value) and examined and not_true(exam_negative.value):
+        return Flag("HIP_SIGNS", Tri.TRUE, f"{text} (groin pain with the hip examined)")
+    if all(known_false(p.value) for p in exam):
         return Flag("HIP_SIGNS", Tri.FALSE, text)
     return Flag("HIP_SIGNS", Tri.UNKNOWN, text)
 
 
 def hip_ext_deficit(f: Findings, t: Thresholds) -> Flag:
-    ext = {s: m for s in SIDES if (m := f.rom.get((Motion.EXTENSION, s))) is not None}
+    """§2 HIP_EXT_DEFICIT [P; concept V S4, S19]. Q5-08: a replaced side counts as Thomas −
+    and extension > 0° (its values never reach here, E4-9)."""
+    replaced = f.replaced_sides
+    ext = {
+        s: m for s in SIDES if s not in replaced and (m := f.rom.get((Motion.EXTENSION, s)))
+    }
     true_parts = tests_with(f, SidedTest.THOMAS, TestResult.POSITIVE)
     true_parts += [
         measured(f"extension {s.value}", m, "°")
@@ -200,10 +253,14 @@ def hip_ext_deficit(f: Findings, t: Thresholds) -> Flag:
     if true_parts:
         return Flag("HIP_EXT_DEFICIT", Tri.TRUE, joined(true_parts))
     thomas_neg = tests_with(f, SidedTest.THOMAS, TestResult.NEGATIVE)
-    if len(thomas_neg) == 2:
-        return Flag("HIP_EXT_DEFICIT", Tri.FALSE, joined(thomas_neg))
-    if len(ext) == 2:  # both > threshold, else a true-part above
-        text = joined([measured(f"extension {s.value}", m, "°") for s, m in ext.items()])
+    thomas_sides = {s for s in SIDES if (SidedTest.THOMAS, s) in f.sided_tests}
+    if len(thomas_sides | replaced) == 2:  # every recorded Thomas is − here
+        return Flag("HIP_EXT_DEFICIT", Tri.FALSE, joined(thomas_neg + _replaced_text(f)))
+    if len(set(ext) | replaced) == 2:  # both > threshold, else a true-part above
+        text = joined(
+            [measured(f"extension {s.value}", m, "°") for s, m in ext.items()]
+            + _replaced_text(f)
+        )
         return Flag("HIP_EXT_DEFICIT", Tri.FALSE, f"{text} (> {number(t.extension_deficit_deg)}°)")
     return Flag(
         "HIP_EXT_DEFICIT", Tri.UNKNOWN, "Thomas test or extension not recorded on both sides"
@@ -229,8 +286,46 @@ def spine_path(f: Findings, pi_ll: PiLl | None) -> Flag:
     return Flag("SPINE_PATH", Tri.UNKNOWN, f"no lumbar imaging; {pill}")
 
 
+def slr_radicular(tf: TestFinding) -> bool:
+    """E4-7, Q4-20: an SLR + is radicular unless any of its pain locations is groin/anterior or
+    lateral and none is posterior or below the knee, or its angle is below 30° or above 70°
+    [V S23] (30 and 70 are radicular; an unreadable angle was dropped by the adapter, so only
+    the location rule applies; a location-less SLR + is radicular)."""
+    locations = tf.pain_locations
+    hip_like = {PainLocation.GROIN_ANTERIOR, PainLocation.LATERAL}
+    leg = {PainLocation.POSTERIOR, PainLocation.BELOW_KNEE}
+    if locations & hip_like and not locations & leg:
+        return False
+    angle = tf.slr_angle
+    return angle is None or SLR_RADICULAR_MIN_DEG <= angle <= SLR_RADICULAR_MAX_DEG
+
+
+def _slr_words(side: Side, tf: TestFinding) -> str:
+    parts = []
+    if tf.slr_angle is not None:
+        parts.append(f"at {number(tf.slr_angle)}°")
+    if tf.pain_locations:
+        where = ", ".join(
+            sorted(loc.value.removeprefix("location-") for loc in tf.pain_locations)
+        )
+        parts.append(f"with {where} pain")
+    return " ".join([f"SLR + {side.value}", *parts]) + f" ({tf.source})"
+
+
 def radicular(f: Findings) -> Flag:
-    positive = tests_with(f, SidedTest.SLR, TestResult.POSITIVE)
+    """§2 RADICULAR (E4-7, E4-23): a radicular SLR + [V S23], crossed SLR +, slump + (any side
+    key), neurogenic claudication, dermatomal sensory loss or reflex loss. A non-radicular SLR +
+    counts as negative and is named in the basis."""
+    slr = {s: tf for s in SIDES if (tf := f.sided_tests.get((SidedTest.SLR, s))) is not None}
+    radicular_slr = {
+        s: tf for s, tf in slr.items() if tf.result is TestResult.POSITIVE and slr_radicular(tf)
+    }
+    not_radicular = [
+        f"{_slr_words(s, tf)}: not radicular"
+        for s, tf in slr.items()
+        if tf.result is TestResult.POSITIVE and s not in radicular_slr
+    ]
+    positive = [_slr_words(s, tf) for s, tf in radicular_slr.items()]
     positive += [
         f"{test.value} positive ({tf.source})"
         for test in (UnsidedTest.SLR_CROSSED, UnsidedTest.SLUMP)
@@ -243,9 +338,9 @@ def radicular(f: Findings) -> Flag:
     )
     positive += neuro_signs(f, signs, True)
     if positive:
-        return Flag("RADICULAR", Tri.TRUE, joined(positive))
-    negative = tests_with(f, SidedTest.SLR, TestResult.NEGATIVE)
-    if negative:  # SLR tested, negative on every side tested (a + would be true above)
+        return Flag("RADICULAR", Tri.TRUE, joined(positive + not_radicular))
+    negative = tests_with(f, SidedTest.SLR, TestResult.NEGATIVE) + not_radicular
+    if negative:  # SLR tested, negative (or non-radicular +) on every side tested
         return Flag("RADICULAR", Tri.FALSE, f"{joined(negative)}; no other radicular sign true")
     return Flag("RADICULAR", Tri.UNKNOWN, "SLR not recorded; no radicular sign true")
 
@@ -272,6 +367,9 @@ def spine_signs(rad: Flag, motor: Flag) -> Flag:
 
 
 def sij_signs(f: Findings, groin: Flag) -> Flag:
+    """§2 SIJ_SIGNS [V S24]: ≥ 3 of the five SIJ tests + (each counted once, positive when the
+    latest value of any side key is +, E4-23), or FABER + with posterior pain and GROIN_PAIN not
+    true. The basis says which (Q10-12: "cluster" or "FABER with posterior pain")."""
     results = {t: tf.result for t in SIJ_TESTS if (tf := f.unsided_tests.get(t)) is not None}
     pos = sorted(t.value for t, r in results.items() if r is TestResult.POSITIVE)
     neg = sorted(t.value for t, r in results.items() if r is TestResult.NEGATIVE)
@@ -280,19 +378,70 @@ def sij_signs(f: Findings, groin: Flag) -> Flag:
         f"{len(pos)} SIJ test(s) positive ({', '.join(pos) or '-'}), {len(neg)} negative; "
         f"FABER + with posterior pain {posterior.value}; GROIN_PAIN {groin.value.value}"
     )
-    if len(pos) >= SIJ_CLUSTER_MIN or (is_true(posterior) and not_true(groin.value)):
-        return Flag("SIJ_SIGNS", Tri.TRUE, text)
+    if len(pos) >= SIJ_CLUSTER_MIN:
+        return Flag("SIJ_SIGNS", Tri.TRUE, f"cluster: {text}")
+    if is_true(posterior) and not_true(groin.value):
+        return Flag("SIJ_SIGNS", Tri.TRUE, f"FABER with posterior pain: {text}")
     if len(neg) >= SIJ_CLUSTER_MIN and known_false(posterior):
         return Flag("SIJ_SIGNS", Tri.FALSE, text)
     return Flag("SIJ_SIGNS", Tri.UNKNOWN, text)
 
 
-def spine_tx_failed(f: Findings, t: Thresholds) -> Flag:
-    return treatment_failed("SPINE_TX_FAILED", f, LUMBAR_TREATMENTS, t)
+def _positive_sides(f: Findings, test: SidedTest) -> set[Side]:
+    return {
+        s
+        for s in SIDES
+        if (tf := f.sided_tests.get((test, s))) is not None and tf.result is TestResult.POSITIVE
+    }
 
 
-def hip_tx_failed(f: Findings, t: Thresholds) -> Flag:
-    return treatment_failed("HIP_TX_FAILED", f, HIP_TREATMENTS, t)
+def gluteal_signs(f: Findings, t: Thresholds) -> Flag:
+    """§2 GLUTEAL_SIGNS (E4-11, Q4-21) [M S41, combination P]: lateral-hip NRS ≥ 1 (any side),
+    and greater-trochanter palpation + with single-leg stance 30 s + or FADER-R + on the same
+    side. False when at least one lateral-hip series exists and all are 0, or palpation is −
+    on every recorded side with at least one side recorded. Not excluded on a replaced side
+    (Q5-11)."""
+    lateral = [s for s in f.pain if s.site is PainSite.LATERAL_HIP and s.readings]
+    present = t.pain_present_nrs
+    nrs = [f"lateral-hip NRS {s.latest.value} ({s.latest.source})" for s in lateral]
+    hurting = any(s.latest.value >= present for s in lateral)
+    palpation = _positive_sides(f, SidedTest.GREATER_TROCHANTER_PALPATION)
+    specific = _positive_sides(f, SidedTest.SINGLE_LEG_STANCE) | _positive_sides(
+        f, SidedTest.FADER_R
+    )
+    same = [s.value for s in SIDES if s in palpation and s in specific]
+    recorded = [
+        s for s in SIDES if (SidedTest.GREATER_TROCHANTER_PALPATION, s) in f.sided_tests
+    ]
+    text = (
+        f"{joined(nrs, 'no lateral-hip NRS')}; trochanter palpation + "
+        f"{joined([s.value for s in SIDES if s in palpation])}; single-leg stance or FADER-R + "
+        f"{joined([s.value for s in SIDES if s in specific])}"
+    )
+    if hurting and same:
+        return Flag("GLUTEAL_SIGNS", Tri.TRUE, f"{text} (same side: {', '.join(same)})")
+    if (lateral and not hurting) or (recorded and not palpation):
+        return Flag("GLUTEAL_SIGNS", Tri.FALSE, text)
+    return Flag("GLUTEAL_SIGNS", Tri.UNKNOWN, text)
+
+
+def short_episode(f: Findings, t: Thresholds) -> Flag:
+    """§2 SHORT_EPISODE (E4-13, Q4-30) [M S43]: the latest symptom duration plus the time from
+    its Observation to the reference time is < 6 weeks (an untimed duration is taken as
+    recorded); ≥ 6 weeks is false (6 weeks exactly is not short)."""
+    duration = f.symptom_duration
+    if duration is None:
+        return Flag("SHORT_EPISODE", Tri.UNKNOWN, "symptom duration not recorded")
+    weeks = duration.value
+    text = measured("symptom duration", duration, " wk")
+    if duration.time is not None and f.reference_time is not None:
+        elapsed = f.reference_time - duration.time
+        weeks = weeks + Decimal(elapsed.total_seconds()) / Decimal(7 * 86_400)
+        text += f" + {number(Decimal(elapsed.days))} d to the reference time"
+    limit = t.short_episode_weeks
+    if weeks < limit:
+        return Flag("SHORT_EPISODE", Tri.TRUE, f"{text} (< {number(limit)} weeks)")
+    return Flag("SHORT_EPISODE", Tri.FALSE, f"{text} (≥ {number(limit)} weeks)")
 
 
 def _ia(name: str, relief: Relief | None, positive_at: Decimal, below: bool) -> Flag:
@@ -323,29 +472,42 @@ def derive_flags(
     """Every §2 flag, in the table's order (plus ANY_PAIN, which R11 reads)."""
     groin = groin_pain(f, t)
     ir, asym, prov = restricted_ir(f), rot_asymmetry(f, t), hip_provocative(f)
+    exam_negative = hip_exam_negative(ir, asym, prov)
     rad, motor = radicular(f), motor_deficit(f)
+    items = red_flag_items(f, t)
+    emergency = red_flag_emergency(f, t, items)
+    spine = red_flag_spine(f, t, items)
+    hip = red_flag_hip(f, t, items)
     ordered = [
         lbp(f, t),
         groin,
-        red_flag(f),
-        red_flag_emergency(f),
+        red_flag(emergency, spine, hip),
+        emergency,
+        spine,
+        hip,
+        red_flag_screen_complete(f, t),
         hip_path(f, kl),
         hip_severe(kl),
         ir,
         asym,
         prov,
-        hip_signs(ir, asym, prov, groin),
+        exam_negative,
+        hip_signs(ir, asym, prov, groin, exam_negative),
         hip_ext_deficit(f, t),
         spine_path(f, pi_ll),
         rad,
         motor,
         spine_signs(rad, motor),
         sij_signs(f, groin),
+        gluteal_signs(f, t),
+        mt_caution(f, t),
         ia_pos(relief, t),
         ia_strong(relief, t),
         ia_neg(relief, t),
         spine_tx_failed(f, t),
         hip_tx_failed(f, t),
+        conservative_tx_failed(f, t),
+        short_episode(f, t),
         any_pain(f, t),
     ]
     return {flag.name: flag for flag in ordered}

@@ -17,14 +17,19 @@ class KlMax:
     """§2 KL_MAX: the larger KL grade, known if both sides are recorded or any side is ≥ 3."""
 
     sides: tuple[tuple[Side, Measurement], ...]
+    replaced: frozenset[Side] = frozenset()  # §1.2 E4-9: no native joint to grade
 
     @property
     def both_recorded(self) -> bool:
-        return len(self.sides) == 2
+        """Q4-12: a replaced side counts as recorded (and < 2) in every "both sides" rule."""
+        return len({s for s, _ in self.sides} | self.replaced) == 2
 
     @property
     def value(self) -> Decimal | None:
-        """The grade, or None while KL_MAX is unknown ("KL unknown" in §5)."""
+        """The grade, or None while KL_MAX is unknown ("KL unknown" in §5). Q4-12: the native
+        side's grade alone (known when the native side is recorded); with both hips replaced
+        there is nothing to grade and KL_MAX stays unknown (never ask for a radiograph of a
+        replaced hip, Q4-13)."""
         if not self.sides:
             return None
         top = max(m.value for _, m in self.sides)
@@ -32,7 +37,9 @@ class KlMax:
 
     @property
     def text(self) -> str:
-        return joined([measured(f"KL {s.value}", m) for s, m in self.sides], "KL not recorded")
+        parts = [measured(f"KL {s.value}", m) for s, m in self.sides]
+        parts += [f"{s.value} hip replaced" for s in SIDES if s in self.replaced]
+        return joined(parts, "KL not recorded")
 
     @property
     def basis(self) -> str:
@@ -42,7 +49,11 @@ class KlMax:
 
 
 def kl_max(findings: Findings) -> KlMax:
-    return KlMax(tuple((s, m) for s in SIDES if (m := findings.kl_grade.get(s))))
+    replaced = findings.replaced_sides
+    return KlMax(
+        tuple((s, m) for s in SIDES if s not in replaced and (m := findings.kl_grade.get(s))),
+        replaced,
+    )
 
 
 @dataclass(frozen=True, slots=True)

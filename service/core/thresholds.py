@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from decimal import Decimal
 
 # --- Spinopelvic alignment -------------------------------------------------------------------
@@ -55,6 +56,22 @@ SCHWAB_SVA_PLUS_PLUS_MM = Decimal("95")  # [V S8] SVA ++ > 95 mm
 HIP_FIRST_PI_LL_DEG = Decimal("10")  # [V S40] HIP_FIRST: PI−LL ≥ 10°
 HIP_FIRST_SVA_MM = Decimal("40")  # [V S40] ... or SVA ≥ 40 mm
 
+# --- Fourth edition (§7, §11) -----------------------------------------------------------------
+RED_FLAG_RECENCY_DAYS = Decimal("90")  # [P] E4-5, Q4-05: an episode red flag is current ≤ 90 d
+IA_RELIEF_STALE_DAYS = Decimal("365")  # [P] E4-12, Q4-29: relief stale after 365 d (365 current)
+SEPTIC_GROIN_NRS = Decimal("7")  # [P] E4-2, Q4-08: fever with groin NRS ≥ 7
+MAJOR_WEAKNESS_MRC = Decimal("3")  # [P] E4-3, Q4-07: myotomal weakness MRC ≤ 3 is a red flag
+SHORT_EPISODE_WEEKS = Decimal("6")  # [M S43, S47] E4-13: SHORT_EPISODE < 6 weeks
+LUMBAR_IMAGING_RECENT_DAYS = Decimal("365")  # [P] Q10-05, Q11-01: lumbar imaging known ≤ 365 d
+FRAGILITY_AGE_YEARS = Decimal("70")  # [P] Q10-08: fragility-fracture rule, age ≥ 70
+URGENT_MRI_SPINE_ITEMS = Decimal("2")  # [P; M S48] §5.1: ≥ 2 RED_FLAG_SPINE items → urgent MRI
+FEMORAL_NECK_FRACTURE_RECENT_DAYS = Decimal("90")  # [P] Q4-08: a fracture Condition ≤ 90 d
+REVIEW_WEEKS = Decimal("6")  # [P] E4-17: review interval
+SLR_RADICULAR_MIN_DEG = Decimal("30")  # [V S23] E4-7, Q4-20: 30° is radicular
+SLR_RADICULAR_MAX_DEG = Decimal("70")  # [V S23] E4-7, Q4-20: 70° is radicular
+MRC_RANGE = (Decimal("0"), Decimal("5"))  # §1.4 MRC grade, integer 0–5
+SYMPTOM_DURATION_RANGE_WK = (Decimal("0"), Decimal("520"))  # [P] §1.4, after d → wk (Q4-30)
+
 # --- Bands (§3): upper bound of each band, inclusive -----------------------------------------
 NRS_BANDS: tuple[tuple[Decimal, str], ...] = (  # [M]
     (Decimal("0"), "none"),
@@ -83,12 +100,28 @@ class Thresholds:
     persistent_pain_nrs: Decimal = PERSISTENT_PAIN_NRS
     pain_present_nrs: Decimal = PAIN_PRESENT_NRS
     pi_pt_ss_tolerance_deg: Decimal = PI_PT_SS_TOLERANCE_DEG
+    # Fourth edition [P] defaults (§7).
+    red_flag_recency_days: Decimal = RED_FLAG_RECENCY_DAYS
+    ia_relief_stale_days: Decimal = IA_RELIEF_STALE_DAYS
+    septic_groin_nrs: Decimal = SEPTIC_GROIN_NRS
+    major_weakness_mrc: Decimal = MAJOR_WEAKNESS_MRC
+    short_episode_weeks: Decimal = SHORT_EPISODE_WEEKS
+    lumbar_imaging_recent_days: Decimal = LUMBAR_IMAGING_RECENT_DAYS
+    fragility_age_years: Decimal = FRAGILITY_AGE_YEARS
+    urgent_mri_spine_items: Decimal = URGENT_MRI_SPINE_ITEMS
+    femoral_neck_fracture_recent_days: Decimal = FEMORAL_NECK_FRACTURE_RECENT_DAYS
+    review_weeks: Decimal = REVIEW_WEEKS
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
             if not isinstance(value, Decimal) or not value.is_finite():
                 raise ValueError(f"threshold {f.name} must be a finite Decimal")
+
+    @staticmethod
+    def days(value: Decimal) -> timedelta:
+        """A [P] number of days as a duration of 24 h days between instants (Q4-05)."""
+        return timedelta(microseconds=int(value * 86_400_000_000))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Decimal]) -> Thresholds:

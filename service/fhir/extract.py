@@ -7,18 +7,24 @@ latest-value selection, and the digests the audit record and output ids derive f
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
+from service.core.findings import ConditionKind
+from service.core.thresholds import Thresholds
 from service.errors import Issue
 from service.fhir.concept_maps import ConceptMapIndex
 from service.fhir.exclusion import Excluded
 from service.fhir.extraction import Extraction, InputRef
-from service.fhir.parse import Entry, canonical_json, scan, unwrap, validate
+from service.fhir.parse import Entry, Scan, canonical_json, scan, unwrap, validate
+from service.fhir.prefilter import prefilter
 from service.fhir.readers import history_readings, observation_readings, read_observation
 from service.fhir.selection import Reading, assemble
-from service.fhir.subjects import resolve_patient
+from service.fhir.subjects import patient_id_of, resolve_patient
+from service.fhir.times import birth_date
 
 #: Observation.status (§1.1): used; used with a warning; ignored and listed as ignored.
 USED_STATUSES = frozenset({"final", "amended", "corrected"})
@@ -52,7 +58,10 @@ def _ignore_reason(entry: Entry) -> tuple[str, str] | None:
         raise Excluded(f"status {status!r} is not an Observation status", "status", "code-invalid")
     if entry.rtype == "Condition":
         clinical = _codes(resource.get("clinicalStatus"))
-        if "clinicalStatus" in resource and not clinical & CONDITION_ACTIVE:
+        # Q10-01: a malignancy Condition counts whatever its clinicalStatus (inactive,
+        # remission, resolved too): a history of cancer never goes stale (Q7-01).
+        malignancy = entry.kinds[0].member is ConditionKind.MALIGNANCY
+        if "clinicalStatus" in resource and not clinical & CONDITION_ACTIVE and not malignancy:
             return f"clinicalStatus '{', '.join(sorted(clinical)) or '?'}'", "clinicalStatus"
         void = _codes(resource.get("verificationStatus")) & CONDITION_VOID
         if void:
@@ -69,6 +78,7 @@ def read_input(
     index: ConceptMapIndex,
     *,
     patient_id: str | None = None,
+    thresholds: Thresholds | None = None,
 ) -> Extraction:
     """Read a FHIR R4 Bundle (or Parameters with ``observations``) into an Extraction.
 
@@ -111,14 +121,27 @@ def read_input(
                 readings += observation_readings(context)
                 warnings += context.warnings
             else:
-                readings += history_readings(entry, spec)
+                readings += history_readings(entry, spec, index)
         except Excluded as exc:
             warnings.append(
                 Issue("warning", exc.code, f"{entry.name}: {exc.reason}; excluded",
                       (f"{entry.expr}.{exc.field}",))
             )
-    selection = assemble(readings)
+    pre = prefilter(readings, thresholds if thresholds is not None else Thresholds())
+    warnings += pre.warnings
+    selection = assemble(pre.readings)
     warnings += selection.warnings
+    born, born_warning = _birth_date(found, patient_ref)
+    if born_warning is not None:
+        warnings.append(born_warning)
+    findings = dataclasses.replace(
+        selection.findings,
+        reference_time=pre.reference_time,
+        birth_date=born,
+        replaced_sides=pre.replaced_sides,
+        arthroplasty_unsided=pre.arthroplasty_unsided,
+        replaced_hip_tests=pre.replaced_hip_tests,
+    )
     used: dict[str, InputRef] = {}
     for entry in selection.used:
         used.setdefault(entry.ref, InputRef(entry.ref, entry.kinds[0].group, entry.rtype))
@@ -135,7 +158,7 @@ def read_input(
         used_hash.update(document)
     return Extraction(
         patient_ref=patient_ref,
-        findings=selection.findings,
+        findings=findings,
         used=tuple(used.values()),
         warnings=tuple(warnings),
         ignored=tuple(ignored),
@@ -143,3 +166,24 @@ def read_input(
         used_digest=used_hash.hexdigest(),
         relevant_count=len(found.relevant),
     )
+
+
+def _birth_date(found: Scan, patient_ref: str) -> tuple[date | None, Issue | None]:
+    """The evaluated Patient's ``birthDate`` (Q10-08, Q11-06), None when absent or unreadable."""
+    wanted = patient_id_of(patient_ref)
+    for entry in found.patients:
+        if entry.resource.get("id") not in (None, wanted):
+            continue
+        raw = entry.resource.get("birthDate")
+        if raw is None:
+            return None, None
+        try:
+            return birth_date(raw), None
+        except Excluded as exc:
+            return None, Issue(
+                "warning",
+                exc.code,
+                f"{entry.name}: birthDate {exc.reason}; age unknown",
+                (f"{entry.expr}.birthDate",),
+            )
+    return None, None

@@ -41,6 +41,8 @@ SIDE = f"{CANONICAL_BASE}/CodeSystem/side"
 TEST_RESULT = f"{CANONICAL_BASE}/CodeSystem/test-result"
 PAIN_LOCATION = f"{CANONICAL_BASE}/CodeSystem/pain-location"
 IMAGING_FINDING = f"{CANONICAL_BASE}/CodeSystem/imaging-finding"
+BODY_REGION = f"{CANONICAL_BASE}/CodeSystem/body-region"  # Q5-04: what a physiotherapy names
+REGIONS = frozenset({"hip", "lumbar"})
 
 #: Lumbar draft-order kinds: the HSC targets of ConceptMap lumbar-orders (read by CDS Hooks).
 ORDER_KINDS = frozenset(
@@ -49,6 +51,7 @@ ORDER_KINDS = frozenset(
 
 COMPONENT_PAIN_LOCATION = "pain-location"
 COMPONENT_SLR_ANGLE = "slr-angle"
+COMPONENT_MRC_GRADE = "mrc-grade"  # E4-3: on myotomal-weakness, I 0–5
 
 #: Side-domain target code -> the sides it stands for ("right and left" counts for each, §1.2).
 SIDES: Mapping[str, frozenset[Side]] = MappingProxyType(
@@ -72,6 +75,7 @@ class Reader(enum.Enum):
     BOOLEAN = "B"
     ROM_PANEL = "panel of hip ROM components"
     ODI_PANEL = "ODI panel"
+    DURATION = "Q wk"
     CONDITION = "Condition"
 
 
@@ -94,6 +98,7 @@ class Slot(enum.Enum):
     IA_RELIEF = "ia_relief_pct"
     TREATMENT = "treatments"
     CONDITION = "conditions"
+    SYMPTOM_DURATION = "symptom_duration"
 
 
 Member: TypeAlias = (
@@ -156,6 +161,7 @@ CONTRACTURE_RANGE = (_d("0"), _d("90"))
 NRS_RANGE = (_d("0"), _d("10"))
 ODI_RANGE = (_d("0"), _d("100"))
 KL_RANGE = (_d("0"), _d("4"))
+SYMPTOM_DURATION_RANGE = (_d("0"), _d("520"))  # weeks, checked after d -> wk (Q4-30)
 RELIEF_RANGE = (_d("-100"), _d("100"))  # a recorded relief; a computed one is not checked
 
 
@@ -202,6 +208,8 @@ def _build() -> dict[str, KindSpec]:
         KindSpec("odi", "ODI", _OBS, Reader.PERCENT, Slot.ODI, "pain", None, False, *ODI_RANGE),
         KindSpec("odi-panel", "ODI panel", _OBS, Reader.ODI_PANEL, Slot.ODI, "pain",
                  None, False, *ODI_RANGE, generic=True),
+        KindSpec("symptom-duration", "symptom duration", _OBS, Reader.DURATION,
+                 Slot.SYMPTOM_DURATION, "history", None, False, *SYMPTOM_DURATION_RANGE),
         KindSpec("ia-hip-injection-nrs-pre", "IA injection NRS before", _OBS, Reader.INTEGER,
                  Slot.IA_PRE, "pain", None, False, *NRS_RANGE),
         KindSpec("ia-hip-injection-nrs-post", "IA injection NRS after", _OBS, Reader.INTEGER,
@@ -225,12 +233,15 @@ KINDS: Mapping[str, KindSpec] = MappingProxyType(_build())
 DOMAINS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         FINDING_KIND: frozenset(KINDS),
-        FINDING_COMPONENT: frozenset({COMPONENT_PAIN_LOCATION, COMPONENT_SLR_ANGLE}),
+        FINDING_COMPONENT: frozenset(
+            {COMPONENT_PAIN_LOCATION, COMPONENT_SLR_ANGLE, COMPONENT_MRC_GRADE}
+        ),
         PAIN_SITE: frozenset(site.value for site in PainSite),
         SIDE: frozenset(SIDES),
         TEST_RESULT: frozenset(result.value for result in TestResult),
         PAIN_LOCATION: frozenset(location.value for location in PainLocation),
         IMAGING_FINDING: frozenset(finding.value for finding in ImagingFinding),
+        BODY_REGION: REGIONS,
         HSC_SYSTEM: ORDER_KINDS,
     }
 )

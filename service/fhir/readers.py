@@ -19,6 +19,7 @@ from service.core.findings import (
     ConditionKind,
     ImagingFinding,
     Measurement,
+    NeuroSign,
     PainLocation,
     PainReading,
     Side,
@@ -26,11 +27,14 @@ from service.core.findings import (
     TestResult,
     Treatment,
     TreatmentKind,
+    UnsidedTest,
 )
 from service.errors import Issue
 from service.fhir.concept_maps import ConceptMapIndex
 from service.fhir.exclusion import Excluded
 from service.fhir.kinds import (
+    BODY_REGION,
+    COMPONENT_MRC_GRADE,
     COMPONENT_PAIN_LOCATION,
     COMPONENT_SLR_ANGLE,
     FINDING_COMPONENT,
@@ -45,12 +49,38 @@ from service.fhir.kinds import (
 )
 from service.fhir.parse import Entry
 from service.fhir.selection import Order, Payload, Reading, order_key
-from service.fhir.sites import method_of, sides_of, site_of
-from service.fhir.times import last_updated, treatment_time, value_time
+from service.fhir.sites import method_of, region_codings, sides_of, sides_of_any, site_of
+from service.fhir.times import (
+    condition_onset,
+    last_updated,
+    programme_time,
+    treatment_time,
+    value_time,
+)
 from service.fhir.units import check_range, integer_value, quantity_value
 
-_DIMENSION = {Reader.ANGLE: "angle", Reader.LENGTH: "length", Reader.PERCENT: "percent"}
-_UNIT = {"angle": "deg", "length": "mm", "percent": "%"}
+#: §1.4: MRC grade, integer 0–5 (a bad grade excludes the component only, Q4-07).
+MRC_RANGE = (Decimal(0), Decimal(5))
+#: Hip and lumbar Conditions of §1.3 whose code, as a physiotherapy reasonCode, names the hip or
+#: the lumbar spine (Q5-04).
+_REGION_CONDITIONS = frozenset(
+    {
+        ConditionKind.HIP_OA,
+        ConditionKind.FAI,
+        ConditionKind.LABRAL_TEAR,
+        ConditionKind.AVN,
+        ConditionKind.SPINAL_STENOSIS,
+        ConditionKind.LOW_BACK_PAIN,
+    }
+)
+
+_DIMENSION = {
+    Reader.ANGLE: "angle",
+    Reader.LENGTH: "length",
+    Reader.PERCENT: "percent",
+    Reader.DURATION: "duration",
+}
+_UNIT = {"angle": "deg", "length": "mm", "percent": "%", "duration": "wk"}
 
 
 @dataclass
@@ -82,6 +112,13 @@ class Context:
 
 def _keys(ctx: Context) -> list[Hashable]:
     member = ctx.spec.member
+    if isinstance(member, UnsidedTest):
+        # E4-23 (§1.1): the side is part of the key when one is given, also for the tests
+        # that need no side: left, right and no side are three keys.
+        keyed: list[Side | None] = [
+            *sorted(sides_of(ctx.resource, ctx.index), key=lambda s: s.value)
+        ]
+        return [(member, side) for side in keyed or [None]]
     if not ctx.spec.per_side:
         return [member]
     sides = sides_of(ctx.resource, ctx.index)
@@ -97,7 +134,8 @@ def _measure(ctx: Context, dimension: str | None = None) -> list[Reading]:
     value = quantity_value(ctx.resource, dimension)
     check_range(value, ctx.spec.low, ctx.spec.high,
                 f"{ctx.spec.label} ({_UNIT[dimension]})", "valueQuantity")
-    measurement = Measurement(value, ctx.entry.ref, method_of(ctx.resource))
+    time = ctx.time if ctx.spec.slot is Slot.SYMPTOM_DURATION else None
+    measurement = Measurement(value, ctx.entry.ref, method_of(ctx.resource), time)
     return ctx.readings(measurement, _keys(ctx))
 
 
@@ -170,9 +208,36 @@ def _boolean(ctx: Context) -> list[Reading]:
         raise Excluded(f"{ctx.spec.label} needs a valueBoolean", "value[x]")
     member = ctx.spec.member
     if isinstance(member, TreatmentKind) and value:
-        when = treatment_time(ctx.resource)
-        return ctx.readings(Treatment(member, when, ctx.entry.ref), [member])
-    return ctx.readings(BoolFinding(value, ctx.entry.ref), [member])
+        when = (
+            programme_time(ctx.resource)
+            if member is TreatmentKind.PHYSIOTHERAPY
+            else treatment_time(ctx.resource)
+        )
+        sides = sides_of(ctx.resource, ctx.index)
+        return ctx.readings(Treatment(member, when, ctx.entry.ref, sides), [member])
+    mrc = _mrc_grade(ctx) if member is NeuroSign.MYOTOMAL_WEAKNESS and value else None
+    return ctx.readings(BoolFinding(value, ctx.entry.ref, ctx.time, mrc), [member])
+
+
+def _mrc_grade(ctx: Context) -> int | None:
+    """The ``HSC#mrc-grade`` component of a true myotomal weakness (E4-3; Q4-07: a grade
+    outside 0–5 excludes the component only, with a warning)."""
+    for k, component in enumerate(ctx.resource.get("component") or ()):
+        if not isinstance(component, Mapping) or "dataAbsentReason" in component:
+            continue
+        if ctx.index.lookup_codings(FINDING_COMPONENT, component.get("code")) != (
+            COMPONENT_MRC_GRADE
+        ):
+            continue
+        try:
+            value, path = integer_value(component)
+            check_range(Decimal(value), *MRC_RANGE, "MRC grade", path)
+        except Excluded as exc:
+            ctx.warn(f"MRC grade: {exc.reason}; this component was excluded",
+                     f"component[{k}].{exc.field}", exc.code)
+            continue
+        return value
+    return None
 
 
 def _rom_panel(ctx: Context) -> list[Reading]:
@@ -224,6 +289,7 @@ _READERS: Mapping[Reader, Callable[[Context], list[Reading]]] = {
     Reader.ANGLE: _measure,
     Reader.LENGTH: _measure,
     Reader.PERCENT: _measure,
+    Reader.DURATION: _measure,
     Reader.INTEGER: _integer,
     Reader.TEST: _test,
     Reader.IMAGING: _imaging,
@@ -246,15 +312,53 @@ def observation_readings(ctx: Context) -> list[Reading]:
     return _READERS[ctx.spec.reader](ctx)
 
 
-def history_readings(entry: Entry, spec: KindSpec) -> list[Reading]:
+def history_readings(entry: Entry, spec: KindSpec, index: ConceptMapIndex) -> list[Reading]:
     """A counted Condition or completed Procedure (statuses already checked)."""
     order = order_key(None, last_updated(entry.resource), entry.index)
     member = spec.member
     payload: Payload
+    sides = sides_of_any(entry.resource, index)
     if isinstance(member, ConditionKind):
-        payload = ConditionFinding(member, entry.ref)
+        payload = ConditionFinding(member, entry.ref, sides, condition_onset(entry.resource))
     elif isinstance(member, TreatmentKind):
-        payload = Treatment(member, treatment_time(entry.resource), entry.ref)
+        if member is TreatmentKind.PHYSIOTHERAPY:
+            _check_programme_region(entry, index)
+            when = programme_time(entry.resource)
+        else:
+            when = treatment_time(entry.resource)
+        payload = Treatment(member, when, entry.ref, sides)
     else:
         raise Excluded(f"{spec.label} cannot be read from a {entry.rtype}", "code")
     return [Reading(entry, spec.group, spec.slot, member, payload, order)]
+
+
+def _names_region(coding: Mapping[str, Any], index: ConceptMapIndex, reason: bool) -> bool:
+    system, code = coding.get("system"), coding.get("code")
+    if index.lookup(BODY_REGION, system, code) is not None:
+        return True
+    if reason:
+        target = index.lookup(FINDING_KIND, system, code)
+        spec = KINDS.get(target) if target is not None else None
+        return spec is not None and spec.member in _REGION_CONDITIONS
+    return False
+
+
+def _check_programme_region(entry: Entry, index: ConceptMapIndex) -> None:
+    """Q4-26, Q5-04, Q6-01, Q8-02, Q8-03, Q9-01, Q9-02: a physiotherapy Procedure counts as a
+    hip–lumbar programme when a ``bodySite`` or ``reasonCode`` coding names the hip, groin or
+    lumbar spine, or when it has no such coding (a side alone names nothing); otherwise it is
+    a programme for another region and is excluded."""
+    body, reasons = region_codings(entry.resource, index)
+    if not body and not reasons:
+        return
+    if any(_names_region(c, index, False) for c in body) or any(
+        _names_region(c, index, True) for c in reasons
+    ):
+        return
+    field = "bodySite" if body else "reasonCode"
+    raise Excluded(
+        "a physiotherapy Procedure whose bodySite/reasonCode names neither the hip, groin nor "
+        "the lumbar spine is not a hip–lumbar programme (Q8-02)",
+        field,
+        "business-rule",
+    )

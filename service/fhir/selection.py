@@ -16,12 +16,14 @@ from typing import Any, TypeVar
 from service.core.findings import (
     BoolFinding,
     ConditionFinding,
+    ConditionKind,
     Findings,
     ImagingFinding,
     Measurement,
     PainReading,
     PainSeries,
     PainSite,
+    RedFlag,
     Side,
     TestFinding,
     Treatment,
@@ -70,7 +72,7 @@ class Selection:
     warnings: tuple[Issue, ...]
 
 
-_SERIES = frozenset({Slot.PAIN, Slot.IMAGING, Slot.TREATMENT})
+_SERIES = frozenset({Slot.PAIN, Slot.IMAGING, Slot.TREATMENT, Slot.CONDITION})
 
 
 def _latest(readings: Iterable[Reading]) -> Reading:
@@ -113,9 +115,12 @@ def _pain(readings: list[Reading]) -> tuple[tuple[PainSeries, ...], list[Reading
     return tuple(s for _, s in out), readings
 
 
-def _imaging(readings: list[Reading]) -> tuple[dict[ImagingFinding, str], list[Reading]]:
+def _imaging(
+    readings: list[Reading],
+) -> tuple[dict[ImagingFinding, str], list[Reading], datetime | None]:
+    """The set carrying the latest imaging time, and that time (None: untimed)."""
     if not readings:
-        return {}, []
+        return {}, [], None
     latest = max(r.order[:2] for r in readings)
     chosen = sorted(
         (r for r in readings if r.order[:2] == latest), key=lambda r: r.order
@@ -124,7 +129,46 @@ def _imaging(readings: list[Reading]) -> tuple[dict[ImagingFinding, str], list[R
     for reading in chosen:
         if isinstance(reading.payload, ImagingFinding):
             found[reading.payload] = reading.entry.ref
-    return found, chosen
+    return found, chosen, latest[1] if latest[0] else None
+
+
+def _conditions(readings: list[Reading]) -> dict[ConditionKind, ConditionFinding]:
+    """Every counted Condition of a kind counts (§1.1): the sides are their union (Q4-17: the
+    side of each AVN / FAI / labral Condition); the onset is the latest, or None when any is
+    undated (Q5-05: an undated fracture counts as recent: the conservative merge)."""
+    grouped: dict[ConditionKind, list[tuple[Reading, ConditionFinding]]] = {}
+    for reading in sorted(readings, key=lambda r: r.order):
+        if isinstance(reading.payload, ConditionFinding):
+            grouped.setdefault(reading.payload.kind, []).append((reading, reading.payload))
+    out: dict[ConditionKind, ConditionFinding] = {}
+    for kind, members in grouped.items():
+        onsets = [c.onset for _, c in members]
+        onset = None if any(o is None for o in onsets) else max(o for o in onsets if o)
+        sides = frozenset(s for _, c in members for s in c.sides)
+        latest = members[-1][1]
+        out[kind] = ConditionFinding(kind, latest.source, sides, onset)
+    return out
+
+
+def _cancer_history(
+    group: list[Reading],
+) -> tuple[Reading, list[Issue]]:
+    """Q10-01: an ``rf-cancer-history`` true, once recorded, is not erased by a later false
+    (only by the true Observation being entered-in-error, which never reaches here)."""
+    latest = _latest(group)
+    trues = [r for r in group if isinstance(r.payload, BoolFinding) and r.payload.value]
+    if not trues or (isinstance(latest.payload, BoolFinding) and latest.payload.value):
+        return latest, []
+    kept = _latest(trues)
+    issue = Issue(
+        "warning",
+        "business-rule",
+        f"{latest.entry.name}: says no cancer history, but {kept.entry.name} records one; a "
+        "recorded cancer history is not erased by a later 'no' (correct the earlier record "
+        "as entered-in-error if it was wrong)",
+        (f"{latest.entry.expr}.valueBoolean",),
+    )
+    return kept, [issue]
 
 
 def assemble(readings: Iterable[Reading]) -> Selection:
@@ -134,16 +178,25 @@ def assemble(readings: Iterable[Reading]) -> Selection:
         by_slot.setdefault(reading.slot, []).append(reading)
     winners: dict[Slot, dict[Hashable, Reading]] = {}
     used: list[Reading] = []
+    warnings: list[Issue] = []
     for slot, members in by_slot.items():
         if slot in _SERIES:
             continue
         grouped: dict[Hashable, list[Reading]] = {}
         for reading in members:
             grouped.setdefault(reading.key, []).append(reading)
-        winners[slot] = {key: _latest(group) for key, group in grouped.items()}
+        winners[slot] = {}
+        for key, group in grouped.items():
+            if slot is Slot.RED_FLAG and key is RedFlag.CANCER_HISTORY:
+                winners[slot][key], issues = _cancer_history(group)
+                warnings += issues
+            else:
+                winners[slot][key] = _latest(group)
         used.extend(winners[slot].values())
+    condition_readings = by_slot.get(Slot.CONDITION, [])
+    used += condition_readings  # every counted Condition is used (their sides are merged)
     pain, pain_used = _pain(by_slot.get(Slot.PAIN, []))
-    imaging, imaging_used = _imaging(by_slot.get(Slot.IMAGING, []))
+    imaging, imaging_used, imaging_time = _imaging(by_slot.get(Slot.IMAGING, []))
     used += pain_used + imaging_used
     treatments: list[Treatment] = []
     denied: dict[TreatmentKind, Reading] = {}
@@ -156,7 +209,6 @@ def assemble(readings: Iterable[Reading]) -> Selection:
             if previous is None or reading.order > previous.order:
                 denied[reading.key] = reading
     done = {t.kind for t in treatments}
-    warnings: list[Issue] = []
     for kind, reading in denied.items():
         if kind in done:
             warnings.append(
@@ -175,7 +227,7 @@ def assemble(readings: Iterable[Reading]) -> Selection:
         contracture_angle=_pick(winners, Slot.CONTRACTURE, Measurement),
         kl_grade=_pick(winners, Slot.KL, Measurement),
         sided_tests=_pick(winners, Slot.SIDED_TEST, TestFinding),
-        unsided_tests=_pick(winners, Slot.UNSIDED_TEST, TestFinding),
+        unsided_tests_by_side=_pick(winners, Slot.UNSIDED_TEST, TestFinding),
         pain=pain,
         odi=_one(winners, Slot.ODI, Measurement),
         radiographic=_pick(winners, Slot.RADIOGRAPHIC, Measurement),
@@ -187,7 +239,9 @@ def assemble(readings: Iterable[Reading]) -> Selection:
         ia_relief_pct=_one(winners, Slot.IA_RELIEF, Measurement),
         treatments=tuple(treatments),
         treatments_denied={k: r.entry.ref for k, r in denied.items() if k not in done},
-        conditions=_pick(winners, Slot.CONDITION, ConditionFinding),
+        conditions=_conditions(condition_readings),
+        symptom_duration=_one(winners, Slot.SYMPTOM_DURATION, Measurement),
+        lumbar_imaging_time=imaging_time,
     )
     entries = {r.entry.index: r.entry for r in used}
     return Selection(findings, tuple(entries[i] for i in sorted(entries)), tuple(warnings))

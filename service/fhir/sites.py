@@ -29,6 +29,38 @@ def sides_of(resource: Mapping[str, Any], index: ConceptMapIndex) -> frozenset[S
     return SIDES[target] if target is not None else frozenset()
 
 
+def sides_of_any(resource: Mapping[str, Any], index: ConceptMapIndex) -> frozenset[Side]:
+    """The sides of a Procedure or Condition: §1.2 read from any ``bodySite`` element (Q4-11)."""
+    body = resource.get("bodySite")
+    elements = body if isinstance(body, list) else [body] if isinstance(body, Mapping) else []
+    found: set[Side] = set()
+    for element in elements:
+        if isinstance(element, Mapping):
+            found |= sides_of({"bodySite": element}, index)
+    return frozenset(found)
+
+
+def region_codings(resource: Mapping[str, Any], index: ConceptMapIndex) -> tuple[
+    list[Mapping[str, Any]], list[Mapping[str, Any]]
+]:
+    """The ``bodySite`` and ``reasonCode`` codings of a Procedure that are not side qualifiers
+    (Q6-01, Q9-01: a coding that only gives a side names nothing)."""
+
+    def codings(name: str) -> list[Mapping[str, Any]]:
+        raw = resource.get(name)
+        concepts = raw if isinstance(raw, list) else [raw] if isinstance(raw, Mapping) else []
+        return [
+            coding
+            for concept in concepts
+            if isinstance(concept, Mapping)
+            for coding in concept.get("coding") or ()
+            if isinstance(coding, Mapping)
+            and index.lookup(SIDE, coding.get("system"), coding.get("code")) is None
+        ]
+
+    return codings("bodySite"), codings("reasonCode")
+
+
 def site_of(resource: Mapping[str, Any], index: ConceptMapIndex) -> PainSite | str | None:
     """A recognised pain site, else ``system|code`` (or ``text:...``) of an unknown one."""
     body = resource.get("bodySite")

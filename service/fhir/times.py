@@ -7,9 +7,10 @@ UTC; a time without an offset (not valid FHIR, but seen) is read as UTC; a leap 
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from service.fhir.exclusion import Excluded
@@ -99,3 +100,49 @@ def last_updated(resource: Mapping[str, Any]) -> datetime | None:
     if not isinstance(meta, Mapping) or meta.get("lastUpdated") is None:
         return None
     return parse_datetime(meta["lastUpdated"], "meta.lastUpdated")
+
+
+def programme_time(resource: Mapping[str, Any]) -> datetime | None:
+    """When a physiotherapy programme ended (Q4-25, overriding §1.1 for it).
+
+    Observation: effectivePeriod.end, else its start, else effectiveDateTime (effectiveInstant).
+    Procedure: performedPeriod.end, else its start, else performedDateTime.
+    """
+    if resource.get("resourceType") == "Procedure":
+        return _period(resource, "performedPeriod", "end", "start") or _optional(
+            resource, "performedDateTime"
+        )
+    return (
+        _period(resource, "effectivePeriod", "end", "start")
+        or _optional(resource, "effectiveDateTime")
+        or _optional(resource, "effectiveInstant")
+    )
+
+
+def condition_onset(resource: Mapping[str, Any]) -> datetime | None:
+    """onsetDateTime, else onsetPeriod.start, else recordedDate (Q5-05)."""
+    return (
+        _optional(resource, "onsetDateTime")
+        or _period(resource, "onsetPeriod", "start")
+        or _optional(resource, "recordedDate")
+    )
+
+
+_BIRTH_DATE = re.compile(r"(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2}))?)?")
+
+
+def birth_date(text: object) -> date:
+    """Patient.birthDate as a date; a partial date is its latest possible day (Q11-06)."""
+    match = _BIRTH_DATE.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise Excluded(f"{text!r} is not a FHIR date", "birthDate", "invalid")
+    year = int(match["y"])
+    try:
+        if match["d"]:
+            return date(year, int(match["m"]), int(match["d"]))
+        if match["m"]:
+            month = int(match["m"])
+            return date(year, month, calendar.monthrange(year, month)[1])
+        return date(year, 12, 31)
+    except (ValueError, calendar.IllegalMonthError) as exc:
+        raise Excluded(f"{text!r} is not a valid date: {exc}", "birthDate", "invalid") from exc

@@ -24,7 +24,7 @@ _CONTEXT = decimal.Context(prec=60)
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    dimension: str  # "angle", "length", "percent"
+    dimension: str  # "angle", "length", "percent", "duration"
     canonical: str  # the unit values are converted to
     numerator: Decimal  # canonical = value * numerator / denominator
     denominator: Decimal = Decimal(1)
@@ -38,6 +38,8 @@ UNITS: Mapping[str, Unit] = MappingProxyType(
         "mm": Unit("length", "mm", Decimal(1)),
         "cm": Unit("length", "mm", Decimal(10)),
         "%": Unit("percent", "%", Decimal(1)),
+        "wk": Unit("duration", "wk", Decimal(1)),  # symptom duration (E4-13)
+        "d": Unit("duration", "wk", Decimal(1), Decimal(7)),  # days ÷ 7 (§1.3, Q4-30)
     }
 )
 

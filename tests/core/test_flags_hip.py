@@ -169,7 +169,12 @@ def test_hip_provocative_is_false_only_with_fadir_and_faber_recorded(b: F, expec
     [
         (F().ir(30, 30).fadir(NEG, NEG).faber(NEG, NEG).groin(0), FALSE),
         (F().ir(30, 30).fadir(NEG, NEG).faber(NEG, NEG), FALSE),  # GROIN_PAIN only "not true"
-        (F().ir(30, 30).fadir(NEG, NEG).faber(NEG, NEG).groin(3), T),
+        # E4-10: groin pain with a negative hip examination is not a hip sign (3rd ed.: T)
+        (F().ir(30, 30).fadir(NEG, NEG).faber(NEG, NEG).groin(3), FALSE),
+        # Q10-09: groin pain counts when the hip was examined and the exam is not negative
+        (F().ir(30, 30).fadir(NEG, NEG).groin(3), T),
+        # Q10-09: with no hip examination at all, groin pain leaves HIP_SIGNS unknown
+        (F().groin(3), U),
         (F().ir(30, 30).fadir(NEG, NEG), U),  # HIP_PROVOCATIVE unknown
         (F().ir(10, None), T),
         (F(), U),

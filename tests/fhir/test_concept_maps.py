@@ -81,7 +81,11 @@ def test_the_shipped_maps_recognise_the_codes_of_the_spec(
 
 def test_every_hsc_input_code_of_the_spec_is_mapped() -> None:
     standard = {"pain-nrs", "odi", "odi-panel", "hip-rom", "cauda-equina", "hip-oa",
-                "spinal-stenosis", "low-back-pain"}
+                "spinal-stenosis", "low-back-pain",
+                # fourth edition: SNOMED / ICD-10-CM Conditions only (E4-3 malignancy, E4-9
+                # artificial hip, E4-8 and Q4-24 manual-therapy precautions)
+                "malignancy", "artificial-hip", "rheumatoid-arthritis", "osteoporosis",
+                "femoral-neck-fracture"}
     for kind in set(KINDS) - standard:
         assert INDEX.lookup(FINDING_KIND, HSC, kind) == kind
 

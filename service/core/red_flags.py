@@ -1,0 +1,393 @@
+"""Red flags by kind (clinical-spec.md §1.3, §2; E4-2 … E4-5; §11 Q4-03 … Q11-06).
+
+Pure functions of :class:`Findings`. The adapter has already excluded stale episode red flags
+(E4-5) and a replaced hip's examination (E4-9); the readers here check recency again against
+``Findings.reference_time`` so that Findings built elsewhere obey the same contract.
+
+Red flags are never false (§2: "not true" suffices): a kind that is not true is unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from service.core.assessment import Flag
+from service.core.findings import (
+    LASTING_RED_FLAGS,
+    BoolFinding,
+    ConditionKind,
+    Findings,
+    NeuroSign,
+    PainSite,
+    RedFlag,
+    Side,
+    SidedTest,
+    TestFinding,
+    TestResult,
+)
+from service.core.thresholds import Thresholds
+from service.core.tri import Tri
+from service.core.wording import joined, number
+
+SIDES = (Side.LEFT, Side.RIGHT)
+
+#: Plain words of each red-flag input (the summary and instructions name them, §6.1).
+RED_FLAG_WORDS: Mapping[RedFlag, str] = {
+    RedFlag.SADDLE_ANAESTHESIA: "saddle anaesthesia",
+    RedFlag.BLADDER_DYSFUNCTION: "bladder dysfunction",
+    RedFlag.FAECAL_INCONTINENCE: "faecal incontinence",
+    RedFlag.PROGRESSIVE_MOTOR_DEFICIT: "progressive motor deficit",
+    RedFlag.CANCER_HISTORY: "cancer history",
+    RedFlag.FEVER: "fever",
+    RedFlag.WEIGHT_LOSS: "weight loss",
+    RedFlag.IVDU_IMMUNOSUPPRESSION: "intravenous drug use or immunosuppression",
+    RedFlag.SIGNIFICANT_TRAUMA: "significant trauma",
+    RedFlag.UNABLE_TO_WEIGHT_BEAR: "unable to weight-bear",
+    RedFlag.LONG_TERM_CORTICOSTEROIDS: "long-term corticosteroids",
+}
+#: §2 RED_FLAG_EMERGENCY inputs (plus a cauda equina Condition).
+EMERGENCY_ITEMS = (
+    RedFlag.SADDLE_ANAESTHESIA,
+    RedFlag.BLADDER_DYSFUNCTION,
+    RedFlag.FAECAL_INCONTINENCE,
+    RedFlag.PROGRESSIVE_MOTOR_DEFICIT,
+)
+#: §2 RED_FLAG_SPINE Observation inputs besides cancer history (Q4-09).
+SPINE_ITEMS = (
+    RedFlag.FEVER,
+    RedFlag.WEIGHT_LOSS,
+    RedFlag.IVDU_IMMUNOSUPPRESSION,
+    RedFlag.SIGNIFICANT_TRAUMA,
+)
+#: E4-4, Q4-31: the seven items of the red-flag screen, in the order the summary names them.
+SCREEN_ITEMS = (
+    RedFlag.SADDLE_ANAESTHESIA,
+    RedFlag.BLADDER_DYSFUNCTION,
+    RedFlag.FAECAL_INCONTINENCE,
+    RedFlag.CANCER_HISTORY,
+    RedFlag.FEVER,
+    RedFlag.WEIGHT_LOSS,
+    RedFlag.SIGNIFICANT_TRAUMA,
+)
+
+
+def current_red_flags(f: Findings, t: Thresholds) -> dict[RedFlag, BoolFinding]:
+    """The red-flag Observations that are current (§1.3, E4-5, Q4-05, Q4-06, Q7-01).
+
+    An episode red flag is current when untimed, when there is no reference time, or when its
+    time is at most ``red_flag_recency_days`` (90 × 24 h) before the reference time; cancer
+    history, IVDU/immunosuppression and long-term corticosteroids never go stale.
+    """
+    ref = f.reference_time
+    limit = Thresholds.days(t.red_flag_recency_days)
+    return {
+        kind: b
+        for kind, b in f.red_flags.items()
+        if kind in LASTING_RED_FLAGS or b.time is None or ref is None or ref - b.time <= limit
+    }
+
+
+def _true(rf: Mapping[RedFlag, BoolFinding], kind: RedFlag) -> BoolFinding | None:
+    b = rf.get(kind)
+    return b if b is not None and b.value else None
+
+
+def cancer_history(f: Findings, t: Thresholds) -> list[str]:
+    """Q4-03, Q5-06, Q7-01, Q10-01: the latest ``rf-cancer-history`` true (whatever its age; a
+    later false never erases a true, the adapter keeps it) or a malignancy Condition (any
+    clinicalStatus but refuted / entered-in-error). The evidence, or [] when neither."""
+    out = []
+    b = _true(current_red_flags(f, t), RedFlag.CANCER_HISTORY)
+    if b is not None:
+        out.append(f"rf-cancer-history true ({b.source})")
+    malignancy = f.conditions.get(ConditionKind.MALIGNANCY)
+    if malignancy is not None:
+        out.append(f"malignancy Condition ({malignancy.source})")
+    return out
+
+
+def age_years(f: Findings) -> int | None:
+    """Q11-06: whole years from the birthDate to the reference date (UTC); None without either
+    (then the age rule does not fire, Q10-08)."""
+    if f.birth_date is None or f.reference_time is None:
+        return None
+    return _years(f.birth_date, f.reference_time)
+
+
+def _years(born: date, at: datetime) -> int:
+    day = at.date()
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def mrc_grade(f: Findings) -> int | None:
+    """Q4-07: the MRC grade is read only when myotomal weakness is true."""
+    weakness = f.neuro.get(NeuroSign.MYOTOMAL_WEAKNESS)
+    if weakness is None or not weakness.value:
+        return None
+    return weakness.mrc_grade
+
+
+def major_weakness(f: Findings, t: Thresholds) -> str | None:
+    """E4-3, Q4-07: myotomal weakness with MRC ≤ 3 [P]; MRC 4 or 5 is weakness without a red flag.
+
+    A weakness recorded without a grade is no red flag here (the spec's rule needs the grade);
+    it still makes MOTOR_DEFICIT true, which always reaches a spine clinician (Q10-03).
+    """
+    grade = mrc_grade(f)
+    if grade is None or grade > t.major_weakness_mrc:
+        return None
+    weakness = f.neuro[NeuroSign.MYOTOMAL_WEAKNESS]
+    return f"myotomal weakness MRC {grade} ({weakness.source}; ≤ {number(t.major_weakness_mrc)})"
+
+
+def fragility_fracture(f: Findings, t: Thresholds) -> str | None:
+    """Q10-08, Q11-06: an osteoporosis Condition or ``rf-long-term-corticosteroids`` true, with an
+    age of at least 70 [P] from the birthDate at the reference time: a possible vertebral
+    fragility fracture. Without a birthDate or a reference time the rule does not fire."""
+    causes = []
+    osteoporosis = f.conditions.get(ConditionKind.OSTEOPOROSIS)
+    if osteoporosis is not None:
+        causes.append(f"osteoporosis Condition ({osteoporosis.source})")
+    steroids = _true(current_red_flags(f, t), RedFlag.LONG_TERM_CORTICOSTEROIDS)
+    if steroids is not None:
+        causes.append(f"rf-long-term-corticosteroids true ({steroids.source})")
+    age = age_years(f)
+    if not causes or age is None or age < t.fragility_age_years:
+        return None
+    return f"{joined(causes)} at age {age} (≥ {number(t.fragility_age_years)})"
+
+
+def _positive(tf: TestFinding | None) -> bool:
+    return tf is not None and tf.result is TestResult.POSITIVE
+
+
+def _hip_test_sides(f: Findings, test: SidedTest) -> tuple[Side, ...]:
+    """Sides where ``test`` is positive, a replaced hip's included (Q4-14)."""
+    return tuple(
+        s
+        for s in SIDES
+        if _positive(f.sided_tests.get((test, s))) or _positive(f.replaced_hip_tests.get((test, s)))
+    )
+
+
+def groin_series(f: Findings) -> list[tuple[Side | None, int, str]]:
+    """Every groin series' latest NRS with its side (Q5-02: a replaced side's included); a
+    side-less groin pain counts as the replaced side's when exactly one hip is replaced
+    (Q11-02)."""
+    out = []
+    for series in f.pain:
+        if series.site is PainSite.GROIN and series.readings:
+            side = series.side
+            if side is None and len(f.replaced_sides) == 1:
+                side = next(iter(f.replaced_sides))
+            out.append((side, series.latest.value, series.latest.source))
+    return out
+
+
+def painful_replaced_sides(f: Findings, t: Thresholds) -> tuple[tuple[Side, ...], bool]:
+    """Q10-06, Q11-02: groin NRS ≥ 1 on a replaced side. Returns the sides, and whether a
+    side-less groin pain hurts while a hip is replaced without a known single side (two
+    replaced sides, or an arthroplasty without side): conservatively a painful replaced hip,
+    side not recorded (Q10-06: "or without side when a hip is replaced")."""
+    present = t.pain_present_nrs
+    groin = groin_series(f)
+    sides = {s for s, v, _ in groin if s is not None and s in f.replaced_sides and v >= present}
+    unsided = any(s is None and v >= present for s, v, _ in groin) and bool(
+        f.replaced_sides or f.arthroplasty_unsided
+    )
+    return tuple(s for s in SIDES if s in sides), unsided
+
+
+@dataclass(frozen=True, slots=True)
+class RedFlagItems:
+    """The true red-flag items of each kind, in words with their sources (trace), plus what
+    the recommendations need (§5.1 RED_FLAG row, Q4-09, Q4-18, Q4-41, Q10-02, Q10-08)."""
+
+    emergency: tuple[str, ...]
+    spine: tuple[str, ...]
+    hip: tuple[str, ...]
+    hip_sides: tuple[Side, ...]
+    cancer_history: bool
+    major_weakness: bool
+    fragility_fracture: bool
+    spine_mri_items: int  # Q4-09: cancer (one item), fever, weight loss, IVDU, trauma, MRC ≤ 3
+    trauma_only: bool  # Q4-41: significant trauma is the only red-flag item
+
+    @property
+    def urgent_mri(self) -> bool:
+        """§5.1 RED_FLAG row: emergency, cancer history, MRC ≤ 3, or ≥ 2 spine items [P]."""
+        return bool(self.emergency) or self.cancer_history or self.major_weakness or (
+            self.spine_mri_items >= 2
+        )
+
+
+def red_flag_items(f: Findings, t: Thresholds) -> RedFlagItems:
+    rf = current_red_flags(f, t)
+    emergency = [
+        f"{RED_FLAG_WORDS[k]} ({b.source})" for k in EMERGENCY_ITEMS if (b := _true(rf, k))
+    ]
+    ces = f.conditions.get(ConditionKind.CAUDA_EQUINA)
+    if ces is not None:
+        emergency.append(f"cauda equina syndrome Condition ({ces.source})")
+
+    spine: list[str] = []
+    cancer = cancer_history(f, t)
+    if cancer:
+        spine.append(f"cancer history: {joined(cancer)}")
+    spine += [f"{RED_FLAG_WORDS[k]} ({b.source})" for k in SPINE_ITEMS if (b := _true(rf, k))]
+    weak = major_weakness(f, t)
+    if weak is not None:
+        spine.append(weak)
+    counted = len(spine)  # Q4-09: the fragility rule is not one of the counted items
+    fragile = fragility_fracture(f, t)
+    if fragile is not None:
+        spine.append(f"possible vertebral fragility fracture: {fragile}")
+
+    hip, sides = _hip_items(f, t, rf)
+    trauma = _true(rf, RedFlag.SIGNIFICANT_TRAUMA) is not None
+    all_items = len(emergency) + len(spine) + len(hip)
+    return RedFlagItems(
+        tuple(emergency),
+        tuple(spine),
+        tuple(hip),
+        sides,
+        bool(cancer),
+        weak is not None,
+        fragile is not None,
+        counted,
+        trauma and all_items == 1 and not hip,
+    )
+
+
+def _hip_items(
+    f: Findings, t: Thresholds, rf: Mapping[RedFlag, BoolFinding]
+) -> tuple[list[str], tuple[Side, ...]]:
+    """E4-2, Q4-08, Q4-14, Q5-02, Q5-05, Q6-02, Q10-06, Q11-02: suspected hip fracture or septic
+    arthritis, with the sides of the signs that made it (Q4-18: none for weight-bearing alone)."""
+    items: list[str] = []
+    sides: set[Side] = set()
+    unable = _true(rf, RedFlag.UNABLE_TO_WEIGHT_BEAR)
+    if unable is not None:
+        items.append(f"unable to weight-bear ({unable.source})")
+    groin = groin_series(f)
+    log_roll = _hip_test_sides(f, SidedTest.LOG_ROLL)
+    trauma = _true(rf, RedFlag.SIGNIFICANT_TRAUMA)
+    if trauma is not None:
+        hurting = [(s, v, src) for s, v, src in groin if v >= t.pain_present_nrs]
+        if hurting or log_roll:
+            signs = [_groin_words(s, v, src) for s, v, src in hurting]
+            signs += [f"log roll positive {s.value}" for s in log_roll]
+            items.append(f"significant trauma ({trauma.source}) with {joined(signs)}")
+            sides |= {s for s, _, _ in hurting if s is not None} | set(log_roll)
+    fever = _true(rf, RedFlag.FEVER)
+    if fever is not None:
+        severe = [(s, v, src) for s, v, src in groin if v >= t.septic_groin_nrs]
+        ir_pain = _hip_test_sides(f, SidedTest.PASSIVE_IR_PAIN)
+        replaced_sides, replaced_unsided = painful_replaced_sides(f, t)
+        signs = [_groin_words(s, v, src) for s, v, src in severe]
+        signs += [f"passive IR pain positive {s.value}" for s in ir_pain]
+        signs += [f"log roll positive {s.value}" for s in log_roll]
+        signs += [f"groin pain on the replaced {s.value} hip" for s in replaced_sides]
+        if replaced_unsided:
+            # Q10-06 (conservative reading): a side-less groin pain with a replaced hip whose
+            # side is not known counts as a painful replaced hip.
+            signs.append("groin pain with a hip replacement (side not recorded)")
+        if signs:
+            items.append(f"fever ({fever.source}) with {joined(signs)}")
+            sides |= {s for s, _, _ in severe if s is not None}
+            sides |= set(ir_pain) | set(log_roll) | set(replaced_sides)
+    fracture = f.conditions.get(ConditionKind.FEMORAL_NECK_FRACTURE)
+    if fracture is not None and _recent_fracture(f, t):
+        when = fracture.onset.date().isoformat() if fracture.onset else "undated"
+        items.append(f"femoral-neck fracture Condition ({fracture.source}, {when})")
+        sides |= fracture.sides  # Q5-05, Q6-02: a replaced side included
+    return items, tuple(s for s in SIDES if s in sides)
+
+
+def _groin_words(side: Side | None, value: int, source: str) -> str:
+    where = f" {side.value}" if side is not None else ""
+    return f"groin NRS{where} {value} ({source})"
+
+
+def _recent_fracture(f: Findings, t: Thresholds) -> bool:
+    """Q4-08, Q5-05: onset undated, or no reference time, or at most 90 days [P] before it."""
+    fracture = f.conditions.get(ConditionKind.FEMORAL_NECK_FRACTURE)
+    if fracture is None:
+        return False
+    if fracture.onset is None or f.reference_time is None:
+        return True
+    return f.reference_time - fracture.onset <= Thresholds.days(t.femoral_neck_fracture_recent_days)
+
+
+def unrecorded_screen_items(f: Findings, t: Thresholds) -> tuple[str, ...]:
+    """E4-4, Q4-31: the screen items not recorded (true or false, current), in words.
+
+    A malignancy Condition records the cancer history (it makes it true, Q4-03)."""
+    rf = current_red_flags(f, t)
+    missing = []
+    for item in SCREEN_ITEMS:
+        if item in rf:
+            continue
+        if item is RedFlag.CANCER_HISTORY and ConditionKind.MALIGNANCY in f.conditions:
+            continue
+        missing.append(RED_FLAG_WORDS[item])
+    return tuple(missing)
+
+
+# --- the flags --------------------------------------------------------------------------------
+
+
+def _kind(name: str, items: tuple[str, ...], recorded: str) -> Flag:
+    if items:
+        return Flag(name, Tri.TRUE, joined(list(items)))
+    return Flag(name, Tri.UNKNOWN, f"none true ({recorded}); never false")
+
+
+def _recorded(f: Findings, t: Thresholds, kinds: tuple[RedFlag, ...]) -> str:
+    rf = current_red_flags(f, t)
+    return f"{sum(1 for k in kinds if k in rf)} of {len(kinds)} recorded"
+
+
+def red_flag_emergency(f: Findings, t: Thresholds, items: RedFlagItems) -> Flag:
+    """§2 RED_FLAG_EMERGENCY (E4-3): saddle anaesthesia, bladder dysfunction, faecal
+    incontinence, progressive motor deficit or a cauda equina Condition. Evidence: [V2]/[P]."""
+    return _kind("RED_FLAG_EMERGENCY", items.emergency, _recorded(f, t, EMERGENCY_ITEMS))
+
+
+def red_flag_spine(f: Findings, t: Thresholds, items: RedFlagItems) -> Flag:
+    """§2 RED_FLAG_SPINE (E4-3, Q4-09, Q10-08): cancer history (incl. a malignancy Condition),
+    fever, weight loss, IVDU/immunosuppression, significant trauma, myotomal weakness MRC ≤ 3
+    [P], or a possible fragility fracture (age ≥ 70 [P]). Evidence: [P; M S48]."""
+    kinds = (RedFlag.CANCER_HISTORY, *SPINE_ITEMS)
+    return _kind("RED_FLAG_SPINE", items.spine, _recorded(f, t, kinds))
+
+
+def red_flag_hip(f: Findings, t: Thresholds, items: RedFlagItems) -> Flag:
+    """§2 RED_FLAG_HIP (E4-2, Q4-08, Q4-14, Q10-06): unable to weight-bear; trauma with groin
+    pain or log roll +; fever with groin NRS ≥ 7 [P], passive IR pain + or log roll + (or groin
+    pain on a replaced side); a recent femoral-neck fracture Condition. Evidence: [V S44; P]."""
+    kinds = (RedFlag.UNABLE_TO_WEIGHT_BEAR, RedFlag.SIGNIFICANT_TRAUMA, RedFlag.FEVER)
+    return _kind("RED_FLAG_HIP", items.hip, _recorded(f, t, kinds))
+
+
+def red_flag(emergency: Flag, spine: Flag, hip: Flag) -> Flag:
+    """§2 RED_FLAG: any kind true; never false."""
+    true = [k.name for k in (emergency, spine, hip) if k.value is Tri.TRUE]
+    if true:
+        return Flag("RED_FLAG", Tri.TRUE, ", ".join(true))
+    return Flag("RED_FLAG", Tri.UNKNOWN, "no red-flag kind true; never false")
+
+
+def red_flag_screen_complete(f: Findings, t: Thresholds) -> Flag:
+    """§2 RED_FLAG_SCREEN_COMPLETE (E4-4, Q4-31): the seven screen items all recorded (true or
+    false, current). False names the unrecorded items. Evidence: [M S47, S48]."""
+    missing = unrecorded_screen_items(f, t)
+    if missing:
+        return Flag("RED_FLAG_SCREEN_COMPLETE", Tri.FALSE, f"not recorded: {', '.join(missing)}")
+    return Flag(
+        "RED_FLAG_SCREEN_COMPLETE",
+        Tri.TRUE,
+        "recorded: " + ", ".join(RED_FLAG_WORDS[k] for k in SCREEN_ITEMS),
+    )
