@@ -214,6 +214,57 @@ THRESHOLD_MEANINGS: Mapping[str, str] = MappingProxyType(
 )
 
 
+_IA = ("S28", "S29", "S30", "S31", "S32", "S33")
+_OM = ("Offierski-MacNab-1983", "S1", "S2", "S3")
+
+#: The §9 sources each flag rests on, as §2 tags them (none: an engineering default [P] or a
+#: plain reading of the record).
+FLAG_SOURCES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "RED_FLAG_EMERGENCY": ("S48",),
+        "RED_FLAG_SPINE": ("S48",),
+        "RED_FLAG_HIP": ("S44",),
+        "RED_FLAG_SCREEN_COMPLETE": ("S47", "S48"),
+        "HIP_PATH": ("S17",),
+        "HIP_SEVERE": ("S6",),
+        "RESTRICTED_IR": ("S16",),
+        "HIP_PROVOCATIVE": ("S16", "S17", "S18", "S22"),
+        "HIP_EXAM_NEGATIVE": ("S50",),
+        "HIP_EXT_DEFICIT": ("S4", "S19"),
+        "SPINE_PATH": ("S6",),
+        "RADICULAR": ("S23",),
+        "SIJ_SIGNS": ("S24",),
+        "GLUTEAL_SIGNS": ("S41",),
+        "IA_POS": _IA,
+        "IA_STRONG": _IA,
+        "IA_NEG": _IA,
+        "SPINE_TX_FAILED": ("S25",),
+        "HIP_TX_FAILED": ("S25",),
+        "CONSERVATIVE_TX_FAILED": ("S25",),
+        "SHORT_EPISODE": ("S43",),
+        "MRI_INDICATED": ("S43", "S47"),
+        "SPINE_FIRST": ("S40",),
+        "HIP_FIRST": ("S40",),
+        "NO_CONSENSUS": ("S40",),
+    }
+)
+
+#: The §9 sources each rule rests on (§4: the categories map onto Offierski & MacNab [V S1–S3]).
+RULE_SOURCES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "R1": ("S44", "S48"),
+        "R2": _OM,
+        "R3": _OM,
+        "R4": _IA,
+        "R5": ("S6", "S4", "S19"),
+        "R6": _OM,
+        "R7": _OM,
+        "R8": _OM,
+        "R10": ("S41",),
+    }
+)
+
+
 def flag_anchor(name: str) -> str:
     """The rules-page anchor of a flag: ``RED_FLAG_HIP`` -> ``red-flag-hip``."""
     return name.lower().replace("_", "-")

@@ -101,11 +101,28 @@ def core_flag_names() -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceLink:
+    id: str
+    anchor: str
+
+
+def _source_links(ids: Iterable[str]) -> tuple[SourceLink, ...]:
+    out = []
+    for i in ids:
+        try:
+            out.append(SourceLink(i, sources.source(i).anchor))
+        except KeyError:
+            out.append(SourceLink(i, sources.source_anchor(i)))  # the test reports it
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
 class FlagRow:
     name: str
     anchor: str
     meaning: str
     derived: bool  # derived by the core as a flag (else a helper the rules or plan read)
+    sources: tuple[SourceLink, ...] = ()
 
 
 def flag_rows() -> tuple[FlagRow, ...]:
@@ -118,6 +135,7 @@ def flag_rows() -> tuple[FlagRow, ...]:
             meanings.flag_anchor(n),
             meanings.FLAG_MEANINGS.get(n, "(meaning not written yet)"),
             n in derived,
+            _source_links(meanings.FLAG_SOURCES.get(n, ())),
         )
         for n in names
     )
@@ -134,6 +152,7 @@ class RuleRow:
     anchor: str
     condition: tuple[Segment, ...]
     meaning: str
+    sources: tuple[SourceLink, ...] = ()
 
 
 def rule_rows() -> tuple[RuleRow, ...]:
@@ -144,6 +163,7 @@ def rule_rows() -> tuple[RuleRow, ...]:
             meanings.rule_anchor(r.id),
             _link_words(r.text, _FLAG_WORD, flag_anchors),
             meanings.RULE_MEANINGS.get(r.id, "(meaning not written yet)"),
+            _source_links(meanings.RULE_SOURCES.get(r.id, ())),
         )
         for r in rules.RULES
     )
@@ -341,12 +361,6 @@ def _fill(template: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class SourceLink:
-    id: str
-    anchor: str
-
-
-@dataclass(frozen=True, slots=True)
 class Variant:
     label: str
     instruction: str
@@ -363,16 +377,6 @@ class RecRow:
     hip_directed: bool
     retired: bool
     variants: tuple[Variant, ...]
-
-
-def _source_links(ids: Iterable[str]) -> tuple[SourceLink, ...]:
-    out = []
-    for i in ids:
-        try:
-            out.append(SourceLink(i, sources.source(i).anchor))
-        except KeyError:
-            out.append(SourceLink(i, sources.source_anchor(i)))  # the test reports it
-    return tuple(out)
 
 
 def recommendation_rows() -> tuple[RecRow, ...]:

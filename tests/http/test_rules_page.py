@@ -230,6 +230,18 @@ def test_every_source_a_recommendation_cites_is_written_out() -> None:
     assert sorted(s for s in cited if s not in sources.SOURCES) == []
 
 
+def test_rules_and_flags_link_the_sources_they_rest_on(page: str) -> None:
+    """§6.2: every rule and flag with its sources (§2 and §4 tags), linked to the source."""
+    for table, anchor in ((meanings.RULE_SOURCES, meanings.rule_anchor),
+                          (meanings.FLAG_SOURCES, meanings.flag_anchor)):  # fmt: skip
+        for name, ids in table.items():
+            row = _row(page, anchor(name))
+            for source_id in ids:
+                assert source_id in sources.SOURCES, (name, source_id)
+                assert f'href="#{sources.source_anchor(source_id)}"' in row, (name, source_id)
+    assert 'href="#s16"' in _row(page, "restricted-ir")  # [V S16]
+
+
 def test_every_link_on_the_page_points_at_an_anchor_on_it(page: str) -> None:
     parsed = _parse(page)
     internal = [h for h in parsed.hrefs if h.startswith("#")]
