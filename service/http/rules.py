@@ -410,6 +410,7 @@ def source_rows() -> tuple[sources.Source, ...]:
 
 
 # --- anchors ------------------------------------------------------------------------------------
+@cache
 def rules_page_anchors() -> frozenset[str]:
     """Every anchor ``GET /rules`` serves (the page's ids, whatever the configured values)."""
     return frozenset(
