@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
-from service.errors import HipSpineError
+from service.errors import ExitCode, HipSpineError, exit_code, fatal
 
 if TYPE_CHECKING:
     from service.core.assessment import Assessment
@@ -19,12 +19,7 @@ if TYPE_CHECKING:
     from service.pipeline import Caller
     from service.remote import Credentials
 
-# Exit statuses: one place, never reused (cumulus-etl errors.py style).
-EXIT_OK = 0
-EXIT_INPUT_ERROR = 2  # click's own usage errors also exit 2
-EXIT_STORE_ERROR = 3
-EXIT_EVALUATION_ERROR = 4
-EXIT_FHIR_SERVER_ERROR = 5  # the FHIR server refused, failed or is not allowed
+# Exit statuses: the one table is service.errors.ExitCode (README "Exit statuses").
 
 
 @click.group()
@@ -91,12 +86,12 @@ def evaluate(
     try:
         payload = orjson.loads(file.read_bytes())
     except orjson.JSONDecodeError as exc:
-        _fail(f"{file}: not valid JSON: {exc.msg} at line {exc.lineno}", EXIT_INPUT_ERROR)
+        fatal(f"{file}: not valid JSON: {exc.msg} at line {exc.lineno}", ExitCode.INPUT)
     pipeline = create_app().extensions["hipspine"].pipeline
     try:
         result = pipeline.evaluate(payload, caller=_cli_caller(), patient_id=patient_id)
     except HipSpineError as exc:
-        _fail(_describe(exc), _exit_code(exc))
+        fatal(_describe(exc), exit_code(exc))
     if summary:
         click.echo(format_summary(result.assessment, result.extraction, trace))
     else:
@@ -117,11 +112,11 @@ def _evaluate_remote(
                 client, services.pipeline, patient_id, caller=_cli_caller(), write=write
             )
     except (FhirServerError, PreconditionFailed) as exc:
-        _fail(f"FHIR server {url}: {exc.diagnostics}", EXIT_FHIR_SERVER_ERROR)
+        fatal(f"FHIR server {url}: {exc.diagnostics}", ExitCode.FHIR_SERVER)
     except HipSpineError as exc:
-        _fail(_describe(exc), _exit_code(exc))
+        fatal(_describe(exc), exit_code(exc))
     except ValueError as exc:  # e.g. an unreadable SMART key
-        _fail(str(exc), EXIT_INPUT_ERROR)
+        fatal(str(exc), ExitCode.INPUT)
     click.echo(format_summary(done.result.assessment, done.result.extraction, trace))
     if done.written is not None:
         verb = "Written to" if done.written.created else "Already on (nothing written)"
@@ -156,9 +151,9 @@ def load(fhir_server: str, token: str | None, directory: Path) -> None:
         with cli_client(fhir_server, Settings.from_env(), Credentials(token)) as client:
             count = load_bundles(client, files, progress=_progress)
     except (FhirServerError, PreconditionFailed) as exc:
-        _fail(f"FHIR server {fhir_server}: {exc.diagnostics}", EXIT_FHIR_SERVER_ERROR)
+        fatal(f"FHIR server {fhir_server}: {exc.diagnostics}", ExitCode.FHIR_SERVER)
     except ValueError as exc:
-        _fail(str(exc), EXIT_INPUT_ERROR)
+        fatal(str(exc), ExitCode.INPUT)
     click.echo(f"loaded {count} Bundles into {fhir_server}")
 
 
@@ -187,21 +182,12 @@ def _cli_caller() -> Caller:
     return Caller(kind="cli", client=f"cli:{getpass.getuser()}", request_id=str(uuid.uuid4()))
 
 
-def _exit_code(exc: HipSpineError) -> int:
-    return EXIT_STORE_ERROR if exc.status == 503 else EXIT_INPUT_ERROR
-
-
 def _describe(exc: HipSpineError) -> str:
     parts = []
     for issue in exc.issues:
         where = f" at {', '.join(issue.expression)}" if issue.expression else ""
         parts.append(f"{issue.severity}: {issue.diagnostics}{where}")
     return "\n".join(parts)
-
-
-def _fail(message: str, code: int) -> None:
-    click.echo(message, err=True)
-    sys.exit(code)
 
 
 def _register_groups() -> None:

@@ -9,8 +9,11 @@ the caller's input also subclass :class:`ValueError`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import NoReturn
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,3 +173,33 @@ class FhirServerRejected(FhirServerError):
     """Other 4xx: the request itself was refused."""
 
     issue_code = "processing"
+
+
+class ExitCode(IntEnum):
+    """The exit statuses of every ``hipspine`` command: one meaning per number, never reused
+    (cumulus-etl ``errors.py`` style). The README's "Exit statuses" table lists them."""
+
+    OK = 0
+    #: an unexpected error (Python's own status for an uncaught exception)
+    UNEXPECTED = 1
+    #: the command line or the input is wrong (click's own usage errors also exit 2)
+    INPUT = 2
+    #: the audit store cannot be reached or written
+    STORE = 3
+    #: the FHIR server refused, failed, or is not on the allowlist
+    FHIR_SERVER = 5
+    #: ``hipspine audit verify`` found a broken hash chain
+    CHAIN_BROKEN = 6
+
+
+def fatal(message: str, code: ExitCode) -> NoReturn:
+    """Print ``message`` to stderr and leave the command with ``code``: the CLIs' one way out."""
+    print(message, file=sys.stderr)
+    raise SystemExit(int(code))
+
+
+def exit_code(exc: HipSpineError) -> ExitCode:
+    """The exit status for an error of the family."""
+    if isinstance(exc, FhirServerError | PreconditionFailed):
+        return ExitCode.FHIR_SERVER
+    return ExitCode.STORE if exc.status == 503 else ExitCode.INPUT

@@ -14,21 +14,11 @@ from service.audit.export import parse_instant, parse_types, write_csv, write_nd
 from service.audit.migrate import upgrade
 from service.audit.store import SqlAuditStore
 from service.config import Settings
-from service.errors import HipSpineError
-
-# Exit statuses, matching service/cli.py (3 = store error there too); 5 = chain broken here
-# (service/cli.py gives 5 to FHIR server errors of its own commands).
-EXIT_STORE_ERROR = 3
-EXIT_CHAIN_BROKEN = 5
+from service.errors import ExitCode, HipSpineError, fatal
 
 
 def _url() -> str:
     return Settings.from_env().sqlalchemy_url
-
-
-def _fail(message: str, code: int) -> None:
-    click.echo(message, err=True)
-    sys.exit(code)
 
 
 def _instant(value: str | None, name: str) -> datetime | None:
@@ -51,7 +41,7 @@ def db_upgrade() -> None:
     try:
         revision = upgrade(_url())
     except HipSpineError as exc:
-        _fail(exc.diagnostics, EXIT_STORE_ERROR)
+        fatal(exc.diagnostics, ExitCode.STORE)
     click.echo(f"audit database at revision {revision}")
 
 
@@ -67,12 +57,12 @@ def verify() -> None:
     try:
         result = store.verify()
     except HipSpineError as exc:
-        _fail(exc.diagnostics, EXIT_STORE_ERROR)
+        fatal(exc.diagnostics, ExitCode.STORE)
     finally:
         store.close()
     if not result.ok:
         broken = f"chain BROKEN at record {result.first_broken_seq}: {result.reason}"
-        _fail(broken, EXIT_CHAIN_BROKEN)
+        fatal(broken, ExitCode.CHAIN_BROKEN)
     click.echo(f"chain OK: {result.count} records verified")
 
 
@@ -130,7 +120,7 @@ def export(
             if not counts:
                 click.echo("nothing to export")
     except HipSpineError as exc:
-        _fail(exc.diagnostics, EXIT_STORE_ERROR)
+        fatal(exc.diagnostics, ExitCode.STORE)
     finally:
         store.close()
 

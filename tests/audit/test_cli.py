@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from fhir.resources.R4B import get_fhir_model_class
 
 from service.audit.chain import utc_instant
-from service.audit.cli import EXIT_CHAIN_BROKEN, EXIT_STORE_ERROR, audit, db
+from service.audit.cli import audit, db
 from service.audit.store import SqlAuditStore
+from service.errors import ExitCode
 from tests.audit.pg_cluster import free_port
 from tests.audit.records import make_record, stored_times
 
@@ -45,14 +46,14 @@ def test_verify_names_the_altered_record_and_exits_non_zero(
 ) -> None:
     filled.execute_sql("UPDATE evaluations SET patient_ref = 'Patient/other' WHERE seq = 4")
     result = CliRunner().invoke(audit, ["verify"], env={"DATABASE_URL": store_url})
-    assert result.exit_code == EXIT_CHAIN_BROKEN
+    assert result.exit_code == ExitCode.CHAIN_BROKEN
     assert "BROKEN at record 4" in result.output
 
 
 def test_verify_on_an_unreachable_database_exits_with_the_store_error_status() -> None:
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/hipspine"
     result = CliRunner().invoke(audit, ["verify"], env={"DATABASE_URL": url})
-    assert result.exit_code == EXIT_STORE_ERROR
+    assert result.exit_code == ExitCode.STORE
     assert "audit store cannot" in result.output
 
 

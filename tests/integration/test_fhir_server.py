@@ -11,9 +11,10 @@ import requests
 from click.testing import CliRunner, Result
 
 from service.app import create_app
-from service.cli import EXIT_FHIR_SERVER_ERROR, main
+from service.cli import main
 from service.config import Settings
 from service.core.assessment import Category
+from service.errors import ExitCode
 from service.samples.cases import TEMPLATES
 from service.samples.data import read_manifest
 
@@ -149,7 +150,7 @@ def test_an_unknown_patient_is_a_clear_fhir_server_error(
         args,
         env={"DATA_DIR": str(tmp_path), "FHIR_SERVER_ALLOWLIST": fhir_server.url},
     )
-    assert result.exit_code == EXIT_FHIR_SERVER_ERROR
+    assert result.exit_code == ExitCode.FHIR_SERVER
     assert "404" in result.output and "no-such-patient" in result.output
 
 
@@ -160,7 +161,7 @@ def test_a_server_off_the_allowlist_is_refused_before_any_request(
     result = CliRunner().invoke(
         main, args, env={"DATA_DIR": str(tmp_path), "FHIR_SERVER_ALLOWLIST": "https://other.test"}
     )
-    assert result.exit_code == EXIT_FHIR_SERVER_ERROR
+    assert result.exit_code == ExitCode.FHIR_SERVER
     assert "allowlist" in result.output
 
 
@@ -177,7 +178,7 @@ def test_the_secured_server_refuses_without_a_token_and_answers_with_one(
     assert put.status_code in (200, 201), put.text
     args = ["evaluate", "--trace", "--fhir-server", secured_server.url, "--patient", patient["id"]]
     refused = run(args, secured_server, tmp_path)
-    assert refused.exit_code == EXIT_FHIR_SERVER_ERROR
+    assert refused.exit_code == ExitCode.FHIR_SERVER
     assert "401" in refused.output and "Authentication required" in refused.output
     accepted = run([*args, "--token", TOKEN], secured_server, tmp_path)
     assert accepted.exit_code == 0, accepted.output
