@@ -744,11 +744,10 @@ def _answers_412_within_the_deadline(
     client = build_app(Settings(**fields), store, pipeline).test_client()
     body = hook_body(fhirServer=server, fhirAuthorization=_authz())
     del body["prefetch"]["observations"]
-    started = time.monotonic()
+    # The answer is bounded by the deadline (the client's watchdog); how fast is measured by the
+    # benchmarks under bench/, not asserted with a timer here (issue 9).
     response = post(client, auth, PV, body)
-    elapsed = time.monotonic() - started
     assert response.status_code == 412
-    assert elapsed < deadline + 0.5
     assert pipeline.calls == []
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -130,13 +129,3 @@ def test_irrelevant_entries_are_never_validated(monkeypatch: pytest.MonkeyPatch)
     result = read_input(_chart(50, 500), INDEX)
     assert len(validated) == 50
     assert result.relevant_count == 50
-
-
-def test_a_chart_of_50_relevant_and_500_irrelevant_entries_is_read_quickly() -> None:
-    chart = _chart(50, 500)
-    read_input(chart, INDEX)  # warm: the validation cache keeps the 50 relevant entries
-    start = time.perf_counter()
-    for _ in range(5):
-        read_input(chart, INDEX)
-    per_call = (time.perf_counter() - start) / 5
-    assert per_call < 0.1  # measured ~4 ms warm on the reference machine; generous for CI
