@@ -362,7 +362,8 @@ def test_unable_to_weight_bear_alone_is_a_hip_red_flag_without_a_side(
 
 
 def test_fever_with_groin_pain_on_a_replaced_hip_is_a_hip_red_flag(client: FlaskClient) -> None:
-    """Q10-06, Q4-14, Q11-02: possible prosthetic infection; the side is the replaced one."""
+    """Q10-06, Q4-14, Q11-02, Q5-01, Q5-02: possible prosthetic infection; the groin pain of the
+    replaced side counts, and the urgent imaging names the replaced side."""
 
     def replaced_and_febrile(c: Chart) -> None:
         c.hip_replacement("right", "2019-05-03")
@@ -505,6 +506,7 @@ def test_avn_gets_an_urgent_orthopaedic_referral_first_no_injection_no_mobilisat
 
 def replaced_right_hip(c: Chart) -> None:
     screen(c)
+    c.kl("right", 2, when="2019-03-01T09:00:00Z")  # before the replacement: excluded too
     c.hip_replacement("right", "2021-09-12")
     pain(c, "site-low-back", 6)
     pain(c, "site-groin", 0)
@@ -524,8 +526,9 @@ def replaced_right_hip(c: Chart) -> None:
 def test_a_replaced_hip_is_neither_graded_nor_provoked_nor_mobilised(
     client: FlaskClient,
 ) -> None:
-    """E4-9, E4-8, Q4-12, Q4-13, Q4-43: the right hip is replaced; its KL 4, IR 5° and FADIR +
-    are excluded, no hip-directed code names it, and care names the replacement."""
+    """E4-9, E4-8, Q4-11, Q4-12, Q4-13, Q4-43: the right hip is replaced; its KL 4, IR 5° and
+    FADIR + (and a KL from before the operation) are excluded, no hip-directed code names it,
+    and care names the replacement."""
     result = evaluate(client, build(replaced_right_hip))
     assert "the right hip is replaced" in result.notes
     assert result.category == "category-not-hss-spine"
@@ -762,3 +765,225 @@ def test_lateral_hip_pain_is_never_no_findings_whatever_the_gluteal_signs(
         c.lumbar_imaging("normal")
 
     assert evaluate(client, build(lateral)).category != "category-no-findings"
+
+
+# Finer points of §11 that carry a hazard's control ---------------------------------------------
+
+
+def test_a_cancer_history_is_not_erased_by_a_later_false_or_by_remission(
+    client: FlaskClient,
+) -> None:
+    """Q10-01, Q5-06, Q8-01, Q11-05 (shipped malignancy codes only): a later "no" does not undo
+    a recorded cancer history, and a malignancy in remission still counts."""
+
+    def corrected(c: Chart) -> None:
+        worked_example(c)
+        screen(c, except_=("cancer-history",))
+        c.sign("rf-cancer-history", True, when="2018-05-01T09:00:00Z")
+        c.sign("rf-cancer-history", False)
+
+    assert evaluate(client, build(corrected)).category == "category-red-flag"
+
+    def in_remission(c: Chart) -> None:
+        worked_example(c)
+        screen(c)
+        condition = c.condition(CANCER, "2016-02-01")
+        status = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+        condition["clinicalStatus"] = concept((status, "remission", "Remission"))
+
+    result = evaluate(client, build(in_remission))
+    assert result.plan == ["rec-urgent-evaluation", "rec-mri-lumbar-urgent"]
+
+
+FEMORAL_NECK_FRACTURE = (SNOMED, "5913000", "Fracture of neck of femur")
+
+
+def test_a_recent_femoral_neck_fracture_is_a_hip_red_flag_naming_its_side(
+    client: FlaskClient,
+) -> None:
+    """Q4-08, Q5-05, Q6-02, Q5-01: a femoral-neck fracture Condition of the last 90 days (also
+    a periprosthetic one, on a replaced side) gets urgent hip imaging for its side; an old one
+    is a manual-therapy precaution, not a red flag."""
+
+    def recent(c: Chart) -> None:
+        worked_example(c)
+        screen(c)
+        c.condition(FEMORAL_NECK_FRACTURE, "2025-02-20", side="left")
+
+    result = evaluate(client, build(recent))
+    assert result.plan == ["rec-urgent-evaluation", "rec-imaging-hip-urgent"]
+    assert result.sides("rec-imaging-hip-urgent") == ["left"]
+
+    def periprosthetic(c: Chart) -> None:
+        recent_chart_without_fracture(c)
+        c.hip_replacement("right", "2020-06-01")
+        c.condition(FEMORAL_NECK_FRACTURE, "2025-03-01", side="right")
+
+    result = evaluate(client, build(periprosthetic))
+    assert result.sides("rec-imaging-hip-urgent") == ["right"]
+
+    def old(c: Chart) -> None:
+        worked_example(c)
+        screen(c)
+        c.condition(FEMORAL_NECK_FRACTURE, "2023-01-10", side="left")
+
+    assert evaluate(client, build(old)).category == "category-secondary"
+
+
+def recent_chart_without_fracture(c: Chart) -> None:
+    worked_example(c)
+    screen(c)
+
+
+def test_major_weakness_is_never_stale(client: FlaskClient) -> None:
+    """Q4-06, E4-5: recency applies to the episode red flags only, not to myotomal weakness:
+    MRC 3 recorded eight months ago is still a red flag."""
+
+    def old_weakness(c: Chart) -> None:
+        worked_example(c)
+        screen(c)
+        parts = [component("mrc-grade", {"valueInteger": 3})]
+        code = concept(hsc("myotomal-weakness"))
+        value = {"valueBoolean": True}
+        c.observation("exam", code, value, components=parts, when="2024-07-01T09:00:00Z")
+
+    assert evaluate(client, build(old_weakness)).category == "category-red-flag"
+
+
+def test_old_lumbar_imaging_shows_pathology_but_does_not_replace_a_new_mri(
+    client: FlaskClient,
+) -> None:
+    """Q11-01, Q10-05: stenosis on imaging of 2022 still makes SPINE_PATH, but is not "lumbar
+    imaging known": radicular findings today get a lumbar MRI."""
+    c = build(radicular(45), lambda c: c.lumbar_imaging("stenosis", when="2022-04-01"))
+    result = evaluate(client, c)
+    assert result.category == "category-not-hss-spine"
+    assert result.plan[0] == "rec-mri-lumbar"
+
+
+def test_sij_signs_from_faber_alone_ask_for_the_cluster_and_spondyloarthritis(
+    client: FlaskClient,
+) -> None:
+    """Q10-12: SIJ_SIGNS from a FABER with posterior pain alone: complete the cluster and
+    consider axial spondyloarthritis."""
+
+    def faber_posterior(c: Chart) -> None:
+        screen(c)
+        pain(c, "site-low-back", 5)
+        pain(c, "site-buttock", 4, side="left")
+        pain(c, "site-groin", 0)
+        for side in ("left", "right"):
+            c.rom("internal-rotation", side, 35)
+            c.test("fadir", side, False)
+            c.test("slr", side, False)
+        c.test("faber", "left", True, location="posterior")
+        c.test("faber", "right", False)
+        no_motor_deficit(c)
+        c.lumbar_imaging("normal")
+
+    result = evaluate(client, build(faber_posterior))
+    assert result.plan == ["rec-lbp-first-line-care", "rec-sij-workup"]
+    assert "spondyloarthritis" in result.description("rec-sij-workup").lower()
+
+
+def test_after_failed_physiotherapy_back_pain_alone_gets_a_combined_programme(
+    client: FlaskClient,
+) -> None:
+    """Q10-14, Q5-07, E4-16: with only back pain, the escalation keeps first-line care as a
+    combined physical and psychological programme; with radicular signs it is a spine
+    referral."""
+
+    def back_pain_only(c: Chart) -> None:
+        pain(c, "site-low-back", 6, when="2024-09-02T09:00:00Z")
+        physiotherapy(c, "2024-12-01")
+        screen(c)
+        pain(c, "site-low-back", 6)
+        pain(c, "site-groin", 0)
+        quiet_hips(c)
+        c.test("slr", "left", False)
+        c.test("slr", "right", False)
+        no_motor_deficit(c)
+
+    result = evaluate(client, build(back_pain_only))
+    assert result.plan == ["rec-lbp-first-line-care"]
+    assert "psycholog" in result.description("rec-lbp-first-line-care").lower()
+
+    def radicular_after_physiotherapy(c: Chart) -> None:
+        pain(c, "site-low-back", 6, when="2024-09-02T09:00:00Z")
+        physiotherapy(c, "2024-12-01")
+        radicular(45)(c)
+        c.lumbar_imaging("disc-herniation", when="2025-02-01")
+
+    result = evaluate(client, build(radicular_after_physiotherapy))
+    assert "rec-spine-referral" in result.plan
+    assert "rec-lbp-first-line-care" not in result.plan
+
+
+def test_unused_observations_do_not_move_the_reference_time(client: FlaskClient) -> None:
+    """Q4-02, Q5-09, E4-6: a heart rate, an entered-in-error test and a replaced hip's KL grade
+    recorded today do not set the reference time: the screen of 2024-12-01 is current against
+    the examination of 2024-12-05."""
+    exam = "2024-12-05T10:00:00Z"
+
+    def december(c: Chart) -> None:
+        pain(c, "site-low-back", 6, when=exam)
+        pain(c, "site-groin", 0, when=exam)
+        c.rom("internal-rotation", "left", 10, when=exam)
+        c.rom("internal-rotation", "right", 32, when=exam)
+        c.test("fadir", "left", True, when=exam)
+        c.test("faber", "left", False, when=exam)
+        c.test("faber", "right", False, when=exam)
+        c.test("slr", "left", False, when=exam)
+        c.test("slr", "right", False, when=exam)
+        c.kl("left", 1, when=exam)
+        c.lumbar_imaging("normal", when=exam)
+        screen(c, when="2024-12-01T09:00:00Z")
+        c.heart_rate(70)  # at the visit, 2025-03-14: not an input of §1.3
+        c.test("fadir", "right", True, status="entered-in-error")
+        c.hip_replacement("right", "2019-02-01")
+        c.kl("right", 4)  # the replaced hip: excluded (§1.2)
+
+    result = evaluate(client, build(december))
+    assert "rec-red-flag-screen" not in result.plan
+    assert "rec-combined-hip-lumbar-management" in result.plan
+
+
+def physiotherapy_procedure(c: Chart, **where: Any) -> Json:
+    """A completed Procedure SNOMED 91251008 Physical therapy procedure (§1.3, E4-16) that ran
+    from September to 2024-12-01, with the given ``bodySite`` / ``reasonCode``."""
+    return c._add(
+        {
+            "resourceType": "Procedure",
+            "status": "completed",
+            "code": concept((SNOMED, "91251008", "Physical therapy procedure")),
+            "subject": c.subject,
+            "performedPeriod": {"start": "2024-09-09", "end": "2024-12-01"},
+            **where,
+        }
+    )
+
+
+def test_a_physiotherapy_procedure_counts_when_it_names_the_hip_or_lumbar_spine(
+    client: FlaskClient,
+) -> None:
+    """Q4-25, Q4-26, Q5-04, Q6-01, Q8-02, Q8-03, Q9-01, Q9-02, E4-16: a physiotherapy Procedure
+    ended 2024-12-01 (performedPeriod.end) counts when its reason is lumbar (ICD-10-CM M54.50),
+    when it names no region, or when its only bodySite is a side; not when it names the knee."""
+
+    def with_procedure(**where: Any) -> Chart:
+        def fill(c: Chart) -> None:
+            pain(c, "site-low-back", 6, when="2024-09-02T09:00:00Z")
+            physiotherapy_procedure(c, **where)
+            worked_example(c)
+            screen(c)
+
+        return build(fill)
+
+    escalated = ["rec-diagnostic-ia-hip-injection", "rec-ortho-hip-referral"]
+    lumbar = {"reasonCode": [concept((ICD10CM, "M54.50", "Low back pain, unspecified"))]}
+    side_only = {"bodySite": [concept((SNOMED, "7771000", "Left"))]}
+    knee = {"bodySite": [concept((SNOMED, "72696002", "Knee region structure"))]}
+    assert evaluate(client, with_procedure(**lumbar)).plan == escalated
+    assert evaluate(client, with_procedure()).plan == escalated
+    assert evaluate(client, with_procedure(**side_only)).plan == escalated
+    assert evaluate(client, with_procedure(**knee)).plan == ["rec-combined-hip-lumbar-management"]
