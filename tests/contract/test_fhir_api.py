@@ -61,7 +61,8 @@ def test_the_worked_example_answers_a_collection_bundle_with_the_three_outputs(
     ci = found["ClinicalImpression"][0]
     assert {"category-secondary", "subtype-functional"} <= finding_codes(ci)
     codes = [a["detail"]["code"]["coding"][0]["code"] for a in found["CarePlan"][0]["activity"]]
-    assert codes == ["rec-combined-hip-lumbar-management"]
+    # §8, fourth edition (E4-4): no red-flag item recorded, so the screen comes before the programme
+    assert codes == ["rec-red-flag-screen", "rec-combined-hip-lumbar-management"]
 
 
 def test_a_parameters_resource_with_observations_is_accepted(client: FlaskClient) -> None:
@@ -91,6 +92,8 @@ def test_identical_inputs_give_identical_outputs_apart_from_times(client: FlaskC
         found = resources(resp)
         for kind in found.values():
             for r in kind:
+                # Q4-39: CarePlan.period runs from the time of the evaluation (a timestamp)
+                r.pop("period", None)
                 for key in ("date", "effectiveDateTime", "recorded", "created"):
                     r.pop(key, None)
         return orjson.dumps(found, option=orjson.OPT_SORT_KEYS)
