@@ -65,6 +65,8 @@ ACTION_CATEGORIES = frozenset(
 )
 #: Flags that only restate another (left out of the short reasoning).
 _QUIET_FLAGS = frozenset({"ANY_PAIN"})
+#: Pain flags: listed after the signs in the short reasoning (the lead names the pain).
+_PAIN_FLAGS = frozenset({"LBP", "GROIN_PAIN"})
 
 
 def card_uuid(hook_instance: str, position: str) -> str:
@@ -106,6 +108,16 @@ def md(text: str) -> str:
 def without_ids(text: str) -> str:
     """``text`` without resource ids such as ``(Observation/abc)`` (§6.1: never in the card)."""
     return " ".join(_RESOURCE_ID.sub("", text).split())
+
+
+_NAMED_ID = re.compile(
+    r"\b(Observation|Condition|Procedure|Patient|ServiceRequest)/[A-Za-z0-9\-.]+"
+)
+
+
+def ids_in_words(text: str) -> str:
+    """``text`` with each resource id replaced by its type in words (``an Observation``)."""
+    return _NAMED_ID.sub(lambda m: f"{'an' if m[1][0] in 'AEIOU' else 'a'} {m[1]}", text)
 
 
 def rules_url(base_url: str, anchor: str = "") -> str | None:
@@ -210,16 +222,15 @@ def plan_lines(recs: Sequence[Recommendation], base_url: str, *, short: bool = F
 
 
 def reasoning(assessment: Assessment) -> list[str]:
-    """The short reasoning: the deciding rule, then each true flag with the finding values
-    behind it (flag names allowed here, §6.1), without resource ids."""
-    lines = [
-        f"- {md(category_display(assessment))}: rule {md(assessment.rule)}"
-        + "".join(
-            f" ({md(without_ids(s.basis))})" for s in assessment.trace if s.rule == assessment.rule
-        )
-    ]
-    for name, flag in assessment.flags.items():
-        if flag.value is Tri.TRUE and name not in _QUIET_FLAGS:
+    """The short reasoning: the deciding rule with the values it read, then each true flag with
+    the finding values behind it (flag names allowed here, §6.1), without resource ids."""
+    used = [s.basis.split(": ", 1)[-1] for s in assessment.trace if s.rule == assessment.rule]
+    rule = f"- Rule {md(assessment.rule)}"
+    lines = [rule + (f": {md(without_ids(used[0]))}" if used else "")]
+    true = [(n, f) for n, f in assessment.flags.items() if f.value is Tri.TRUE]
+    true.sort(key=lambda item: item[0] in _PAIN_FLAGS)  # the signs first, then the pain
+    for name, flag in true:
+        if name not in _QUIET_FLAGS:
             basis = without_ids(flag.basis)
             lines.append(f"- {md(name)}: {md(basis)}" if basis else f"- {md(name)}")
     return lines
@@ -245,11 +256,19 @@ def summary(assessment: Assessment) -> str:
 def detail(assessment: Assessment, warnings: Sequence[str], base_url: str = "") -> str:
     """The card's Markdown: lead, plan with sides, missing, warnings, then the reasoning.
 
-    Kept under :data:`DETAIL_MAX`: when too long, the reasoning is cut first, then the plan
-    lines lose their instruction (it stays in the CarePlan), then the lists are clipped.
+    Kept under :data:`DETAIL_MAX`: when too long, the reasoning is cut first (to the deciding
+    rule and one finding), then the missing list is clipped, then the plan lines lose their
+    instruction (it stays in the CarePlan), then the reasoning keeps the rule alone.
     """
-    for short_plan, reasons in ((False, None), (False, 3), (False, 1), (True, 1), (True, 0)):
-        text = _detail(assessment, warnings, base_url, short_plan, reasons)
+    for short_plan, reasons, missing in (
+        (False, None, 300),
+        (False, 4, 300),
+        (False, 2, 300),
+        (False, 2, 120),
+        (True, 2, 120),
+        (True, 1, 120),
+    ):
+        text = _detail(assessment, warnings, base_url, short_plan, reasons, missing)
         if len(text) <= DETAIL_MAX:
             return text
     return clip(text, DETAIL_MAX)
@@ -261,6 +280,7 @@ def _detail(
     base_url: str,
     short_plan: bool,
     max_reasons: int | None,
+    missing_max: int,
 ) -> str:
     lines: list[str] = []
     lead = _lead(assessment)
@@ -270,10 +290,10 @@ def _detail(
         lines += ["", "**Plan**", ""]
         lines += plan_lines(assessment.recommendations, base_url, short=short_plan)
     if assessment.missing:
-        lines += ["", f"**Missing**: {md(clip('; '.join(assessment.missing), 300))}"]
+        lines += ["", f"**Missing**: {md(clip('; '.join(assessment.missing), missing_max))}"]
     notes = [*assessment.data_quality, *warnings]
     if notes:
-        shown = [f"- {md(clip(n, 160))}" for n in notes[:3]]
+        shown = [f"- {md(clip(ids_in_words(n), 160))}" for n in notes[:3]]
         if len(notes) > 3:
             shown.append(f"- and {len(notes) - 3} more (see the ClinicalImpression notes)")
         lines += ["", "**Warnings**", "", *shown]

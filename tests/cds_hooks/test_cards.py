@@ -161,9 +161,9 @@ def test_the_plan_names_each_side_and_the_instruction_e4_18() -> None:
 def test_the_reasoning_comes_last_names_findings_and_values_and_no_observation_id() -> None:
     detail = card_of(worked())["detail"]
     reasoning = detail.split("**Reasoning**")[1]
-    assert "rule R8" in reasoning
+    assert "Rule R8: HIP\\_SIGNS=true" in reasoning
     assert "RESTRICTED\\_IR: IR left 10° (\\< 15° on a side)" in reasoning  # Markdown-escaped
-    assert "HIP\\_PATH" not in reasoning.split("rule R8")[1].split("\n", 1)[1]  # true flags only
+    assert "HIP\\_PATH" not in reasoning.split("Rule R8")[1].split("\n", 1)[1]  # true flags only
     assert "Observation/" not in detail and "ANY_PAIN" not in reasoning
     assert detail.index("**Plan**") < detail.index("**Reasoning**")
 
