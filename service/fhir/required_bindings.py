@@ -8,8 +8,12 @@ from typing import Any
 from service.fhir.outcome import ISSUE_SEVERITIES, ISSUE_TYPES
 from service.fhir.parse import BUNDLE_TYPES
 
+_NARRATIVE_STATUS = frozenset({"generated", "extensions", "additional", "empty"})
+
 #: Required bindings of the elements we fill (R4 value sets; R4B does not enforce them).
 REQUIRED_BINDINGS: Mapping[str, frozenset[str]] = {
+    "ClinicalImpression.text.status": _NARRATIVE_STATUS,
+    "CarePlan.text.status": _NARRATIVE_STATUS,
     "ClinicalImpression.status": frozenset({"in-progress", "completed", "entered-in-error"}),
     "CarePlan.status": frozenset(
         {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}

@@ -25,6 +25,7 @@ from service.fhir.outputs import (
     review_note,
 )
 from service.fhir.profiles import HSC_SYSTEM, LATERALITY_URL, Profiles, default_profiles_dir
+from service.fhir.required_bindings import REQUIRED_BINDINGS, binding_violations
 from service.fhir.validated import narrative_problems, reference_violations
 from tests.fhir import assessment_samples as s
 
@@ -249,6 +250,15 @@ def test_every_clinical_impression_and_care_plan_carries_a_generated_narrative(
         assert "The left hip is likely contributing" in div
     else:
         assert PROGRAMME in div and "Re-assess in 6 weeks" in div
+
+
+def test_the_narrative_status_is_checked_as_a_required_binding(profiles: Profiles) -> None:
+    out = build(profiles, fourth_edition())
+    assert REQUIRED_BINDINGS["CarePlan.text.status"] >= {"generated"}
+    assert REQUIRED_BINDINGS["ClinicalImpression.text.status"] >= {"generated"}
+    assert out.care_plan is not None
+    bad = {**out.care_plan, "text": {**out.care_plan["text"], "status": "made-up"}}
+    assert binding_violations(bad) == ["CarePlan.text.status=made-up"]
 
 
 def test_the_narrative_check_refuses_what_r4_refuses() -> None:
