@@ -41,7 +41,15 @@ from service.core.summary import SUCCESS_CRITERION
 from tests.core.builders import RULE_SET
 
 SETTINGS = settings(max_examples=150, deadline=None)
-NON_RED_CONDITIONS = [k for k in ConditionKind if k is not ConditionKind.CAUDA_EQUINA]
+# E4-3 (malignancy: cancer history) and Q4-08 (recent femoral-neck fracture) are red flags too.
+RED_CONDITIONS = (
+    ConditionKind.CAUDA_EQUINA,
+    ConditionKind.MALIGNANCY,
+    ConditionKind.FEMORAL_NECK_FRACTURE,
+)
+NON_RED_CONDITIONS = [k for k in ConditionKind if k not in RED_CONDITIONS]
+#: Q10-08: long-term corticosteroids make a red flag only with age ≥ 70.
+RED_FLAG_INPUTS = [r for r in RedFlag if r is not RedFlag.LONG_TERM_CORTICOSTEROIDS]
 
 
 def decimals(low: int, high: int) -> st.SearchStrategy[Decimal]:
@@ -135,7 +143,7 @@ def test_evaluate_is_deterministic_equal_findings_give_equal_assessments(f: Find
 
 
 @SETTINGS
-@given(findings(), st.sampled_from(RedFlag))
+@given(findings(), st.sampled_from(RED_FLAG_INPUTS))
 def test_adding_a_true_red_flag_to_any_findings_yields_red_flag(f: Findings, red: RedFlag) -> None:
     flagged = dataclasses.replace(
         f, red_flags={**f.red_flags, red: BoolFinding(True, "Observation/red")}
@@ -143,7 +151,15 @@ def test_adding_a_true_red_flag_to_any_findings_yields_red_flag(f: Findings, red
     a = evaluate(flagged, RULE_SET)
     assert a.category is Category.RED_FLAG
     assert a.rule == "R1"
-    assert [r.code for r in a.recommendations] == ["rec-urgent-evaluation", "rec-mri-lumbar-urgent"]
+    # E4-2, E4-3, Q4-09: the urgent evaluation first; the urgent MRI and hip imaging as the
+    # red-flag kinds require; nothing else.
+    codes = [r.code for r in a.recommendations]
+    assert codes[0] == "rec-urgent-evaluation"
+    assert set(codes) <= {
+        "rec-urgent-evaluation",
+        "rec-mri-lumbar-urgent",
+        "rec-imaging-hip-urgent",
+    }
     assert not any(c.kind == "priority" for c in a.conclusions)
 
 
@@ -160,10 +176,17 @@ def test_every_assessment_keeps_the_output_invariants(f: Findings) -> None:
     assert all(flag.value in set(Tri) for flag in a.flags.values())
     assert a.flags["RED_FLAG"].value is Tri.UNKNOWN
     assert SUCCESS_CRITERION in a.summary
-    assert (not codes) == ("No hip–spine action is recommended." in a.summary)
+    # E4-21: no plan only for NO_FINDINGS, which says so (§5.1); never "no action".
+    assert (not codes) == (a.category is Category.NO_FINDINGS)
+    assert "no action" not in a.summary.lower()
+    assert a.summary.startswith(a.lead)  # Q4-44
+    # E4-14, E4-15: retired codes never; §5.3: rec-collect-missing-data last.
+    assert not {"rec-diagnostic-lumbar-block", "rec-imaging-spinopelvic"} & set(codes)
     if a.category is Category.INSUFFICIENT_DATA:
-        assert codes[0] == "rec-collect-missing-data"
-        assert a.recommendations[0].missing
+        assert codes[-1] == "rec-collect-missing-data"
+        assert a.recommendations[-1].missing or "no hip–spine pattern" in (
+            a.recommendations[-1].instruction
+        )
 
 
 MAPPING_FIELDS = (
