@@ -38,6 +38,7 @@ from service.cds_hooks.cards import (
 )
 from service.core import advice
 from service.core.assessment import Assessment, Category, Recommendation
+from service.core.findings import ConditionKind, RedFlag
 from service.core.tri import Tri
 from service.fhir.concept_maps import ConceptMapIndex
 from service.fhir.kinds import FINDING_KIND
@@ -48,8 +49,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["SUGGESTION_SYSTEM", "OrderCodes", "lumbar_orders", "order_cards", "order_codes"]
 
-SNOMED = "http://snomed.info/sct"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 
 #: The order-hook card's summary (Q10-07: "alongside", never "before").
 SUMMARY = "Hip findings: consider the hip as a pain source alongside this lumbar order"
@@ -80,8 +79,12 @@ RECOMMENDED_BY: Mapping[str, frozenset[str]] = {
     "order-lumbar-injection": frozenset({advice.SPINE_REFERRAL}),
     "order-lumbar-surgery-referral": frozenset({advice.SPINE_REFERRAL}),
 }
-#: ``finding-kind`` targets of a Condition that is a red flag (§1.3: CES; malignancy, Q4-32c).
-RED_FLAG_CONDITION_KINDS = frozenset({"cauda-equina", "malignancy", "malignant-neoplasm"})
+#: ``finding-kind`` targets of a Condition that is a red flag (§1.3: CES; malignancy, Q4-32c,
+#: from ``mappings/ConceptMap-malignancy.json``, where a site adds its codes, Q10-01).
+RED_FLAG_CONDITION_KINDS = frozenset(
+    {ConditionKind.CAUDA_EQUINA.value, ConditionKind.MALIGNANCY.value}
+)
+_RF_KINDS = frozenset(flag.value for flag in RedFlag)  # the HSC#rf-* finding kinds (Q4-32b)
 _NOT_COUNTED = frozenset({"refuted", "entered-in-error"})  # Condition.verificationStatus
 
 
@@ -210,7 +213,10 @@ def red_flag_reason(
     order: Mapping[str, Any], prefetch: Mapping[str, Any], index: ConceptMapIndex | None
 ) -> bool:
     """True when the order's ``reasonCode`` or a ``reasonReference`` resolved from ``prefetch``
-    or the order's ``contained`` resources names a red-flag Condition or an ``HSC#rf-*`` code."""
+    or the order's ``contained`` resources names a red-flag Condition or an ``HSC#rf-*`` code.
+
+    Codes are read through the app's ConceptMap index (the malignancy codes of Q4-04/Q10-01,
+    C44 excepted, Q7-02), so a site's own codes count; without an index only ``HSC#rf-*``."""
     concepts = [c for c in order.get("reasonCode") or () if isinstance(c, Mapping)]
     for ref in order.get("reasonReference") or ():
         target = _resolve(ref, order, prefetch) if isinstance(ref, Mapping) else None
@@ -230,27 +236,10 @@ def _red_flag_concept(concept: Mapping[str, Any], index: ConceptMapIndex | None)
             continue
         if system == HSC_SYSTEM and code.startswith("rf-"):
             return True
-        if _malignancy(system, code):
-            return True
         target = index.lookup(FINDING_KIND, system, code) if index is not None else None
-        if target is not None and (
-            target in RED_FLAG_CONDITION_KINDS or target.startswith("rf-") or "malignan" in target
-        ):
+        if target is not None and (target in RED_FLAG_CONDITION_KINDS or target in _RF_KINDS):
             return True
     return False
-
-
-def _malignancy(system: object, code: str) -> bool:
-    """The shipped malignancy codes (Q4-04, Q7-02: SNOMED 363346000; ICD-10-CM C00–C96 with
-    C4A, C7A, C7B, except C44); a site's additions come through the ConceptMap index."""
-    if system == SNOMED:
-        return code == "363346000"
-    if system != ICD10CM or len(code) < 3 or code[0] != "C":
-        return False
-    head = code[1:3].upper()
-    if head in {"4A", "7A", "7B"}:
-        return True
-    return head.isdigit() and int(head) <= 96 and head != "44"
 
 
 def _refuted(resource: Mapping[str, Any]) -> bool:

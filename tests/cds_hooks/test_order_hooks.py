@@ -229,16 +229,16 @@ def test_a_refuted_red_flag_condition_does_not_silence_q10_01() -> None:
     assert len(cards(assessment(), order)) == 1
 
 
-def test_a_sites_red_flag_condition_code_from_the_concept_map_counts_q10_01(tmp_path: Path) -> None:
+def test_a_sites_malignancy_code_added_to_the_concept_map_counts_q10_01(tmp_path: Path) -> None:
     import shutil
 
     site = tmp_path / "site"
     shutil.copytree(default_mappings_dir(), site)
-    path = site / "ConceptMap-standard-inputs.json"
+    path = site / "ConceptMap-malignancy.json"
     edited = json.loads(path.read_text())
     group = next(g for g in edited["group"] if g["source"] == SNOMED)
     group["element"].append(
-        {"code": "1234567", "target": [{"code": "cauda-equina", "equivalence": "equivalent"}]}
+        {"code": "1234567", "target": [{"code": "malignancy", "equivalence": "equivalent"}]}
     )
     path.write_text(json.dumps(edited))
     codes = order_codes(ConceptMapIndex.load(site))
