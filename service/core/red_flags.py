@@ -214,13 +214,8 @@ class RedFlagItems:
     fragility_fracture: bool
     spine_mri_items: int  # Q4-09: cancer (one item), fever, weight loss, IVDU, trauma, MRC ≤ 3
     trauma_only: bool  # Q4-41: significant trauma is the only red-flag item
-
-    @property
-    def urgent_mri(self) -> bool:
-        """§5.1 RED_FLAG row: emergency, cancer history, MRC ≤ 3, or ≥ 2 spine items [P]."""
-        return bool(self.emergency) or self.cancer_history or self.major_weakness or (
-            self.spine_mri_items >= 2
-        )
+    #: §5.1 RED_FLAG row: emergency, cancer history, MRC ≤ 3, or ≥ 2 spine items [P; M S48].
+    urgent_mri: bool
 
 
 def red_flag_items(f: Findings, t: Thresholds) -> RedFlagItems:
@@ -258,6 +253,8 @@ def red_flag_items(f: Findings, t: Thresholds) -> RedFlagItems:
         fragile is not None,
         counted,
         trauma and all_items == 1 and not hip,
+        bool(emergency) or bool(cancer) or weak is not None
+        or counted >= t.urgent_mri_spine_items,
     )
 
 

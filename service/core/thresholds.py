@@ -7,10 +7,13 @@ into :func:`service.core.evaluate`; the core never reads the environment.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
 
 # --- Spinopelvic alignment -------------------------------------------------------------------
 PI_LL_MALALIGNMENT_DEG = Decimal("10")  # [V S6, S9] malalignment is PI−LL > 10°
@@ -131,3 +134,51 @@ class Thresholds:
         if unknown:
             raise ValueError(f"unknown threshold(s): {', '.join(unknown)}")
         return cls(**values)
+
+
+#: Field of :class:`Thresholds` -> the module constant that is its default.
+FIELD_CONSTANTS: Mapping[str, str] = MappingProxyType(
+    {
+        "rotation_asymmetry_deg": "ROT_ASYMMETRY_DEG",
+        "extension_deficit_deg": "EXT_DEFICIT_DEG",
+        "contracture_deg": "CONTRACTURE_DEG",
+        "ia_positive_pct": "IA_POSITIVE_PCT",
+        "ia_strong_pct": "IA_STRONG_PCT",
+        "persistent_pain_nrs": "PERSISTENT_PAIN_NRS",
+        "pain_present_nrs": "PAIN_PRESENT_NRS",
+        "pi_pt_ss_tolerance_deg": "PI_PT_SS_TOLERANCE_DEG",
+        "red_flag_recency_days": "RED_FLAG_RECENCY_DAYS",
+        "ia_relief_stale_days": "IA_RELIEF_STALE_DAYS",
+        "septic_groin_nrs": "SEPTIC_GROIN_NRS",
+        "major_weakness_mrc": "MAJOR_WEAKNESS_MRC",
+        "short_episode_weeks": "SHORT_EPISODE_WEEKS",
+        "lumbar_imaging_recent_days": "LUMBAR_IMAGING_RECENT_DAYS",
+        "fragility_age_years": "FRAGILITY_AGE_YEARS",
+        "urgent_mri_spine_items": "URGENT_MRI_SPINE_ITEMS",
+        "femoral_neck_fracture_recent_days": "FEMORAL_NECK_FRACTURE_RECENT_DAYS",
+        "review_weeks": "REVIEW_WEEKS",
+    }
+)
+
+_TAGGED = re.compile(r"^([A-Z][A-Z0-9_]*) = .*?#\s*\[([^\]]+)\]\s*(.*)$", re.MULTILINE)
+
+
+def _register() -> dict[str, tuple[str, str]]:
+    """Constant name -> (evidence tag, meaning), read from the comments of this module (one
+    source: the register the rules page shows is the code's own)."""
+    text = Path(__file__).read_text(encoding="utf-8")
+    return {name: (tag, meaning) for name, tag, meaning in _TAGGED.findall(text)}
+
+
+_REGISTER = _register()
+#: Every tagged constant and every :class:`Thresholds` field -> its evidence tag ("P",
+#: "V S6, S9", "M S43, S47", "P; basis V S28–S33"): the §7 register for the rules page.
+THRESHOLD_TAGS: Mapping[str, str] = MappingProxyType(
+    {name: tag for name, (tag, _) in _REGISTER.items()}
+    | {field: _REGISTER[const][0] for field, const in FIELD_CONSTANTS.items()}
+)
+#: The same keys -> the comment's plain meaning ("an episode red flag is current ≤ 90 d").
+THRESHOLD_MEANINGS: Mapping[str, str] = MappingProxyType(
+    {name: meaning for name, (_, meaning) in _REGISTER.items()}
+    | {field: _REGISTER[const][1] for field, const in FIELD_CONSTANTS.items()}
+)

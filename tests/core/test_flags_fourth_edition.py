@@ -378,3 +378,15 @@ def test_thresholds_of_the_fourth_edition_come_from_settings_names() -> None:
     t = Thresholds.from_mapping({"septic_groin_nrs": Decimal(8), "review_weeks": Decimal(8)})
     assert t.septic_groin_nrs == Decimal(8)
     assert Thresholds.days(Decimal(90)) == 90 * DAY
+
+
+def test_threshold_register_tags_every_field_and_new_constant() -> None:
+    from dataclasses import fields
+
+    from service.core.thresholds import THRESHOLD_TAGS
+
+    for f in fields(Thresholds):
+        assert THRESHOLD_TAGS[f.name]
+    assert THRESHOLD_TAGS["red_flag_recency_days"] == "P"
+    assert THRESHOLD_TAGS["SLR_RADICULAR_MIN_DEG"] == "V S23"
+    assert THRESHOLD_TAGS["short_episode_weeks"] == "M S43, S47"

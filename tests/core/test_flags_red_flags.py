@@ -454,3 +454,8 @@ def test_q4_23_cancer_history_is_a_precaution_and_a_red_flag() -> None:
 
 def test_mt_caution_is_never_false() -> None:
     assert value(findings(), "MT_CAUTION") is U
+
+
+def test_q4_09_urgent_mri_item_count_is_overridable() -> None:
+    one = findings(red_flags=rf(RedFlag.FEVER))
+    assert red_flag_items(one, Thresholds(urgent_mri_spine_items=Decimal(1))).urgent_mri
