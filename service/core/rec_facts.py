@@ -172,13 +172,17 @@ class Facts:
     # --- words ---------------------------------------------------------------------------------
     @property
     def ces(self) -> bool:
-        return any(i.startswith("possible cauda equina") for i in self.emergency_items)
+        return any("cauda equina" in i for i in self.emergency_items)
+
+    @property
+    def other_spine_items(self) -> tuple[str, ...]:
+        """Spine items not already named by a hip item ("fever" in "fever with …")."""
+        return tuple(i for i in self.spine_items if not any(i in h for h in self.hip_items))
 
     @property
     def urgent_evaluation_items(self) -> str:
-        return "; ".join(self.emergency_items + self.spine_items + self.hip_items) or (
-            "the red flags found"
-        )
+        items = self.emergency_items + self.hip_items + self.other_spine_items
+        return "; ".join(items) or "the red flags found"
 
     @property
     def urgent_evaluation_extras(self) -> tuple[str, ...]:
@@ -394,8 +398,10 @@ def facts_of(f: Findings, flags: Mapping[str, Flag], t: Thresholds) -> Facts:
     emergency: list[str] = []
     ces = [RF_WORDS[c] for c in CES_ITEMS if c in true_rf]
     if _condition(f, "cauda-equina") is not None:
-        ces.append("cauda equina syndrome recorded")
-    if ces:
+        emergency.append(
+            "cauda equina syndrome (recorded diagnosis" + "".join(f"; {c}" for c in ces) + ")"
+        )
+    elif ces:
         emergency.append(f"possible cauda equina syndrome ({', '.join(ces)})")
     if "rf-progressive-motor-deficit" in true_rf:
         emergency.append("progressive motor deficit")
@@ -454,17 +460,30 @@ def facts_of(f: Findings, flags: Mapping[str, Flag], t: Thresholds) -> Facts:
     if "rf-unable-to-weight-bear" in true_rf:
         hip.append("unable to weight-bear")
     log_roll = positive_sides(SidedTest.LOG_ROLL)
+
+    def groin_words(series: list[tuple[Side | None, int]]) -> list[str]:
+        return [f"groin pain {v}/10" + (f" {s.value}" if s else "") for s, v in series]
+
+    def test_words(name: str, sides: set[Side]) -> list[str]:
+        return [f"{name} {side_words(sides)}"] if sides else []
+
     if "rf-significant-trauma" in true_rf:
-        groin_sides = {s for s, v in groin if v >= 1}
-        if any(v >= 1 for _, v in groin) or log_roll:
-            hip.append("significant trauma with groin pain or a painful log roll")
-            hip_sides |= {s for s in groin_sides if s is not None} | log_roll
+        hurting = [(s, v) for s, v in groin if v >= 1]
+        if hurting or log_roll:
+            signs = groin_words(hurting) + test_words("painful log roll", log_roll)
+            hip.append(f"significant trauma with {' and '.join(signs)}")
+            hip_sides |= {s for s, _ in hurting if s is not None} | log_roll
     if "rf-fever" in true_rf:
         septic = _th(t, "septic_groin_nrs", "7")
         severe_groin = [(s, v) for s, v in groin if v >= septic]
         ir_pain = positive_sides(SidedTest.PASSIVE_IR_PAIN)
         if severe_groin or ir_pain or log_roll:
-            hip.append("fever with severe groin pain or a painful hip movement")
+            signs = (
+                groin_words(severe_groin)
+                + test_words("painful passive internal rotation", ir_pain)
+                + test_words("painful log roll", log_roll)
+            )
+            hip.append(f"fever with {' and '.join(signs)}")
             hip_sides |= {s for s, _ in severe_groin if s is not None} | ir_pain | log_roll
     fracture = _condition(f, "femoral-neck-fracture")
     if fracture is not None and is_true(flags.get("RED_FLAG_HIP", Flag("", Tri.TRUE, "")).value):

@@ -199,16 +199,23 @@ def lead(
             first = f"{EMERGENCY_WORDS}: {'; '.join(facts.emergency_items) or 'emergency red flag'}"
         else:
             parts = []
-            if facts.spine_items:
-                parts.append(f"possible serious spinal pathology ({', '.join(facts.spine_items)})")
             if facts.hip_items:
                 where = (
                     hip_words(facts.red_flag_hip_sides) if facts.red_flag_hip_sides else "the hip"
                 )
-                parts.append(
-                    f"possible fracture or septic arthritis of {where} "
-                    f"({', '.join(facts.hip_items)})"
+                septic = any(i.startswith("fever") for i in facts.hip_items)
+                fracture = any(not i.startswith("fever") for i in facts.hip_items)
+                what = " or ".join(
+                    w
+                    for w, present in (("fracture", fracture), ("septic arthritis", septic))
+                    if present
                 )
+                parts.append(f"possible {what} of {where} ({'; '.join(facts.hip_items)})")
+            if facts.other_spine_items:
+                spine = ", ".join(facts.other_spine_items)
+                if facts.fragility:
+                    spine += "; possible vertebral fragility fracture"
+                parts.append(f"possible serious spinal pathology ({spine})")
             first = f"Urgent: {'; '.join(parts) or 'possible serious pathology'}"
     else:
         clause, carried = _clause(category, subtype, facts, flags, extra)
