@@ -141,12 +141,3 @@ def write_sample_data(out_dir: Path, *, seed: int, patients: int) -> dict[str, A
     manifest = {"seed": seed, "patients": rows}
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
-
-
-def read_manifest(directory: Path) -> dict[str, Any]:
-    """The manifest of a sample-data directory.
-
-    :raise FileNotFoundError: the directory has no manifest.json.
-    """
-    manifest: dict[str, Any] = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-    return manifest

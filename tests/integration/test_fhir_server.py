@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import requests
 from click.testing import CliRunner, Result
@@ -16,7 +17,7 @@ from service.config import Settings
 from service.core.assessment import Category
 from service.errors import ExitCode
 from service.samples.cases import TEMPLATES
-from service.samples.data import read_manifest
+from service.samples.data import MANIFEST
 
 from .conftest import SMART_CLIENT, TOKEN, FhirServer, SmartKeys
 
@@ -55,7 +56,8 @@ def samples(fhir_server: FhirServer, tmp_path_factory: pytest.TempPathFactory) -
     assert made.exit_code == 0, made.output
     loaded = run(["load", "--fhir-server", fhir_server.url, str(out)], fhir_server, data)
     assert loaded.exit_code == 0, loaded.output
-    return read_manifest(out)
+    manifest: dict[str, Any] = orjson.loads((out / MANIFEST).read_bytes())
+    return manifest
 
 
 def test_the_sample_data_covers_every_category_of_section_4_several_times(
