@@ -119,12 +119,17 @@ def _resolvable(reference: str) -> bool:
 # --- narrative (text.status generated: EHRs that show resources show this) ---------------------
 
 
-def _narrative(title: str, paragraphs: Sequence[str], items: Sequence[str] = ()) -> dict[str, str]:
-    """A generated R4 Narrative: an XHTML ``div`` of plain paragraphs and one ordered list."""
+def _narrative(
+    title: str, paragraphs: Sequence[str], items: Sequence[tuple[str, str]] = ()
+) -> dict[str, str]:
+    """A generated R4 Narrative: an XHTML ``div`` of plain paragraphs and one ordered list of
+    ``(label, text)`` items (the label in bold when there is one)."""
     parts = [f"<p><b>{escape(title)}</b></p>"]
     parts += [f"<p>{escape(p)}</p>" for p in paragraphs if p]
     if items:
-        parts.append("<ol>" + "".join(f"<li>{escape(i)}</li>" for i in items) + "</ol>")
+        lines = [f"<b>{escape(label)}</b>: {escape(text)}" if label else escape(text)
+                 for label, text in items]  # fmt: skip
+        parts.append("<ol>" + "".join(f"<li>{line}</li>" for line in lines) + "</ol>")
     return {"status": "generated", "div": f'<div xmlns="{XHTML_NS}">{"".join(parts)}</div>'}
 
 
@@ -187,7 +192,7 @@ def clinical_impression(
     ]
     category = profiles.display(assessment.category.value)
     summary = _summary(assessment, profiles)
-    findings = [c.display for c in assessment.conclusions]
+    findings = [("", c.display) for c in assessment.conclusions]
     body: dict[str, Any] = {
         "resourceType": "ClinicalImpression",
         "id": output_id(extraction.used_digest, rule_set.version, "ClinicalImpression"),
@@ -231,6 +236,12 @@ def _description(rec: Recommendation) -> str:
     return description
 
 
+def _display(rec: Recommendation, profiles: Profiles) -> str:
+    """The core's display of this recommendation (a variant, e.g. the emergency words of Q10-02,
+    may differ from the CodeSystem display that ``coding.display`` carries)."""
+    return rec.display or profiles.display(rec.code)
+
+
 def _laterality(rec: Recommendation) -> list[dict[str, Any]]:
     """One laterality extension per side the recommendation names (§5.4, E4-18, Q4-19)."""
     return [
@@ -250,7 +261,7 @@ def _activity(
             "instantiatesUri": [rules_link(public_base_url, rec.anchor.removeprefix("HSC#"))],
             "code": {
                 "coding": [_hsc(code, profiles), *ORDER_CODES.get(code, ())],
-                "text": rec.display or profiles.display(code),
+                "text": _display(rec, profiles),
             },
             "reasonReference": reasons,
             "status": "not-started",
@@ -307,7 +318,7 @@ def care_plan(
         "text": _narrative(
             title,
             [assessment.lead.strip(), *notes, f"{_DISCLAIMER}, and not an order."],
-            [_description(r) for r in assessment.recommendations],
+            [(_display(r, profiles), _description(r)) for r in assessment.recommendations],
         ),
         "instantiatesCanonical": [rule_set.canonical],
         "status": "draft",
