@@ -177,6 +177,16 @@ def safety_notes(
     return out
 
 
+#: Diebo 2019 types in plain words (the enum names stay in the trace).
+DIEBO_DISPLAY: Mapping[DieboType, str] = {
+    DieboType.NON_HISS: "Diebo type non-HISS (no hip or spine involvement)",
+    DieboType.HIP: "Diebo type hip",
+    DieboType.SPINE: "Diebo type spine",
+    DieboType.HIP_SPINE: "Diebo type hip–spine",
+    DieboType.UNCLASSIFIED: "Diebo type unclassified",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Classified:
     """§3 classifications that could be computed, and the missing inputs of the others."""
@@ -205,7 +215,7 @@ def classify_radiographic(findings: Findings, pi_ll: PiLl | None, kl: KlMax) -> 
     if pi_ll is not None and kl.value is not None:
         diebo = diebo_type(pi_ll, kl.value)
         basis = f"{pi_ll.basis}; {kl.basis}"
-        display = f"Diebo type {diebo.name}"
+        display = DIEBO_DISPLAY[diebo]  # plain words (§6.1, E4-19)
         out.append(Conclusion("diebo", diebo.value, display, "Diebo 2019 [V S6]", basis))
         trace.append(TraceStep("Diebo type", diebo.name, basis))
     else:

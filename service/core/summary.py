@@ -30,7 +30,15 @@ from service.core.advice import (
 )
 from service.core.assessment import Assessment, Category, Conclusion, Flag, Recommendation, Subtype
 from service.core.conclusions import EMERGENCY_WORDS
-from service.core.findings import Findings, Motion, PainSite, Side, SidedTest, TestResult
+from service.core.findings import (
+    Findings,
+    Motion,
+    PainSite,
+    Side,
+    SidedTest,
+    TestResult,
+    TreatmentKind,
+)
 from service.core.rec_facts import Facts, hip_words
 from service.core.thresholds import MIC_NRS_PCT, MIC_NRS_POINTS, MIC_ODI_PCT, MIC_ODI_POINTS
 from service.core.tri import is_true
@@ -121,6 +129,22 @@ def _extension_words(f: Findings) -> list[str]:
     return out
 
 
+LUMBAR_TREATMENT_WORDS = {
+    TreatmentKind.LUMBAR_SURGERY: "lumbar surgery",
+    TreatmentKind.LUMBAR_INJECTION: "lumbar injection",
+}
+HIP_TREATMENT_WORDS = {
+    TreatmentKind.HIP_ARTHROPLASTY: "hip replacement",
+    TreatmentKind.HIP_ARTHROSCOPY: "hip arthroscopy",
+    TreatmentKind.HIP_INJECTION_THERAPEUTIC: "therapeutic hip injection",
+}
+
+
+def _treatment_words(f: Findings, words: Mapping[TreatmentKind, str], default: str) -> str:
+    found = [w for kind, w in words.items() if any(t.kind is kind for t in f.treatments)]
+    return " and the ".join(found) or default
+
+
 def _relief(extra: Mapping[str, str]) -> str:
     pct = extra.get("ia-relief-pct", "unknown")
     return "" if pct == "unknown" else f"{pct} % relief after the hip injection"
@@ -140,10 +164,13 @@ def _clause(
     hip_f = list(facts.hip_findings)
     spine_f = list(facts.spine_findings)
     lbp = _pain(f, PainSite.LOW_BACK)
+    # E4-24: "pain persists after the lumbar surgery", never "the treatment failed".
     if category is Category.MISDIAGNOSED_HIP_MISSED:
-        return f"Pain persists after the lumbar treatment; {the_hip} has not been addressed", hip_f
+        after = _treatment_words(f, LUMBAR_TREATMENT_WORDS, "lumbar treatment")
+        return f"Pain persists after the {after}; {the_hip} has not been addressed", hip_f
     if category is Category.MISDIAGNOSED_SPINE_MISSED:
-        return "Pain persists after the hip treatment; the spine has not been addressed", spine_f
+        after = _treatment_words(f, HIP_TREATMENT_WORDS, "hip treatment")
+        return f"Pain persists after the {after}; the spine has not been addressed", spine_f
     if category is Category.SIMPLE_HIP_PRIMARY:
         return f"{the_hip.capitalize()} is the main pain source", [_relief(extra), *hip_f]
     if category is Category.SIMPLE_SPINE_PRIMARY:

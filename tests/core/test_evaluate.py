@@ -97,7 +97,7 @@ def test_classifications_are_attached_when_computable_in_a_fixed_order() -> None
         "red-flag-screen-incomplete",
     ]
     assert not any("PI" in m for m in a.missing)
-    assert "Diebo type UNCLASSIFIED" in a.summary
+    assert "Diebo type unclassified" in a.summary  # plain words (E4-19)
 
 
 def test_classifications_are_attached_to_a_red_flag_too_but_not_priorities() -> None:
@@ -155,7 +155,7 @@ def test_e4_24_misdiagnosed_lead_says_pain_persists_after_never_failed() -> None
     b = _screened(worked_example()).treated(TreatmentKind.LUMBAR_SURGERY).lbp(7)
     a = assess(b)
     assert a.category is Category.MISDIAGNOSED_HIP_MISSED
-    assert a.lead.startswith("Pain persists after the lumbar treatment; the left hip")
+    assert a.lead.startswith("Pain persists after the lumbar surgery; the left hip")
     assert "failed" not in a.summary.lower()
 
 
@@ -183,6 +183,7 @@ def test_e4_24_misdiagnosed_lead_says_pain_persists_after_never_failed() -> None
     ],
 )
 def test_q4_45_category_displays_are_plain_words(category: Category, display: str) -> None:
+    """Q4-45 (amended by Q10-10, Q10-11; E4-24): one format, plain words."""
     assert CATEGORY_DISPLAY[category] == display
 
 
