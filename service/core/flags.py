@@ -268,7 +268,9 @@ def hip_ext_deficit(f: Findings, t: Thresholds) -> Flag:
 
 
 def spine_path(f: Findings, pi_ll: PiLl | None) -> Flag:
-    """False: imaging normal and PI−LL not > 10° (≤ 10° or not measured, §0.2 "not true")."""
+    """§2 SPINE_PATH [V S6]: imaging stenosis / herniation / spondylolisthesis, PI−LL > 10°, or
+    a lumbar stenosis Condition. False: imaging normal and PI−LL not > 10° (≤ 10° or not
+    measured, §0.2 "not true"). Q11-01: the findings count whatever their age."""
     true_parts = [
         f"imaging {k.value} ({f.lumbar_imaging[k]})"
         for k in ABNORMAL_IMAGING
@@ -346,6 +348,8 @@ def radicular(f: Findings) -> Flag:
 
 
 def motor_deficit(f: Findings) -> Flag:
+    """§2 MOTOR_DEFICIT: myotomal weakness or myelopathy signs; false when both are recorded
+    false. Evidence: clinical examination (no threshold)."""
     signs = (NeuroSign.MYOTOMAL_WEAKNESS, NeuroSign.MYELOPATHY_SIGNS)
     positive = neuro_signs(f, signs, True)
     if positive:
@@ -357,6 +361,8 @@ def motor_deficit(f: Findings) -> Flag:
 
 
 def spine_signs(rad: Flag, motor: Flag) -> Flag:
+    """§2 SPINE_SIGNS: RADICULAR or MOTOR_DEFICIT; false when RADICULAR is false and
+    MOTOR_DEFICIT not true."""
     text = f"RADICULAR {rad.value.value}, MOTOR_DEFICIT {motor.value.value}"
     value = any_of((rad.value, motor.value))
     if value is Tri.TRUE:
@@ -455,14 +461,17 @@ def _ia(name: str, relief: Relief | None, positive_at: Decimal, below: bool) -> 
 
 
 def ia_pos(relief: Relief | None, t: Thresholds) -> Flag:
+    """§2 IA_POS: relief ≥ 50 % [P; basis V S28–S33] (a stale relief never reaches here, E4-12)."""
     return _ia("IA_POS", relief, t.ia_positive_pct, below=False)
 
 
 def ia_strong(relief: Relief | None, t: Thresholds) -> Flag:
+    """§2 IA_STRONG: relief ≥ 80 % [P; basis V S28–S33]."""
     return _ia("IA_STRONG", relief, t.ia_strong_pct, below=False)
 
 
 def ia_neg(relief: Relief | None, t: Thresholds) -> Flag:
+    """§2 IA_NEG: relief < 50 % [P; basis V S28–S33]."""
     return _ia("IA_NEG", relief, t.ia_positive_pct, below=True)
 
 

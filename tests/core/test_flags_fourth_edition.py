@@ -390,3 +390,11 @@ def test_threshold_register_tags_every_field_and_new_constant() -> None:
     assert THRESHOLD_TAGS["red_flag_recency_days"] == "P"
     assert THRESHOLD_TAGS["SLR_RADICULAR_MIN_DEG"] == "V S23"
     assert THRESHOLD_TAGS["short_episode_weeks"] == "M S43, S47"
+
+
+def test_issue_9_flag_names_are_one_str_enum_in_the_table_order() -> None:
+    from service.core.flag_names import FlagName
+
+    out = flags(F())
+    assert list(out) == [n.value for n in FlagName]
+    assert out[FlagName.HIP_EXAM_NEGATIVE] is out["HIP_EXAM_NEGATIVE"]
