@@ -77,6 +77,12 @@ class Source:
     tag: str
     references: tuple[Reference, ...]
     note: str = ""
+    label: str = ""  # how a reader names it, when the id is not a number ("S42")
+
+    @property
+    def name(self) -> str:
+        """The short name shown where the source is cited: ``label``, else the id."""
+        return self.label or self.id
 
     @property
     def anchor(self) -> str:
@@ -111,6 +117,7 @@ _ALL: tuple[Source, ...] = (
             ),
         ),
         "The origin of the categories simple, complex, secondary and misdiagnosed (§4).",
+        label="Offierski & MacNab 1983",
     ),
     Source(
         "S1",

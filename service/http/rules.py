@@ -110,7 +110,8 @@ def _source_links(ids: Iterable[str]) -> tuple[SourceLink, ...]:
     out = []
     for i in ids:
         try:
-            out.append(SourceLink(i, sources.source(i).anchor))
+            found = sources.source(i)
+            out.append(SourceLink(found.name, found.anchor))
         except KeyError:
             out.append(SourceLink(i, sources.source_anchor(i)))  # the test reports it
     return tuple(out)
