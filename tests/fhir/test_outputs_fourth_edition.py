@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -353,3 +354,108 @@ def test_a_card_plan_without_resolvable_inputs_has_no_reason_references(
     only_urns = (InputRef("urn:uuid:0b6f6f0e-8c1c-4b8e-9a39-5f0b7f7a9d11", "pain"),)
     card = build(profiles, fourth_edition(), used=only_urns).suggested_care_plan
     assert all("reasonReference" not in d for d in details(card))
+
+
+# --- our outputs satisfy our own profiles (min cardinality, max "0", fixed codes) ---
+
+
+def _instances(node: Any, parts: list[str]) -> list[Any]:
+    """The values at ``parts`` under ``node`` (lists flattened; ``x[x]`` matches ``xString``…)."""
+    if not parts:
+        return node if isinstance(node, list) else [node]
+    if isinstance(node, list):
+        return [v for item in node for v in _instances(item, parts)]
+    if not isinstance(node, dict):
+        return []
+    name = parts[0]
+    if name.endswith("[x]"):
+        keys = [k for k in node if k.startswith(name[:-3])]
+    else:
+        keys = [name] if name in node else []
+    return [v for k in keys for v in _instances(node[k], parts[1:])]
+
+
+def profile_problems(resource: dict[str, Any], sd: dict[str, Any]) -> list[str]:
+    problems = []
+    for element in sd["differential"]["element"][1:]:
+        if ":" in element["id"]:
+            continue  # slices: checked by the laterality tests
+        *parent, last = element["path"].split(".")[1:]
+        for holder in _instances(resource, parent) if parent else [resource]:
+            values = _instances(holder, [last])
+            if len(values) < element.get("min", 0):
+                problems.append(f"{element['path']}: fewer than {element['min']}")
+            if element.get("max") == "0" and values:
+                problems.append(f"{element['path']}: not allowed")
+            if "fixedCode" in element and any(v != element["fixedCode"] for v in values):
+                problems.append(f"{element['path']}: not {element['fixedCode']}")
+    return problems
+
+
+@pytest.mark.parametrize("assessment", [fourth_edition, red_flag_hip, s.every_order_code])
+def test_every_output_satisfies_the_profile_it_declares(
+    profiles: Profiles, assessment: Any
+) -> None:
+    """Issue 10 item 4: the project's own profiles, R4-satisfiable, are met by what we emit
+    (the card's CarePlan included)."""
+    out = build(profiles, assessment())
+    for resource in (out.clinical_impression, out.care_plan, out.suggested_care_plan,
+                     out.provenance):  # fmt: skip
+        assert resource is not None
+        (url,) = resource["meta"]["profile"]
+        assert profile_problems(resource, profiles.structure_definitions[url]) == []
+
+
+def test_the_profile_check_finds_a_missing_element(profiles: Profiles) -> None:
+    out = build(profiles, fourth_edition())
+    assert out.care_plan is not None
+    bad = json.loads(json.dumps(out.care_plan))
+    del bad["text"]
+    del bad["activity"][0]["detail"]["instantiatesUri"]
+    bad["status"] = "active"
+    sd = profiles.structure_definitions[bad["meta"]["profile"][0]]
+    assert profile_problems(bad, sd) == [
+        "CarePlan.text: fewer than 1",
+        "CarePlan.status: not draft",
+        "CarePlan.activity.detail.instantiatesUri: fewer than 1",
+    ]
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.json"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_gives_outputs_r4_and_our_profiles_accept(
+    profiles: Profiles, example: Path
+) -> None:
+    """The real core and adapter on every example: R4 reference targets, narratives, our
+    profiles, the laterality extension per side, rules-page links (issue 10 items 3, 4)."""
+    from service.core import evaluate
+    from service.core.thresholds import Thresholds
+    from service.fhir.concept_maps import ConceptMapIndex, default_mappings_dir
+    from service.fhir.extract import read_input
+
+    payload = json.loads(example.read_text(encoding="utf-8"))
+    extraction = read_input(payload, ConceptMapIndex.load(default_mappings_dir()))
+    assessment = evaluate(extraction.findings, profiles.rule_set, Thresholds())
+    out = build_outputs(
+        assessment, extraction, recorded=s.RECORDED, profiles=profiles, public_base_url=s.BASE
+    )
+    bundle = output_bundle(out, None)
+    local = {e["fullUrl"]: e["resource"]["resourceType"] for e in bundle["entry"]}
+    local |= {u.reference: u.resource_type for u in extraction.used}
+    emitted = [out.clinical_impression, out.care_plan, out.suggested_care_plan, out.provenance]
+    for resource in (r for r in emitted if r is not None):
+        assert reference_violations(resource, local) == []
+        (url,) = resource["meta"]["profile"]
+        assert profile_problems(resource, profiles.structure_definitions[url]) == []
+        if resource["resourceType"] != "Provenance":
+            assert narrative_problems(resource["text"]) == []
+    assert out.clinical_impression["summary"].startswith(assessment.lead.strip())
+    for rec, activity in zip(assessment.recommendations, details(out.care_plan) if
+                             out.care_plan else [], strict=True):  # fmt: skip
+        assert activity["description"] == rec.instruction.strip()
+        assert activity["instantiatesUri"] == [f"{s.BASE}/rules#{rec.code}"]
+        codes = [e["valueCodeableConcept"]["coding"][0]["code"]
+                 for e in activity.get("extension", ())]  # fmt: skip
+        assert codes == [SIDE_CODES[side]["code"] for side in rec.sides]

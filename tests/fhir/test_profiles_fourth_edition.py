@@ -27,9 +27,7 @@ from service.fhir.profiles import (
 )
 
 R4B = "fhir.resources.R4B"
-REGENERATE = (
-    'run .venv/bin/python -c "from service.fhir.profiles import regenerate; regenerate()"'
-)
+REGENERATE = 'run .venv/bin/python -c "from service.fhir.profiles import regenerate; regenerate()"'
 
 
 @pytest.fixture(scope="module")
@@ -128,9 +126,7 @@ def test_the_new_finding_codes_take_the_cores_displays_when_it_has_them(profiles
 def test_the_generated_parts_of_profiles_are_up_to_date(profiles: Profiles) -> None:
     assert synced_code_system(profiles.code_system) == profiles.code_system, REGENERATE
     pytest.importorskip("service.core.sources", reason="the §9 sources are not written yet")
-    assert synced_plan_definition(profiles.plan_definition) == profiles.plan_definition, (
-        REGENERATE
-    )
+    assert synced_plan_definition(profiles.plan_definition) == profiles.plan_definition, REGENERATE
 
 
 # --- the rule set (PlanDefinition) ---
@@ -170,9 +166,7 @@ def test_the_rule_set_links_to_the_rules_page_of_the_deployment(profiles: Profil
     ]  # fmt: skip
     assert "https://cds.example.org/rules" in links
     assert "https://cds.example.org/rules#rec-red-flag-screen" in links
-    assert all(
-        u.startswith("https://cds.example.org/rules") for u in links if "rules" in u
-    )
+    assert all(u.startswith("https://cds.example.org/rules") for u in links if "rules" in u)
     assert profiles.plan_definition["action"][0]["documentation"][0]["url"].startswith("rules#")
     assert rules_link("https://x.org/", "rec-mri-lumbar") == "https://x.org/rules#rec-mri-lumbar"
     assert rules_link("https://x.org") == "https://x.org/rules"
