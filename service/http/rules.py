@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import inspect
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
@@ -34,6 +35,8 @@ from service.core.evaluate import evaluate
 from service.core.findings import Findings
 from service.core.thresholds import Thresholds
 from service.http.registry import services
+
+log = logging.getLogger("hipspine.http")
 
 bp = Blueprint("rules", __name__, template_folder="templates")
 
@@ -128,7 +131,13 @@ class FlagRow:
 
 def flag_rows() -> tuple[FlagRow, ...]:
     """Every flag with a meaning, in §2 order, then any derived flag without one."""
-    derived = core_flag_names()
+    try:
+        derived = core_flag_names()
+    except Exception as exc:  # the page must answer (§6.2): fall back to the meanings' names
+        log.error(
+            "rules page: core flag names unavailable", extra={"error_type": type(exc).__name__}
+        )
+        derived = tuple(meanings.FLAG_MEANINGS)
     names = list(meanings.FLAG_MEANINGS) + [n for n in derived if n not in meanings.FLAG_MEANINGS]
     return tuple(
         FlagRow(
