@@ -60,6 +60,17 @@ CSV_COLUMNS = (
     "record_hash",
     "prev_hash",
 )
+#: ``feedback.csv``: what clinicians did with the cards (override reasons, clinical-spec §6.3).
+FEEDBACK_COLUMNS = (
+    "received",
+    "service_id",
+    "card_uuid",
+    "outcome",
+    "outcome_timestamp",
+    "override_reason",
+    "accepted_suggestions",
+    "caller",
+)
 
 
 @dataclass(frozen=True)
@@ -206,8 +217,17 @@ def write_csv(
     until: datetime | None,
     progress: Any = None,
 ) -> int:
-    """``evaluations.csv``: one row per evaluation (lists as JSON arrays); returns the count."""
+    """``evaluations.csv``: one row per evaluation (lists as JSON arrays); returns the count.
+
+    Also ``feedback.csv``: one row per CDS Hooks feedback item received in the same window, with
+    the override reason the clinician chose (clinical-spec §6.3, Q4-32f).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / "feedback.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(FEEDBACK_COLUMNS)
+        for row in store.feedback_rows(since, until=until):
+            writer.writerow([_cell(row[name]) for name in FEEDBACK_COLUMNS])
     count = 0
     with (out_dir / "evaluations.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

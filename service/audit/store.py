@@ -261,6 +261,20 @@ class SqlAuditStore:
             new += 1
         return new
 
+    def feedback_rows(
+        self, since: datetime | None = None, *, until: datetime | None = None
+    ) -> list[Mapping[Any, Any]]:
+        """Feedback received after ``since`` (up to ``until``), in arrival order: the outcome
+        and the chosen override reason of each card (clinical-spec §6.3, Q4-32f)."""
+        received = t.feedback.c.received
+        query = select(t.feedback).order_by(t.feedback.c.id)
+        if since is not None:
+            query = query.where(received > _utc(since))
+        if until is not None:
+            query = query.where(received <= _utc(until))
+        with unavailable_on_error("read the feedback"), self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
     def remember_jti(self, issuer: str, jti: str, expires_at: datetime) -> bool:
         now = datetime.now(UTC)
         with unavailable_on_error("remember the JWT id"):

@@ -217,3 +217,38 @@ def test_the_chosen_override_reason_is_stored_with_its_coding_q4_32f(real_app: F
         "userComment": "seen",
     }
     assert (row["card_uuid"], row["service_id"]) == ("c1", "hip-spine-order-sign")
+
+
+def test_the_override_reason_is_in_the_audit_csv_export_q4_32f(
+    real_app: Flask, tmp_path: Path
+) -> None:
+    import csv
+
+    from service.audit.export import write_csv
+
+    item = {
+        "card": "c2",
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-12-06T07:01:00Z",
+        "overrideReason": {"reason": {"system": HSC, "code": "override-urgent-indication"}},
+    }
+    assert call(real_app, f"{SIGN}/feedback", {"feedback": [item]}).status_code == 200
+    write_csv(real_app.extensions["hipspine"].store, tmp_path, since=None, until=None)
+    with (tmp_path / "feedback.csv").open(newline="", encoding="utf-8") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert (row["card_uuid"], row["outcome"]) == ("c2", "overridden")
+    assert json.loads(row["override_reason"])["reason"] == {
+        "system": HSC,
+        "code": "override-urgent-indication",
+        "display": "Urgent or red-flag indication",
+    }
+
+
+def test_override_reason_displays_are_the_codesystem_displays_q4_32f() -> None:
+    from service.cds_hooks.cards import order_override_reasons
+
+    codesystem = json.loads((REPO / "profiles" / "CodeSystem-hsc.json").read_text())
+    displays = {c["code"]: c["display"] for c in codesystem["concept"]}
+    for coding in order_override_reasons():
+        assert coding["system"] == codesystem["url"]
+        assert displays[coding["code"]] == coding["display"]
