@@ -1,4 +1,9 @@
-"""standards.md §7 checklist items 1–39 and 55–57 over HTTP, one test per item."""
+"""standards.md §7 checklist items 1–39 and 55–57 over HTTP, one test per item.
+
+Every request goes through the real app (``create_app``) and the real ``Pipeline``, with the
+audit store in SQLite under tmp_path: the answers checked are the answers an EHR gets (issue 9).
+Clinical inputs are the checkout's examples, handed to the hook as prefetch.
+"""
 
 from __future__ import annotations
 
@@ -15,25 +20,21 @@ import requests
 import responses
 from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.servicerequest import ServiceRequest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from service.cds_hooks.cards import find_empty
 from service.config import Settings
-from service.core.assessment import Category, Subtype
-from service.core.findings import Findings
 
+from .real_app import SpyPipeline, SpyStore, close, example_prefetch, real_app
 from .support import (
     BASE,
     FHIR,
     ORIGIN,
     PATIENT,
-    FakePipeline,
-    FakeStore,
-    build_app,
     claims_for,
     draft_order,
     hook_body,
-    make_assessment,
     observation,
     order_body,
     searchset,
@@ -54,25 +55,64 @@ CARE_PLAN_ACTIVITY_KIND = {
 }  # fmt: skip
 
 
+@pytest.fixture
+def apps() -> Iterator[list[Flask]]:
+    """Real apps built by a test; their audit stores are closed afterwards."""
+    built: list[Flask] = []
+    yield built
+    for app in built:
+        close(app)
+
+
+@pytest.fixture
+def app(settings: Settings, apps: list[Flask]) -> Flask:
+    """The factory's app (replaces support.py's fake-pipeline app for these tests)."""
+    built, _pipeline, _store = real_app(settings)
+    apps.append(built)
+    return built
+
+
+@pytest.fixture
+def pipeline(app: Flask) -> SpyPipeline:
+    spy: SpyPipeline = app.extensions["hipspine"].pipeline
+    return spy
+
+
+@pytest.fixture
+def store(app: Flask) -> SpyStore:
+    spy: SpyStore = app.extensions["hipspine"].store
+    return spy
+
+
+def client_for(settings: Settings, apps: list[Flask]) -> tuple[FlaskClient, SpyPipeline]:
+    """A client of another real app, built with ``settings``, and its pipeline spy."""
+    built, pipeline, _store = real_app(settings)
+    apps.append(built)
+    return built.test_client(), pipeline
+
+
 def post(client: FlaskClient, auth: Auth, path: str, body: Any, **kw: Any) -> Any:
     return client.post(path, json=body, headers=auth(path), **kw)
 
 
-def all_cards_of(client: FlaskClient, auth: Auth, pipeline: FakePipeline) -> list[dict[str, Any]]:
+def all_cards_of(client: FlaskClient, auth: Auth, pipeline: SpyPipeline) -> list[dict[str, Any]]:
     """Cards of several categories and of an order hook, to check card rules on."""
     cards: list[dict[str, Any]] = []
-    for category, subtype, recs in (
-        (Category.RED_FLAG, None, (("rec-urgent-evaluation", "Urgent evaluation"),)),
-        (Category.SECONDARY, Subtype.FUNCTIONAL, (("rec-combined-hip-lumbar-management", "C"),)),
-        (Category.INSUFFICIENT_DATA, None, (("rec-collect-missing-data", "Collect data"),)),
-        (Category.NOT_HSS_HIP, None, ()),
+    for example in (
+        "red-flag-urgent",
+        "secondary-functional-worked-example",
+        "insufficient-data",
+        "not-hss-hip",
     ):
-        pipeline.assessment = make_assessment(category, subtype=subtype, recs=recs)
-        cards += post(client, auth, PV, hook_body()).get_json()["cards"]
-    pipeline.assessment = make_assessment()
-    pipeline.findings = Findings()
+        answer = post(client, auth, PV, hook_body(prefetch=example_prefetch(example))).get_json()
+        assert len(answer["cards"]) == 1, example
+        cards += answer["cards"]
     path = "/cds-services/hip-spine-order-sign"
-    body = order_body("order-sign", draft_order("sr1", "72148"))
+    body = order_body(
+        "order-sign",
+        draft_order("sr1", "72148"),
+        prefetch=example_prefetch("secondary-functional-worked-example"),
+    )
     cards += post(client, auth, path, body).get_json()["cards"]
     assert len(cards) == 5
     return cards
@@ -142,12 +182,9 @@ def test_item_07_a_valid_request_answers_200_json_with_cards(
     assert isinstance(response.get_json()["cards"], list) and response.get_json()["cards"]
 
 
-def test_item_08_no_guidance_answers_empty_cards(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
-) -> None:
-    pipeline.assessment = make_assessment(Category.NO_FINDINGS, subtype=None, recs=())
-    assert post(client, auth, PV, hook_body()).get_json() == {"cards": []}
-    pipeline.assessment = make_assessment()
+def test_item_08_no_guidance_answers_empty_cards(client: FlaskClient, auth: Auth) -> None:
+    no_findings = hook_body(prefetch=example_prefetch("no-findings"))
+    assert post(client, auth, PV, no_findings).get_json() == {"cards": []}
     empty = hook_body(
         prefetch={"patient": PATIENT, "observations": None, "conditions": None, "procedures": None}
     )
@@ -209,7 +246,7 @@ def _authz(token: str = "secret-access-token") -> dict[str, Any]:
 
 
 def test_item_13_absent_key_is_fetched_from_fhir_server_with_the_bearer_token(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline
 ) -> None:
     body = hook_body(fhirServer=FHIR, fhirAuthorization=_authz())
     del body["prefetch"]["observations"]
@@ -222,7 +259,7 @@ def test_item_13_absent_key_is_fetched_from_fhir_server_with_the_bearer_token(
 
 
 def test_item_14_null_prefetch_is_not_refetched_and_means_no_data(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline
 ) -> None:
     body = hook_body(fhirServer=FHIR, fhirAuthorization=_authz())
     body["prefetch"]["observations"] = None
@@ -248,7 +285,7 @@ def test_item_15_operation_outcome_prefetch_is_refetched(client: FlaskClient, au
 
 
 def test_item_16_paginated_prefetch_next_links_are_followed(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline
 ) -> None:
     body = hook_body(fhirServer=FHIR, fhirAuthorization=_authz())
     body["prefetch"]["observations"] = searchset(
@@ -292,7 +329,7 @@ def test_item_18_fhir_server_off_the_allowlist_is_never_contacted(
 
 
 def test_item_19_cards_have_short_summary_valid_indicator_and_source_label(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline
 ) -> None:
     for card in all_cards_of(client, auth, pipeline):
         assert isinstance(card["summary"], str) and 0 < len(card["summary"]) < 140
@@ -301,7 +338,7 @@ def test_item_19_cards_have_short_summary_valid_indicator_and_source_label(
 
 
 def test_item_20_detail_is_a_string_and_source_urls_are_absolute(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline
 ) -> None:
     for card in all_cards_of(client, auth, pipeline):
         assert isinstance(card["detail"], str)
@@ -311,7 +348,7 @@ def test_item_20_detail_is_a_string_and_source_urls_are_absolute(
 
 
 def test_item_21_suggestions_come_with_a_selection_behavior(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline
 ) -> None:
     cards = all_cards_of(client, auth, pipeline)
     assert any("suggestions" in c for c in cards)
@@ -321,7 +358,7 @@ def test_item_21_suggestions_come_with_a_selection_behavior(
 
 
 def test_item_22_suggestions_and_actions_are_well_formed(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline
 ) -> None:
     kinds = set()
     for card in all_cards_of(client, auth, pipeline):
@@ -340,7 +377,7 @@ def test_item_22_suggestions_and_actions_are_well_formed(
 
 
 def test_item_23_links_have_label_url_and_type(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline
 ) -> None:
     cards = all_cards_of(client, auth, pipeline)
     assert any("links" in c for c in cards)
@@ -355,7 +392,7 @@ def test_item_23_links_have_label_url_and_type(
 
 
 def test_item_24_every_override_reason_has_a_display(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline
 ) -> None:
     cards = all_cards_of(client, auth, pipeline)
     assert any("overrideReasons" in c for c in cards)
@@ -365,7 +402,7 @@ def test_item_24_every_override_reason_has_a_display(
 
 
 def test_item_25_no_null_or_empty_values_except_cards(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline
 ) -> None:
     for card in all_cards_of(client, auth, pipeline):
         assert find_empty({"cards": [card]}) == []
@@ -379,7 +416,7 @@ def test_item_25_no_null_or_empty_values_except_cards(
 
 
 def test_item_26_cards_and_suggestions_have_unique_uuids(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline
 ) -> None:
     seen: list[str] = []
     for card in all_cards_of(client, auth, pipeline):
@@ -389,17 +426,20 @@ def test_item_26_cards_and_suggestions_have_unique_uuids(
     assert len(seen) == len(set(seen))
     # One response for two draft lumbar orders: one card (Q4-32d) with unique suggestion uuids.
     path = "/cds-services/hip-spine-order-sign"
-    body = order_body("order-sign", draft_order("sr1", "72148"), draft_order("sr2", "72148"))
-    pipeline.assessment = make_assessment(
-        recs=(("rec-combined-hip-lumbar-management", "C"), ("rec-imaging-hip-xray", "X"))
+    body = order_body(
+        "order-sign",
+        draft_order("sr1", "72148"),
+        draft_order("sr2", "72148"),
+        prefetch=example_prefetch("complex-avn"),
     )
     cards = post(client, auth, path, body).get_json()["cards"]
     ids = [i for c in cards for i in (c["uuid"], *(s["uuid"] for s in c["suggestions"]))]
-    assert len(cards) == 1 and len(ids) == 3 == len(set(ids))
+    assert len(cards) == 1 and len(ids) >= 2 and len(ids) == len(set(ids))
+    assert not set(ids) & set(seen)
 
 
 def test_item_27_action_resources_parse_as_r4_with_the_patient_as_subject(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline
 ) -> None:
     parsed = 0
     for card in all_cards_of(client, auth, pipeline):
@@ -442,7 +482,7 @@ def _feedback(card: str = "c1", **extra: Any) -> dict[str, Any]:
 
 
 def test_item_29_feedback_batches_are_stored_and_resending_is_idempotent(
-    client: FlaskClient, auth: Auth, store: FakeStore
+    client: FlaskClient, auth: Auth, store: SpyStore
 ) -> None:
     path = f"{PV}/feedback"
     batch = {
@@ -475,7 +515,7 @@ def test_item_29_feedback_batches_are_stored_and_resending_is_idempotent(
     ],
 )
 def test_item_30_malformed_feedback_answers_400(
-    client: FlaskClient, auth: Auth, store: FakeStore, item: Any
+    client: FlaskClient, auth: Auth, store: SpyStore, item: Any
 ) -> None:
     path = f"{PV}/feedback"
     response = post(client, auth, path, {"feedback": [_feedback("ok"), item]})
@@ -647,21 +687,19 @@ def test_item_38_origins_are_allowlisted_and_never_star_with_credentials(
 
 
 def test_item_39_plain_http_fhir_server_is_refused_unless_loopback_or_development(
-    settings: Settings, store: FakeStore, pipeline: FakePipeline, auth: Auth
+    settings: Settings, apps: list[Flask], auth: Auth
 ) -> None:
     plain = "http://fhir.example.org/r4"
     fields = {**settings.__dict__, "fhir_server_allowlist": (FHIR, plain)}
     body = hook_body(fhirServer=plain, fhirAuthorization=_authz())
     del body["prefetch"]["observations"]
-    production = build_app(Settings(**fields), store, pipeline).test_client()
+    production, _ = client_for(Settings(**fields), apps)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get(f"{plain}/Observation?patient=p1", json=searchset())
         refused = post(production, auth, PV, body)
         assert len(mock.calls) == 0
         assert refused.status_code == 412 and refused.get_json()["issue"][0]["code"] == "security"
-        development = build_app(
-            Settings(**{**fields, "fhir_allow_http": True}), store, pipeline
-        ).test_client()
+        development, _ = client_for(Settings(**{**fields, "fhir_allow_http": True}), apps)
         assert post(development, auth, PV, body).status_code == 200
         assert len(mock.calls) == 1
 
@@ -669,8 +707,8 @@ def test_item_39_plain_http_fhir_server_is_refused_unless_loopback_or_developmen
 def test_item_55_tokens_and_jwts_never_reach_the_audit_the_pipeline_or_the_logs(
     client: FlaskClient,
     keys: Any,
-    store: FakeStore,
-    pipeline: FakePipeline,
+    store: SpyStore,
+    pipeline: SpyPipeline,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level("DEBUG")
@@ -693,7 +731,7 @@ def test_item_55_tokens_and_jwts_never_reach_the_audit_the_pipeline_or_the_logs(
 
 
 def test_item_56_complete_prefetch_costs_one_evaluation_and_no_io(
-    client: FlaskClient, auth: Auth, pipeline: FakePipeline, store: FakeStore
+    client: FlaskClient, auth: Auth, pipeline: SpyPipeline, store: SpyStore
 ) -> None:
     # Latency itself is measured by the benchmarks under bench/, not asserted with a timer.
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
@@ -736,12 +774,12 @@ def stalled_server() -> Iterator[str]:
 
 
 def _answers_412_within_the_deadline(
-    server: str, settings: Settings, store: FakeStore, pipeline: FakePipeline, auth: Auth
+    server: str, settings: Settings, apps: list[Flask], auth: Auth
 ) -> None:
     """Item 57: with the FHIR server misbehaving, the hook answers 412 inside its deadline."""
     deadline = 1.0
     fields = {**settings.__dict__, "fhir_server_allowlist": (server,), "fhir_deadline": deadline}
-    client = build_app(Settings(**fields), store, pipeline).test_client()
+    client, pipeline = client_for(Settings(**fields), apps)
     body = hook_body(fhirServer=server, fhirAuthorization=_authz())
     del body["prefetch"]["observations"]
     # The answer is bounded by the deadline (the client's watchdog); how fast is measured by the
@@ -752,9 +790,9 @@ def _answers_412_within_the_deadline(
 
 
 def test_item_57_a_stalled_fhir_server_is_answered_412_within_the_deadline(
-    settings: Settings, store: FakeStore, pipeline: FakePipeline, auth: Auth, stalled_server: str
+    settings: Settings, apps: list[Flask], auth: Auth, stalled_server: str
 ) -> None:
-    _answers_412_within_the_deadline(stalled_server, settings, store, pipeline, auth)
+    _answers_412_within_the_deadline(stalled_server, settings, apps, auth)
 
 
 @pytest.mark.parametrize(
@@ -809,6 +847,6 @@ def trickling_server() -> Iterator[str]:
 
 
 def test_item_57_a_trickling_fhir_server_is_answered_412_within_the_deadline(
-    settings: Settings, store: FakeStore, pipeline: FakePipeline, auth: Auth, trickling_server: str
+    settings: Settings, apps: list[Flask], auth: Auth, trickling_server: str
 ) -> None:
-    _answers_412_within_the_deadline(trickling_server, settings, store, pipeline, auth)
+    _answers_412_within_the_deadline(trickling_server, settings, apps, auth)
