@@ -204,9 +204,9 @@ def clinical_impression(
         ),
         "status": "completed",
         "code": {"coding": [_hsc("hip-spine-assessment", profiles)]},
-        "description": (
-            f"Hip–spine syndrome assessment: {category} (rule {assessment.rule}), "
-            f"rule set {rule_set.canonical}. {_DISCLAIMER}."
+        "description": (  # no rule id here: rule ids belong in the trace (finding.basis, §6.1)
+            f"Hip–spine syndrome assessment: {category}. Rule set {rule_set.canonical}. "
+            f"{_DISCLAIMER}."
         ),
         "subject": {"reference": extraction.patient_ref},
         "effectiveDateTime": recorded,
@@ -324,10 +324,9 @@ def care_plan(
         "status": "draft",
         "intent": "proposal",
         "title": title,
-        "description": (
-            f"{count} proposed step{'s' if count != 1 else ''} for {category} "
-            f"(rule {assessment.rule}, rule set {rule_set.canonical}), for the clinician to "
-            f"review. {_DISCLAIMER}, and not an order."
+        "description": (  # §6.1: no flag names or rule ids in the plan
+            f"{count} proposed step{'s' if count != 1 else ''} for: {category}. For the "
+            f"clinician to review (rule set {rule_set.canonical}). {_DISCLAIMER}, and not an order."
         ),
         "subject": {"reference": extraction.patient_ref},
         "period": period,

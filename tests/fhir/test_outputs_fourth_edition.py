@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -452,6 +453,14 @@ def test_every_example_gives_outputs_r4_and_our_profiles_accept(
         if resource["resourceType"] != "Provenance":
             assert narrative_problems(resource["text"]) == []
     assert out.clinical_impression["summary"].startswith(assessment.lead.strip())
+    if out.care_plan is not None:  # §6.1 (E4-19): no flag names or rule ids in the plan
+        words = json.dumps(
+            [out.care_plan["description"], out.care_plan["text"]["div"],
+             *(d["description"] for d in details(out.care_plan))], ensure_ascii=False,
+        )  # fmt: skip
+        jargon = [n for n in assessment.flags if re.search(rf"\b{n}\b", words)]
+        jargon += re.findall(r"\bR(?:[1-9]|1[0-2])\b", words)
+        assert jargon == []
     for rec, activity in zip(assessment.recommendations, details(out.care_plan) if
                              out.care_plan else [], strict=True):  # fmt: skip
         assert activity["description"] == rec.instruction.strip()
