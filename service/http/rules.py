@@ -414,6 +414,18 @@ def recommendation_rows() -> tuple[RecRow, ...]:
     return tuple(rows)
 
 
+def review_words(current: Thresholds) -> str:
+    """§5.2 "Review" (E4-17, Q4-42) and the success criterion [V S25], with the values in force."""
+    weeks = _number(getattr(current, "review_weeks", Decimal(6)))
+    return (
+        f"A plan with a programme or care code is reviewed after {weeks} weeks "
+        f"(8 weeks when lateral hip pain care is its only programme). Success: pain "
+        f"−{_number(thresholds.MIC_NRS_POINTS)} points or −{_number(thresholds.MIC_NRS_PCT)} %, "
+        f"Oswestry Disability Index −{_number(thresholds.MIC_ODI_POINTS)} points or "
+        f"−{_number(thresholds.MIC_ODI_PCT)} %."
+    )
+
+
 # --- sources ------------------------------------------------------------------------------------
 def source_rows() -> tuple[sources.Source, ...]:
     return tuple(sources.SOURCES.values())
@@ -465,6 +477,8 @@ def rules_page() -> Response:
         flags=flag_rows(),
         threshold_sections=_sections(threshold_rows(svc.settings.thresholds)),
         recommendations=recommendation_rows(),
+        review=review_words(svc.settings.thresholds),
+        review_anchor="review-weeks" if hasattr(svc.settings.thresholds, "review_weeks") else "",
         sources=source_rows(),
     )
     resp = Response(html, status=200, mimetype="text/html")
