@@ -9,7 +9,7 @@ Red flags are never false (§2: "not true" suffices): a kind that is not true is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -202,8 +202,13 @@ def painful_replaced_sides(f: Findings, t: Thresholds) -> tuple[tuple[Side, ...]
 
 @dataclass(frozen=True, slots=True)
 class RedFlagItems:
-    """The true red-flag items of each kind, in words with their sources (trace), plus what
-    the recommendations need (§5.1 RED_FLAG row, Q4-09, Q4-18, Q4-41, Q10-02, Q10-08)."""
+    """The true red-flag items of each kind, plus what the recommendations need (§5.1 RED_FLAG
+    row, Q4-09, Q4-18, Q4-41, Q10-02, Q10-08).
+
+    ``emergency`` / ``spine`` / ``hip`` are the trace texts (with their sources, for the flag
+    basis); ``*_words`` the same items in plain words for the lead and the instructions (§6.1:
+    no Observation ids there), e.g. "saddle anaesthesia", "cancer history", "fever with groin
+    pain NRS 8 (right)"."""
 
     emergency: tuple[str, ...]
     spine: tuple[str, ...]
@@ -216,58 +221,100 @@ class RedFlagItems:
     trauma_only: bool  # Q4-41: significant trauma is the only red-flag item
     #: §5.1 RED_FLAG row: emergency, cancer history, MRC ≤ 3, or ≥ 2 spine items [P; M S48].
     urgent_mri: bool
+    emergency_words: tuple[str, ...] = ()
+    spine_words: tuple[str, ...] = ()
+    hip_words: tuple[str, ...] = ()
+    #: Myotomal weakness is recorded true without an MRC grade: grade it (MRC ≤ 3 is a red flag).
+    mrc_missing: bool = False
+
+
+Item = tuple[str, str]  # (plain words, trace text with sources)
 
 
 def red_flag_items(f: Findings, t: Thresholds) -> RedFlagItems:
     rf = current_red_flags(f, t)
-    emergency = [
-        f"{RED_FLAG_WORDS[k]} ({b.source})" for k in EMERGENCY_ITEMS if (b := _true(rf, k))
+    emergency: list[Item] = [
+        (RED_FLAG_WORDS[k], f"{RED_FLAG_WORDS[k]} ({b.source})")
+        for k in EMERGENCY_ITEMS
+        if (b := _true(rf, k))
     ]
     ces = f.conditions.get(ConditionKind.CAUDA_EQUINA)
     if ces is not None:
-        emergency.append(f"cauda equina syndrome Condition ({ces.source})")
+        emergency.append(
+            ("cauda equina syndrome recorded", f"cauda equina syndrome Condition ({ces.source})")
+        )
 
-    spine: list[str] = []
+    spine: list[Item] = []
     cancer = cancer_history(f, t)
     if cancer:
-        spine.append(f"cancer history: {joined(cancer)}")
-    spine += [f"{RED_FLAG_WORDS[k]} ({b.source})" for k in SPINE_ITEMS if (b := _true(rf, k))]
+        spine.append(("cancer history", f"cancer history: {joined(cancer)}"))
+    spine += [
+        (RED_FLAG_WORDS[k], f"{RED_FLAG_WORDS[k]} ({b.source})")
+        for k in SPINE_ITEMS
+        if (b := _true(rf, k))
+    ]
     weak = major_weakness(f, t)
     if weak is not None:
-        spine.append(weak)
+        spine.append((f"major leg weakness (MRC {mrc_grade(f)})", weak))
     counted = len(spine)  # Q4-09: the fragility rule is not one of the counted items
     fragile = fragility_fracture(f, t)
     if fragile is not None:
-        spine.append(f"possible vertebral fragility fracture: {fragile}")
+        spine.append(
+            (
+                f"possible vertebral fragility fracture ({_fragility_words(f, t)})",
+                f"possible vertebral fragility fracture: {fragile}",
+            )
+        )
 
     hip, sides = _hip_items(f, t, rf)
     trauma = _true(rf, RedFlag.SIGNIFICANT_TRAUMA) is not None
     all_items = len(emergency) + len(spine) + len(hip)
+    weakness = f.neuro.get(NeuroSign.MYOTOMAL_WEAKNESS)
     return RedFlagItems(
-        tuple(emergency),
-        tuple(spine),
-        tuple(hip),
-        sides,
-        bool(cancer),
-        weak is not None,
-        fragile is not None,
-        counted,
-        trauma and all_items == 1 and not hip,
-        bool(emergency) or bool(cancer) or weak is not None
+        emergency=tuple(trace for _, trace in emergency),
+        spine=tuple(trace for _, trace in spine),
+        hip=tuple(trace for _, trace in hip),
+        hip_sides=sides,
+        cancer_history=bool(cancer),
+        major_weakness=weak is not None,
+        fragility_fracture=fragile is not None,
+        spine_mri_items=counted,
+        trauma_only=trauma and all_items == 1 and not hip,
+        urgent_mri=bool(emergency)
+        or bool(cancer)
+        or weak is not None
         or counted >= t.urgent_mri_spine_items,
+        emergency_words=tuple(words for words, _ in emergency),
+        spine_words=tuple(words for words, _ in spine),
+        hip_words=tuple(words for words, _ in hip),
+        mrc_missing=weakness is not None and weakness.value and weakness.mrc_grade is None,
     )
+
+
+def _fragility_words(f: Findings, t: Thresholds) -> str:
+    causes = []
+    if ConditionKind.OSTEOPOROSIS in f.conditions:
+        causes.append("osteoporosis")
+    if _true(current_red_flags(f, t), RedFlag.LONG_TERM_CORTICOSTEROIDS) is not None:
+        causes.append("long-term corticosteroids")
+    return f"{' and '.join(causes)}, age {age_years(f)}"
+
+
+def _side_words(sides: Iterable[Side]) -> str:
+    chosen = set(sides)
+    return " and ".join(s.value for s in SIDES if s in chosen)
 
 
 def _hip_items(
     f: Findings, t: Thresholds, rf: Mapping[RedFlag, BoolFinding]
-) -> tuple[list[str], tuple[Side, ...]]:
+) -> tuple[list[Item], tuple[Side, ...]]:
     """E4-2, Q4-08, Q4-14, Q5-02, Q5-05, Q6-02, Q10-06, Q11-02: suspected hip fracture or septic
     arthritis, with the sides of the signs that made it (Q4-18: none for weight-bearing alone)."""
-    items: list[str] = []
+    items: list[Item] = []
     sides: set[Side] = set()
     unable = _true(rf, RedFlag.UNABLE_TO_WEIGHT_BEAR)
     if unable is not None:
-        items.append(f"unable to weight-bear ({unable.source})")
+        items.append(("unable to weight-bear", f"unable to weight-bear ({unable.source})"))
     groin = groin_series(f)
     log_roll = _hip_test_sides(f, SidedTest.LOG_ROLL)
     trauma = _true(rf, RedFlag.SIGNIFICANT_TRAUMA)
@@ -276,7 +323,17 @@ def _hip_items(
         if hurting or log_roll:
             signs = [_groin_words(s, v, src) for s, v, src in hurting]
             signs += [f"log roll positive {s.value}" for s in log_roll]
-            items.append(f"significant trauma ({trauma.source}) with {joined(signs)}")
+            plain = []
+            if hurting:
+                plain.append("groin pain")
+            if log_roll:
+                plain.append(f"a painful log roll ({_side_words(log_roll)})")
+            items.append(
+                (
+                    f"significant trauma with {' and '.join(plain)}: possible hip fracture",
+                    f"significant trauma ({trauma.source}) with {joined(signs)}",
+                )
+            )
             sides |= {s for s, _, _ in hurting if s is not None} | set(log_roll)
     fever = _true(rf, RedFlag.FEVER)
     if fever is not None:
@@ -287,18 +344,38 @@ def _hip_items(
         signs += [f"passive IR pain positive {s.value}" for s in ir_pain]
         signs += [f"log roll positive {s.value}" for s in log_roll]
         signs += [f"groin pain on the replaced {s.value} hip" for s in replaced_sides]
+        plain = []
+        if severe:
+            plain.append(f"severe groin pain (NRS {max(v for _, v, _ in severe)})")
+        if ir_pain:
+            plain.append(f"painful passive internal rotation ({_side_words(ir_pain)})")
+        if log_roll:
+            plain.append(f"a painful log roll ({_side_words(log_roll)})")
+        if replaced_sides:
+            plain.append(f"groin pain on the replaced {_side_words(replaced_sides)} hip")
         if replaced_unsided:
             # Q10-06 (conservative reading): a side-less groin pain with a replaced hip whose
             # side is not known counts as a painful replaced hip.
             signs.append("groin pain with a hip replacement (side not recorded)")
+            plain.append("groin pain with a hip replacement")
         if signs:
-            items.append(f"fever ({fever.source}) with {joined(signs)}")
+            items.append(
+                (
+                    f"fever with {' and '.join(plain)}: possible septic arthritis",
+                    f"fever ({fever.source}) with {joined(signs)}",
+                )
+            )
             sides |= {s for s, _, _ in severe if s is not None}
             sides |= set(ir_pain) | set(log_roll) | set(replaced_sides)
     fracture = f.conditions.get(ConditionKind.FEMORAL_NECK_FRACTURE)
     if fracture is not None and _recent_fracture(f, t):
         when = fracture.onset.date().isoformat() if fracture.onset else "undated"
-        items.append(f"femoral-neck fracture Condition ({fracture.source}, {when})")
+        items.append(
+            (
+                "recent femoral neck fracture recorded",
+                f"femoral-neck fracture Condition ({fracture.source}, {when})",
+            )
+        )
         sides |= fracture.sides  # Q5-05, Q6-02: a replaced side included
     return items, tuple(s for s in SIDES if s in sides)
 
@@ -358,7 +435,17 @@ def red_flag_spine(f: Findings, t: Thresholds, items: RedFlagItems) -> Flag:
     fever, weight loss, IVDU/immunosuppression, significant trauma, myotomal weakness MRC ≤ 3
     [P], or a possible fragility fracture (age ≥ 70 [P]). Evidence: [P; M S48]."""
     kinds = (RedFlag.CANCER_HISTORY, *SPINE_ITEMS)
-    return _kind("RED_FLAG_SPINE", items.spine, _recorded(f, t, kinds))
+    flag = _kind("RED_FLAG_SPINE", items.spine, _recorded(f, t, kinds))
+    if items.mrc_missing and flag.value is not Tri.TRUE:
+        # Conservative reading of E4-3/Q4-07: weakness without a grade is not a red flag by
+        # itself (the rule needs MRC ≤ 3), but the trace says the grade would decide it.
+        flag = Flag(
+            flag.name,
+            flag.value,
+            f"{flag.basis}; myotomal weakness recorded without an MRC grade (≤ "
+            f"{number(t.major_weakness_mrc)} would be a red flag)",
+        )
+    return flag
 
 
 def red_flag_hip(f: Findings, t: Thresholds, items: RedFlagItems) -> Flag:

@@ -459,3 +459,24 @@ def test_mt_caution_is_never_false() -> None:
 def test_q4_09_urgent_mri_item_count_is_overridable() -> None:
     one = findings(red_flags=rf(RedFlag.FEVER))
     assert red_flag_items(one, Thresholds(urgent_mri_spine_items=Decimal(1))).urgent_mri
+
+
+def test_e4_19_red_flag_items_in_plain_words_without_observation_ids() -> None:
+    f = findings(
+        red_flags={**rf(RedFlag.FEVER), **rf(RedFlag.SADDLE_ANAESTHESIA)},
+        pain=(groin(8, Side.RIGHT),),
+        conditions=cond(ConditionKind.MALIGNANCY),
+    )
+    items = red_flag_items(f, TH)
+    assert items.emergency_words == ("saddle anaesthesia",)
+    assert items.spine_words == ("cancer history", "fever")
+    assert items.hip_words == ("fever with severe groin pain (NRS 8): possible septic arthritis",)
+    assert items.hip_sides == (Side.RIGHT,)
+    for words in items.emergency_words + items.spine_words + items.hip_words:
+        assert "Observation/" not in words and "Condition/" not in words
+
+
+def test_e4_3_weakness_without_a_grade_is_named_in_the_trace() -> None:
+    f = _weak(None)
+    assert red_flag_items(f, TH).mrc_missing
+    assert "without an MRC grade" in flags(f)["RED_FLAG_SPINE"].basis
