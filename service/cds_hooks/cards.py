@@ -97,6 +97,16 @@ def clip(text: str, limit: int = SUMMARY_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def truncate(text: str, limit: int = DETAIL_MAX) -> str:
+    """Multi-line ``text`` cut to ``limit`` characters at a line end when it is longer."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if "\n" in cut:
+        cut = cut[: cut.rindex("\n")]
+    return cut.rstrip() + "…"
+
+
 def md(text: str) -> str:
     """Text safe inside GitHub-Flavoured Markdown: one line, markup characters escaped."""
     out = " ".join(str(text).split())
@@ -271,7 +281,7 @@ def detail(assessment: Assessment, warnings: Sequence[str], base_url: str = "") 
         text = _detail(assessment, warnings, base_url, short_plan, reasons, missing)
         if len(text) <= DETAIL_MAX:
             return text
-    return clip(text, DETAIL_MAX)
+    return truncate(text)
 
 
 def _detail(

@@ -62,22 +62,24 @@ SERVICES: tuple[CdsService, ...] = (
     CdsService(
         id="hip-spine-order-select",
         hook="order-select",
-        title="Hip work-up before lumbar orders (select)",
+        title="Hip findings alongside lumbar orders (select)",
         description=(
-            "When a lumbar imaging, lumbar injection or lumbar surgery referral order is "
-            "selected and the hip has not been examined or shows signs, recommends the hip "
-            "work-up first. Silent for every other order."
+            "When a routine lumbar imaging, lumbar injection or lumbar surgery referral order "
+            "is selected for a patient with hip findings, suggests adding the hip work-up "
+            "alongside it (never removes or changes the order). Silent for urgent orders, red "
+            "flags, orders the evaluation itself recommends, and every other order."
         ),
         prefetch=PREFETCH,
     ),
     CdsService(
         id="hip-spine-order-sign",
         hook="order-sign",
-        title="Hip work-up before lumbar orders (sign)",
+        title="Hip findings alongside lumbar orders (sign)",
         description=(
-            "Before a lumbar imaging, lumbar injection or lumbar surgery referral order is "
-            "signed, recommends the hip work-up first when the hip has not been examined or "
-            "shows signs. Silent for every other order."
+            "When a routine lumbar imaging, lumbar injection or lumbar surgery referral order "
+            "is signed for a patient with hip findings, suggests adding the hip work-up "
+            "alongside it (never removes or changes the order). Silent for urgent orders, red "
+            "flags, orders the evaluation itself recommends, and every other order."
         ),
         prefetch=PREFETCH,
     ),

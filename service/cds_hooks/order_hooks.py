@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.cds_hooks.cards import (
+    DETAIL_MAX,
     SUGGESTION_SYSTEM,
     card_uuid,
     links,
@@ -35,6 +36,7 @@ from service.cds_hooks.cards import (
     plan_lines,
     source,
     suggestion_identifier,
+    truncate,
 )
 from service.core import advice
 from service.core.assessment import Assessment, Category, Recommendation
@@ -391,16 +393,19 @@ def _card(
     listed = "; ".join(
         f"{md(o.display)} ({md(o.reference or 'ServiceRequest without id')})" for o in orders
     )
-    lines = [f"**Lumbar order{'s' if len(orders) > 1 else ''}**: {listed}"]
+    head = [f"**Lumbar order{'s' if len(orders) > 1 else ''}**: {listed}"]
     if assessment.lead.strip():
-        lines += ["", md(assessment.lead)]
-    if recs:
-        lines += ["", "**Hip-directed plan**", ""]
-        lines += plan_lines(recs, base_url)
+        head += ["", md(assessment.lead)]
+    text = "\n".join(head)
+    for short in (False, True):  # the instructions stay in the suggestions when too long
+        plan = ["", "**Hip-directed plan**", "", *plan_lines(recs, base_url, short=short)]
+        text = "\n".join(head + (plan if recs else []))
+        if len(text) <= DETAIL_MAX:
+            break
     card: dict[str, Any] = {
         "uuid": card_uuid(hook_instance, CARD_POSITION),
         "summary": SUMMARY,
-        "detail": "\n".join(lines),
+        "detail": truncate(text),
         "indicator": indicator(assessment),
         "source": source(assessment, base_url),
         "overrideReasons": order_override_reasons(),

@@ -258,3 +258,11 @@ def test_an_override_reason_sent_by_code_only_is_completed_q4_32f() -> None:
     }
     assert offered_override_reason("override-hip-assessed", "http://other") is None
     assert offered_override_reason("something-else") is None
+
+
+def test_truncate_cuts_at_a_line_end_and_keeps_the_lines() -> None:
+    from service.cds_hooks.cards import truncate
+
+    text = "line one\nline two\nline three"
+    assert truncate(text, 100) == text
+    assert truncate(text, 15) == "line one…"

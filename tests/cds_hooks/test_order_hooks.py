@@ -468,3 +468,16 @@ def test_a_sites_edited_lumbar_order_map_counts(tmp_path: Path) -> None:
     codes = order_codes(ConceptMapIndex.load(site))
     assert ("http://www.ama-assn.org/go/cpt", "72148") not in codes
     assert codes[(LOINC, "24531-6")] == "order-lumbar-imaging"
+
+
+def test_the_order_cards_detail_stays_under_1500_characters() -> None:
+    long = tuple(
+        dataclasses.replace(PROGRAMME, code=f"rec-x{i}", instruction="long words " * 40)
+        for i in range(6)
+    )
+    [card] = cards(assessment(recs=long), MRI)
+    assert len(card["detail"]) < 1500 and "**Hip-directed plan**" in card["detail"]
+    assert "long words" not in card["detail"]  # the instruction stays in the suggestion
+    assert all(
+        "long words" in s["actions"][0]["resource"]["note"][0]["text"] for s in card["suggestions"]
+    )
