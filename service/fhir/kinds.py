@@ -165,6 +165,15 @@ SYMPTOM_DURATION_RANGE = (_d("0"), _d("520"))  # weeks, checked after d -> wk (Q
 RELIEF_RANGE = (_d("-100"), _d("100"))  # a recorded relief; a computed one is not checked
 
 
+_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "test-greater-trochanter-palpation": "greater-trochanter palpation",
+        "test-single-leg-stance-30s": "single-leg stance (30 s) test",
+        "test-fader-r": "FADER-R test",
+    }
+)
+
+
 def _build() -> dict[str, KindSpec]:
     rows: list[KindSpec] = []
     for motion in Motion:
@@ -182,7 +191,8 @@ def _build() -> dict[str, KindSpec]:
                          Reader.ANGLE, Slot.CONTRACTURE, "hip-rom", None, True,
                          *CONTRACTURE_RANGE))
     for sided in SidedTest:
-        rows.append(KindSpec(sided.value, sided.value.removeprefix("test-").upper() + " test",
+        label = _LABELS.get(sided.value, sided.value.removeprefix("test-").upper() + " test")
+        rows.append(KindSpec(sided.value, label,
                              _OBS, Reader.TEST, Slot.SIDED_TEST, "special-tests", sided, True))
     for unsided in UnsidedTest:
         rows.append(KindSpec(unsided.value, unsided.value.removeprefix("test-") + " test",
