@@ -389,6 +389,17 @@ class RecRow:
     variants: tuple[Variant, ...]
 
 
+def _addenda(code: str) -> tuple[tuple[str, str], ...]:
+    """Sentences the plan adds to a code's instruction in a given case (AVN, myelopathy, a
+    painful hip replacement …), when the catalogue publishes them as ``advice.ADDENDA``:
+    ``{code: ((when, text), …)}`` or items with ``.when`` and ``.text``."""
+    out = []
+    for item in getattr(advice, "ADDENDA", {}).get(code, ()):
+        when, text = (item.when, item.text) if hasattr(item, "when") else item
+        out.append((str(when), str(text)))
+    return tuple(out)
+
+
 def recommendation_rows() -> tuple[RecRow, ...]:
     """Every code of the catalogue (§5.1), active ones in plan order, then the retired ones."""
     order = {code: i for i, code in enumerate(advice.PLAN_ORDER)}
@@ -407,6 +418,9 @@ def recommendation_rows() -> tuple[RecRow, ...]:
                 _source_links(a.sources_of(key)),
             )
             for _, key in keys
+        )
+        variants += tuple(
+            Variant(f"Added when {when}", _fill(text), None, ()) for when, text in _addenda(a.code)
         )
         rows.append(
             RecRow(a.code, a.code, a.display, a.definition, a.hip_directed, a.retired, variants)

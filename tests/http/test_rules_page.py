@@ -360,3 +360,13 @@ def test_e4_20_every_rules_link_in_an_evaluation_points_at_an_anchor(
     assert sorted(u for u in links if not rules_link_ok(u, BASE)) == []
     for url in links:  # and the page answers
         assert client.get(url.removeprefix(BASE).split("#")[0]).status_code == 200
+
+
+def test_case_sentences_the_catalogue_publishes_are_shown(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§5.2: e.g. the orthopaedic referral with AVN "urgent, with hip MRI; no mobilisation"."""
+    addenda = {"rec-ortho-hip-referral": (("an AVN Condition", "Urgent, with hip MRI."),)}
+    monkeypatch.setattr(advice, "ADDENDA", addenda, raising=False)
+    row = _row(client.get("/rules").get_data(as_text=True), "rec-ortho-hip-referral")
+    assert "Added when an AVN Condition" in row and "Urgent, with hip MRI." in row
