@@ -287,3 +287,34 @@ def test_the_laterality_extension_on_an_activity_is_valid_against_its_definition
     careplan = json.dumps(profiles.structure_definitions[
         "http://hipspine-cds.org/fhir/StructureDefinition/hipspine-careplan"])  # fmt: skip
     assert LATERALITY_URL in careplan
+
+
+def test_the_examples_put_the_laterality_extension_only_where_its_context_allows(
+    profiles: Profiles,
+) -> None:
+    """Issue 10 item 4, for the shipped example Bundles too (inputs and order-hook requests)."""
+    from pathlib import Path
+
+    contexts = {c["expression"] for c in profiles.structure_definitions[LATERALITY_URL]["context"]}
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    seen: set[str] = set()
+    for path in sorted(examples.rglob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for node in _resources(data):
+            seen |= set(_laterality_paths(node, node["resourceType"]))
+    assert seen <= contexts, seen - contexts
+
+
+def _resources(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if isinstance(node.get("resourceType"), str) and node["resourceType"] not in (
+            "Bundle",
+            "Parameters",
+        ):
+            yield node
+            return
+        for value in node.values():
+            yield from _resources(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _resources(item)
