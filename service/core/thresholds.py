@@ -7,12 +7,10 @@ into :func:`service.core.evaluate`; the core never reads the environment.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from types import MappingProxyType
 
 # --- Spinopelvic alignment -------------------------------------------------------------------
@@ -160,25 +158,62 @@ FIELD_CONSTANTS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_TAGGED = re.compile(r"^([A-Z][A-Z0-9_]*) = .*?#\s*\[([^\]]+)\]\s*(.*)$", re.MULTILINE)
+#: Every tagged constant -> (evidence tag, meaning), as its comment above says (§7 register for
+#: the rules page). tests/core/test_flags_fourth_edition.py checks it against the comments.
+REGISTER: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        'PI_LL_MALALIGNMENT_DEG': ('V S6, S9', 'malalignment is PI−LL > 10°'),
+        'STIFF_DELTA_SS_DEG': ('V S9', 'stiff spine: ΔSS < 10°'),
+        'PI_PT_SS_TOLERANCE_DEG': ('P', 'data-quality check |PI − (PT + SS)| > 5° (§2)'),
+        'DIEBO_KL_NONE': ('V S6', 'KL 0: no hip OA'),
+        'DIEBO_KL_OA_MIN': ('V S6', 'KL 3–4: hip OA; KL 1–2: unclassified'),
+        'HIP_OA_KL_MIN': ('V S17', 'definite hip OA: KL ≥ 2'),
+        'HIP_SEVERE_KL_MIN': ('V S6', 'severe hip OA: KL ≥ 3'),
+        'RESTRICTED_IR_DEG': ('V S16', 'restricted internal rotation: IR < 15°'),
+        'ROT_ASYMMETRY_DEG': ('P', 'rotation asymmetry: side difference ≥ 10°'),
+        'EXT_DEFICIT_DEG': ('P; concept V S4, S19', 'extension deficit: extension ≤ 0°'),
+        'CONTRACTURE_DEG': ('P; concept V S4, S19', 'flexion contracture angle ≥ 10°'),
+        'SIJ_CLUSTER_MIN': ('V S24', '≥ 3 of the five provocation tests'),
+        'IA_POSITIVE_PCT': ('P; basis V S28–S33', 'positive: relief ≥ 50 %'),
+        'IA_STRONG_PCT': ('P; basis V S28–S33', 'strong: relief ≥ 80 %'),
+        'PAIN_PRESENT_NRS': ('P', '"LBP present NRS ≥ 1" (also groin, any pain in R11)'),
+        'PERSISTENT_PAIN_NRS': ('P', 'persistent pain after a treatment: NRS ≥ 4'),
+        'MIC_NRS_POINTS': ('V S25', 'MIC of NRS: 2 points'),
+        'MIC_NRS_PCT': ('V S25', '... or 30 %'),
+        'MIC_ODI_POINTS': ('V S25', 'MIC of ODI: 10 points'),
+        'MIC_ODI_PCT': ('V S25', '... or 30 %'),
+        'SCHWAB_PI_LL_PLUS_DEG': ('V S8', 'PI−LL 0 < 10°, + 10–20°'),
+        'SCHWAB_PI_LL_PLUS_PLUS_DEG': ('V S8', 'PI−LL ++ > 20°'),
+        'SCHWAB_PT_PLUS_DEG': ('V S8', 'PT 0 < 20°, + 20–30°'),
+        'SCHWAB_PT_PLUS_PLUS_DEG': ('V S8', 'PT ++ > 30°'),
+        'SCHWAB_SVA_PLUS_MM': ('V S8', 'SVA 0 < 40 mm, + 40–95 mm'),
+        'SCHWAB_SVA_PLUS_PLUS_MM': ('V S8', 'SVA ++ > 95 mm'),
+        'HIP_FIRST_PI_LL_DEG': ('V S40', 'HIP_FIRST: PI−LL ≥ 10°'),
+        'HIP_FIRST_SVA_MM': ('V S40', '... or SVA ≥ 40 mm'),
+        'RED_FLAG_RECENCY_DAYS': ('P', 'E4-5, Q4-05: an episode red flag is current ≤ 90 d'),
+        'IA_RELIEF_STALE_DAYS': ('P', 'E4-12, Q4-29: relief stale after 365 d (365 current)'),
+        'SEPTIC_GROIN_NRS': ('P', 'E4-2, Q4-08: fever with groin NRS ≥ 7'),
+        'MAJOR_WEAKNESS_MRC': ('P', 'E4-3, Q4-07: myotomal weakness MRC ≤ 3 is a red flag'),
+        'SHORT_EPISODE_WEEKS': ('M S43, S47', 'E4-13: SHORT_EPISODE < 6 weeks'),
+        'LUMBAR_IMAGING_RECENT_DAYS': ('P', 'Q10-05, Q11-01: lumbar imaging known ≤ 365 d'),
+        'FRAGILITY_AGE_YEARS': ('P', 'Q10-08: fragility-fracture rule, age ≥ 70'),
+        'URGENT_MRI_SPINE_ITEMS': ('P; M S48', '§5.1: ≥ 2 RED_FLAG_SPINE items → urgent MRI'),
+        'FEMORAL_NECK_FRACTURE_RECENT_DAYS': ('P', 'Q4-08: a fracture Condition ≤ 90 d'),
+        'REVIEW_WEEKS': ('P', 'E4-17: review interval'),
+        'SLR_RADICULAR_MIN_DEG': ('V S23', 'E4-7, Q4-20: 30° is radicular'),
+        'SLR_RADICULAR_MAX_DEG': ('V S23', 'E4-7, Q4-20: 70° is radicular'),
+        'SYMPTOM_DURATION_RANGE_WK': ('P', '§1.4, after d → wk (Q4-30)'),
+    }
+)
 
-
-def _register() -> dict[str, tuple[str, str]]:
-    """Constant name -> (evidence tag, meaning), read from the comments of this module (one
-    source: the register the rules page shows is the code's own)."""
-    text = Path(__file__).read_text(encoding="utf-8")
-    return {name: (tag, meaning) for name, tag, meaning in _TAGGED.findall(text)}
-
-
-_REGISTER = _register()
 #: Every tagged constant and every :class:`Thresholds` field -> its evidence tag ("P",
-#: "V S6, S9", "M S43, S47", "P; basis V S28–S33"): the §7 register for the rules page.
+#: "V S6, S9", "M S43, S47", "P; basis V S28–S33").
 THRESHOLD_TAGS: Mapping[str, str] = MappingProxyType(
-    {name: tag for name, (tag, _) in _REGISTER.items()}
-    | {field: _REGISTER[const][0] for field, const in FIELD_CONSTANTS.items()}
+    {name: tag for name, (tag, _) in REGISTER.items()}
+    | {field: REGISTER[const][0] for field, const in FIELD_CONSTANTS.items()}
 )
 #: The same keys -> the comment's plain meaning ("an episode red flag is current ≤ 90 d").
 THRESHOLD_MEANINGS: Mapping[str, str] = MappingProxyType(
-    {name: meaning for name, (_, meaning) in _REGISTER.items()}
-    | {field: _REGISTER[const][1] for field, const in FIELD_CONSTANTS.items()}
+    {name: meaning for name, (_, meaning) in REGISTER.items()}
+    | {field: REGISTER[const][1] for field, const in FIELD_CONSTANTS.items()}
 )

@@ -398,3 +398,14 @@ def test_issue_9_flag_names_are_one_str_enum_in_the_table_order() -> None:
     out = flags(F())
     assert list(out) == [n.value for n in FlagName]
     assert out[FlagName.HIP_EXAM_NEGATIVE] is out["HIP_EXAM_NEGATIVE"]
+
+
+def test_threshold_register_matches_the_comments_of_thresholds_py() -> None:
+    import re
+    from pathlib import Path
+
+    import service.core.thresholds as module
+
+    text = Path(module.__file__).read_text(encoding="utf-8")
+    tagged = re.findall(r"^([A-Z][A-Z0-9_]*) = .*?#\s*\[([^\]]+)\]\s*(.*)$", text, re.MULTILINE)
+    assert {name: (tag, meaning) for name, tag, meaning in tagged} == dict(module.REGISTER)
