@@ -147,7 +147,8 @@ def test_recency_threshold_comes_from_the_thresholds() -> None:
     assert RedFlag.FEVER not in result.findings.red_flags
 
 
-def test_q7_01_cancer_history_never_goes_stale() -> None:
+def test_q7_01_q5_06_q8_01_cancer_history_never_goes_stale() -> None:
+    # Q5-06 and Q8-01 (latest value decides, whatever its age) as revised by Q10-01.
     result = extract(anchor("2025-06-01"), rf("rf-cancer-history", True, "2010-01-01"))
     assert result.findings.red_flags[RedFlag.CANCER_HISTORY].value is True
 
