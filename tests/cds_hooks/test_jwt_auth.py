@@ -42,21 +42,30 @@ def test_a_valid_rs384_token_is_accepted(keys: SimpleNamespace, settings: Settin
     assert check(token, settings).issuer == EHR_ISS
 
 
+def _now_plus(**offsets: int) -> dict[str, int]:
+    """Time claims relative to the moment the test runs, not to when pytest collected it (a
+    slow suite once let a "not yet valid" nbf, fixed at collection, become valid)."""
+    now = int(time.time())
+    return {name: now + offset for name, offset in offsets.items()}
+
+
 @pytest.mark.parametrize(
     "claims",
     [
-        {"exp": int(time.time()) - 120, "iat": int(time.time()) - 420},  # expired beyond leeway
-        {"nbf": int(time.time()) + 300},  # not yet valid
+        {"exp": -120, "iat": -420},  # expired beyond leeway
+        {"nbf": 300},  # not yet valid
         {"aud": BASE + "/cds-services"},  # another endpoint
         {"aud": "https://evil.test" + PATH},
         {"iss": "https://unknown.example.org"},
-        {"exp": int(time.time()) + 7200},  # lives longer than an hour
+        {"exp": 7200},  # lives longer than an hour
         {"jti": ""},
     ],
 )
 def test_bad_claims_are_refused(
     keys: SimpleNamespace, settings: Settings, claims: dict[str, Any]
 ) -> None:
+    timed = {k: v for k, v in claims.items() if k in ("exp", "iat", "nbf")}
+    claims = {**claims, **_now_plus(**timed)}
     with pytest.raises(Unauthorized):
         check(ec_token(keys, **claims), settings)
 
