@@ -67,3 +67,35 @@ def test_every_test_the_safety_case_names_exists() -> None:
     assert ids
     gone = [node_id for node_id in ids if not exists(node_id)]
     assert not gone, "docs/clinical-safety.md names tests that no longer exist:\n" + "\n".join(gone)
+
+
+SEVERITIES = ("Minor", "Significant", "Considerable", "Major", "Catastrophic")
+LIKELIHOODS = ("Very high", "High", "Medium", "Low", "Very low")
+#: "Major × Very low = 2": a severity, a likelihood and the rating the document gives them.
+RATING = re.compile(rf"({'|'.join(SEVERITIES)}) × ({'|'.join(LIKELIHOODS)}) = (\d)")
+
+
+def risk_matrix(text: str) -> dict[tuple[str, str], int]:
+    """The document's own 5 × 5 matrix: (severity, likelihood) → rating."""
+    matrix = {}
+    for likelihood in LIKELIHOODS:
+        row = re.search(rf"^\| {likelihood} \|((?: \d \|){{5}})$", text, re.MULTILINE)
+        assert row, f"the risk matrix has no row {likelihood!r}"
+        ratings = [int(cell) for cell in row.group(1).split("|") if cell.strip()]
+        for severity, rating in zip(SEVERITIES, ratings, strict=True):
+            matrix[severity, likelihood] = rating
+    return matrix
+
+
+def test_every_risk_rating_is_the_matrix_cell_of_its_severity_and_likelihood() -> None:
+    """DCB0129: the initial and residual ratings follow the 5 × 5 matrix the document states."""
+    text = SAFETY_CASE.read_text(encoding="utf-8")
+    matrix = risk_matrix(text)
+    ratings = RATING.findall(text)
+    assert len(ratings) >= 2 * 16
+    wrong = [
+        f"{s} × {lk} = {r} (the matrix says {matrix[s, lk]})"
+        for s, lk, r in ratings
+        if matrix[s, lk] != int(r)
+    ]
+    assert not wrong, wrong
