@@ -72,13 +72,11 @@ def _missing(
     for r in recommendations:
         if r.code == COLLECT_MISSING:
             out += [m for m in r.missing if m not in out]
+    if category is Category.RED_FLAG:
+        return tuple(out)  # no arthroplasty planning before the red flag is worked up
     if c.true("HIP_SEVERE"):
         out += [m for m in classified_missing if m not in out]
-    elif (
-        category is not Category.RED_FLAG
-        and pi_ll is None
-        and c.value("SPINE_PATH") is Tri.UNKNOWN
-    ):
+    elif pi_ll is None and c.value("SPINE_PATH") is Tri.UNKNOWN:
         out.append(NEED_PI_LL)
     return tuple(out)
 

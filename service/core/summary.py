@@ -198,10 +198,14 @@ def _clause(
     if category is Category.NOT_HSS_HIP:
         if not hip_f and facts.trochanter_sides:
             where = hip_words(facts.trochanter_sides)
-            return f"Lateral hip pain of {where}; no back involvement found", [
-                "greater-trochanter palpation painful"
-            ]
-        return f"Hip problem of {the_hip}; no back involvement found", hip_f
+            return (
+                f"Lateral pain of {where} (possible gluteal tendinopathy); "
+                "no back involvement found",
+                ["greater-trochanter palpation painful"],
+            )
+        if side:
+            return f"A problem of {the_hip}; no back involvement found", hip_f
+        return "Hip problem; no back involvement found", hip_f
     if category is Category.NO_FINDINGS:
         return "No hip or spine problem found in the recorded data", []
     return "Not enough data to decide", []
