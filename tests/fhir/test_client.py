@@ -334,3 +334,22 @@ def test_the_smart_signing_algorithm_follows_the_key_in_any_pem_form() -> None:
                 serialization.Encoding.PEM, fmt, serialization.NoEncryption()
             ).decode()
             assert signing_algorithm(pem) == expected
+
+
+@responses.activate
+def test_every_call_is_told_to_the_injected_observer_not_to_a_metrics_module() -> None:
+    # Issue 9: the client reports through the callback its builder passes (the metrics recorder
+    # in the app and the CLI); the fhir_server package imports no metrics module.
+    seen: list[tuple[str, int | str]] = []
+
+    def observe(server: str, status: int | str, seconds: float) -> None:
+        assert seconds >= 0
+        seen.append((server, status))
+
+    responses.get(f"{BASE}/Patient/p1", json={"resourceType": "Patient", "id": "p1"})
+    responses.get(f"{BASE}/Patient/p2", body=requests.ConnectionError())
+    with FhirServerClient(BASE, allowlist=(BASE,), max_retries=0, observe=observe) as client:
+        client.read("Patient", "p1")
+        with pytest.raises(FhirServerUnavailable):
+            client.read("Patient", "p2")
+    assert seen == [(BASE, 200), (BASE, "connection")]
