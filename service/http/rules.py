@@ -33,6 +33,7 @@ from service.core import advice, meanings, rules, sources, thresholds
 from service.core.assessment import RuleSet
 from service.core.evaluate import evaluate
 from service.core.findings import Findings
+from service.core.flag_names import FlagName
 from service.core.thresholds import Thresholds
 from service.http.registry import services
 
@@ -94,13 +95,12 @@ def _link_words(
 # --- flags --------------------------------------------------------------------------------------
 @cache
 def core_flag_names() -> tuple[str, ...]:
-    """The names of the flags the core derives, in the core's order.
-
-    The core derives every flag for any input (unknown when nothing is recorded), so an
-    evaluation of empty findings lists them all; it is pure and runs once.
-    """
+    """The names of the flags the core derives, in the §2 order (:class:`FlagName`), then any
+    other name an evaluation of empty findings returns (the core derives every flag for any
+    input: unknown when nothing is recorded). Pure; runs once."""
+    names = [n.value for n in FlagName]
     assessment = evaluate(Findings(), RuleSet("urn:hipspine:rules-page", "0"))
-    return tuple(assessment.flags)
+    return tuple(names + [n for n in assessment.flags if n not in names])
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,27 +238,44 @@ def _anchor(name: str) -> str:
 
 
 @cache
-def _register() -> tuple[tuple[str, str, str, str], ...]:
-    """(section, constant name, tag, text) of every tagged constant of ``core/thresholds.py``,
-    in file order (§0.5: every threshold is a named constant with its source tag, in one place).
-    """
-    out: list[tuple[str, str, str, str]] = []
+def _sections() -> Mapping[str, str]:
+    """Constant name -> the ``# --- Section ---`` heading it sits under in core/thresholds.py."""
+    out: dict[str, str] = {}
     section = ""
     for line in inspect.getsource(thresholds).splitlines():
         if m := _SECTION_LINE.match(line):
             section = m.group("title")
-        elif m := _CONSTANT_LINE.match(line):
-            out.append((section, m.group("name"), m.group("tag").strip(), m.group("text")))
-    return tuple(out)
+        elif m := re.match(r"^([A-Z][A-Z0-9_]*)\b", line):
+            out.setdefault(m.group(1), section)
+    return out
+
+
+@cache
+def _register() -> tuple[tuple[str, str, str, str], ...]:
+    """(section, constant name, tag, text) of every tagged constant, in file order (§0.5: every
+    threshold is a named constant with its source tag, in one place): ``thresholds.REGISTER``,
+    plus any ``# [TAG] text`` comment it does not list (the annotated bands)."""
+    sections = _sections()
+    found: dict[str, tuple[str, str]] = {}
+    for line in inspect.getsource(thresholds).splitlines():
+        if m := _CONSTANT_LINE.match(line):
+            found[m.group("name")] = (m.group("tag").strip(), m.group("text"))
+    register: Mapping[str, tuple[str, str]] = getattr(thresholds, "REGISTER", {})
+    merged = {**found, **register}
+    order = {name: i for i, name in enumerate(sections)}
+    names = sorted(merged, key=lambda n: order.get(n, len(order)))
+    return tuple((sections.get(n, ""), n, merged[n][0], merged[n][1]) for n in names)
 
 
 @cache
 def _field_constants() -> Mapping[str, str]:
-    """``Thresholds`` field -> the module constant that is its default."""
+    """Module constant -> the :class:`Thresholds` field it is the default of."""
+    published: Mapping[str, str] | None = getattr(thresholds, "FIELD_CONSTANTS", None)
+    if published is not None:
+        return {const: field for field, const in published.items()}
     source = inspect.getsource(Thresholds)
-    return {
-        m.group("const"): m.group("field") for m in map(_FIELD_LINE.match, source.splitlines()) if m
-    }
+    lines = map(_FIELD_LINE.match, source.splitlines())
+    return {m.group("const"): m.group("field") for m in lines if m}
 
 
 def threshold_rows(current: Thresholds) -> tuple[ThresholdRow, ...]:
@@ -467,7 +484,7 @@ def rules_link_ok(url: str, public_base_url: str) -> bool:
 
 
 # --- the page -----------------------------------------------------------------------------------
-def _sections(rows: Iterable[ThresholdRow]) -> list[tuple[str, list[ThresholdRow]]]:
+def _grouped(rows: Iterable[ThresholdRow]) -> list[tuple[str, list[ThresholdRow]]]:
     grouped: dict[str, list[ThresholdRow]] = {}
     for row in rows:
         grouped.setdefault(row.section, []).append(row)
@@ -489,7 +506,7 @@ def rules_page() -> Response:
         service_version=svc.version,
         rules=rule_rows(),
         flags=flag_rows(),
-        threshold_sections=_sections(threshold_rows(svc.settings.thresholds)),
+        threshold_sections=_grouped(threshold_rows(svc.settings.thresholds)),
         recommendations=recommendation_rows(),
         review=review_words(svc.settings.thresholds),
         review_anchor="review-weeks" if hasattr(svc.settings.thresholds, "review_weeks") else "",

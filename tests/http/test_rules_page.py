@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 
 from service.app import create_app
 from service.config import Settings
-from service.core import advice, meanings, sources
+from service.core import advice, meanings, sources, thresholds
 from service.core.rules import RULES
 from service.core.thresholds import Thresholds
 from service.http.rules import (
@@ -283,8 +283,11 @@ def test_every_threshold_shows_its_tag_and_current_value(page: str) -> None:
         html = _row(page, r.anchor)
         assert r.tag_kind in {"V", "V2", "P", "M"}, r
         assert f"tag-{r.tag_kind}" in html and r.value in html
-    # §7 [V] constants are listed too, with their tag.
+    # §7 [V] constants are listed too, with their tag; every entry of the core's register shows.
     assert "tag-V" in _row(page, "restricted-ir-deg")
+    field_of = {c: f for f, c in getattr(thresholds, "FIELD_CONSTANTS", {}).items()}
+    register = getattr(thresholds, "REGISTER", {})
+    assert {field_of.get(n, n) for n in register} <= {r.name for r in rows}
 
 
 def test_a_threshold_overridden_by_a_setting_shows_its_new_value(overridden: Flask) -> None:
