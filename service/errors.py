@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, unique
 from typing import NoReturn
 
 
@@ -175,6 +175,7 @@ class FhirServerRejected(FhirServerError):
     issue_code = "processing"
 
 
+@unique
 class ExitCode(IntEnum):
     """The exit statuses of every ``hipspine`` command: one meaning per number, never reused
     (cumulus-etl ``errors.py`` style). The README's "Exit statuses" table lists them."""
