@@ -89,6 +89,9 @@ ODI_BANDS: tuple[tuple[Decimal, str], ...] = (  # [M] 0–20, 21–40, 41–60, 
 )
 
 
+MAX_DAYS = Decimal("36500")  # bound of the *_days settings (a century)
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """The [P] engineering defaults of §7, configurable per site (field name = setting name)."""
@@ -118,6 +121,9 @@ class Thresholds:
             value = getattr(self, f.name)
             if not isinstance(value, Decimal) or not value.is_finite():
                 raise ValueError(f"threshold {f.name} must be a finite Decimal")
+            if f.name.endswith("_days") and not 0 <= value <= MAX_DAYS:
+                # a recency window is a duration: refused at start-up, never at evaluation
+                raise ValueError(f"threshold {f.name} must be between 0 and {MAX_DAYS} days")
 
     @staticmethod
     def days(value: Decimal) -> timedelta:

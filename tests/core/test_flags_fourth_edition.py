@@ -409,3 +409,9 @@ def test_threshold_register_matches_the_comments_of_thresholds_py() -> None:
     text = Path(module.__file__).read_text(encoding="utf-8")
     tagged = re.findall(r"^([A-Z][A-Z0-9_]*) = .*?#\s*\[([^\]]+)\]\s*(.*)$", text, re.MULTILINE)
     assert {name: (tag, meaning) for name, tag, meaning in tagged} == dict(module.REGISTER)
+
+
+@pytest.mark.parametrize("days", ["-1", "36501", "1E+12"])
+def test_recency_windows_outside_0_to_a_century_are_refused_at_start_up(days: str) -> None:
+    with pytest.raises(ValueError, match="red_flag_recency_days"):
+        Thresholds(red_flag_recency_days=Decimal(days))
