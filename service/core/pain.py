@@ -30,10 +30,12 @@ def site_pain(
     Series of ``excluded_sides`` do not count (Q4-13: a replaced side's groin pain is not hip
     evidence); a side-less series counts as theirs when every hip that could be its side is
     excluded (Q11-02: one replaced hip takes the side-less groin pain)."""
-    latest = [
-        (s, s.latest)
-        for s in used_series(findings)
-        if s.site is site and not _excluded(s.side, excluded_sides, findings)
+    of_site = [s for s in used_series(findings) if s.site is site]
+    latest = [(s, s.latest) for s in of_site if not _excluded(s.side, excluded_sides, findings)]
+    left_out = [
+        f"{series_label(s)} {s.latest.value} of a replaced hip, not counted"
+        for s in of_site
+        if _excluded(s.side, excluded_sides, findings)
     ]
     values = [f"{series_label(s)} {r.value} ({r.source})" for s, r in latest]
     cond = f"Condition ({condition.source})" if condition is not None else ""
@@ -42,9 +44,12 @@ def site_pain(
         return Flag(
             name, Tri.TRUE, f"latest {joined(values + ([cond] if cond else []))} (≥ {present})"
         )
+    note = f"; {joined(left_out)} (Q4-13)" if left_out else ""
     if latest:
-        return Flag(name, Tri.FALSE, f"latest {joined(values)} (all < {present}), no Condition")
-    return Flag(name, Tri.UNKNOWN, f"no {site.value.removeprefix('site-')} NRS recorded")
+        return Flag(
+            name, Tri.FALSE, f"latest {joined(values)} (all < {present}), no Condition{note}"
+        )
+    return Flag(name, Tri.UNKNOWN, f"no {site.value.removeprefix('site-')} NRS recorded{note}")
 
 
 def _excluded(side: Side | None, excluded: frozenset[Side], findings: Findings) -> bool:

@@ -134,6 +134,7 @@ def test_q4_13_hip_condition_of_a_replaced_side_is_not_hip_evidence() -> None:
 def test_q4_13_groin_pain_of_a_replaced_side_is_not_groin_pain() -> None:
     f = F(pain=(series(PainSite.GROIN, 5, L),), replaced_sides=LEFT_REPLACED)
     assert value(f, "GROIN_PAIN") is U
+    assert "of a replaced hip, not counted" in flags(f)["GROIN_PAIN"].basis
     f = F(pain=(series(PainSite.GROIN, 5, R),), replaced_sides=LEFT_REPLACED)
     assert value(f, "GROIN_PAIN") is T
 
