@@ -46,7 +46,9 @@ def test_readme_signed_patient_view_call_answers_one_card(dev_app: Flask) -> Non
     resp = client.post("/cds-services/hip-spine-patient-view", data=body, headers=headers)
     assert resp.status_code == 200, resp.get_data(as_text=True)
     [card] = resp.get_json()["cards"]
-    assert "Secondary" in card["detail"]
+    # E4-19: the card opens with the plain lead; the category is the card's source topic
+    assert card["detail"].startswith("The left hip may be contributing to the low back pain")
+    assert card["source"]["topic"]["code"] == "category-secondary"
     # the README says a token is good for one call
     again = client.post("/cds-services/hip-spine-patient-view", data=body, headers=headers)
     assert again.status_code == 401
