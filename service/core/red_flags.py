@@ -165,11 +165,23 @@ def _positive(tf: TestFinding | None) -> bool:
 
 def _hip_test_sides(f: Findings, test: SidedTest) -> tuple[Side, ...]:
     """Sides where ``test`` is positive, a replaced hip's included (Q4-14)."""
-    return tuple(
-        s
-        for s in SIDES
-        if _positive(f.sided_tests.get((test, s))) or _positive(f.replaced_hip_tests.get((test, s)))
-    )
+    return tuple(s for s in SIDES if _hip_test(f, test, s) is not None)
+
+
+def _hip_test(f: Findings, test: SidedTest, side: Side) -> TestFinding | None:
+    for found in (f.sided_tests.get((test, side)), f.replaced_hip_tests.get((test, side))):
+        if found is not None and _positive(found):
+            return found
+    return None
+
+
+def _test_words(f: Findings, test: SidedTest, label: str, sides: Iterable[Side]) -> list[str]:
+    out = []
+    for side in sides:
+        found = _hip_test(f, test, side)
+        source = f" ({found.source})" if found is not None else ""
+        out.append(f"{label} positive {side.value}{source}")
+    return out
 
 
 def groin_series(f: Findings) -> list[tuple[Side | None, int, str]]:
@@ -322,7 +334,7 @@ def _hip_items(
         hurting = [(s, v, src) for s, v, src in groin if v >= t.pain_present_nrs]
         if hurting or log_roll:
             signs = [_groin_words(s, v, src) for s, v, src in hurting]
-            signs += [f"log roll positive {s.value}" for s in log_roll]
+            signs += _test_words(f, SidedTest.LOG_ROLL, "log roll", log_roll)
             plain = []
             if hurting:
                 plain.append("groin pain")
@@ -341,8 +353,8 @@ def _hip_items(
         ir_pain = _hip_test_sides(f, SidedTest.PASSIVE_IR_PAIN)
         replaced_sides, replaced_unsided = painful_replaced_sides(f, t)
         signs = [_groin_words(s, v, src) for s, v, src in severe]
-        signs += [f"passive IR pain positive {s.value}" for s in ir_pain]
-        signs += [f"log roll positive {s.value}" for s in log_roll]
+        signs += _test_words(f, SidedTest.PASSIVE_IR_PAIN, "passive IR pain", ir_pain)
+        signs += _test_words(f, SidedTest.LOG_ROLL, "log roll", log_roll)
         signs += [f"groin pain on the replaced {s.value} hip" for s in replaced_sides]
         plain = []
         if severe:
