@@ -30,6 +30,9 @@ SAFE_FIELDS = frozenset(
         "service_id",
         "count",
         "seq",
+        "expected_aud",
+        "received_aud",
+        "variable",
     }
 )
 
@@ -40,7 +43,7 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage() if not record.args else record.msg,
+            "message": _message(record),
         }
         if has_request_context() and "request_id" in g:
             line["request_id"] = g.request_id
@@ -48,6 +51,15 @@ class JsonFormatter(logging.Formatter):
             if key in record.__dict__:
                 line[key] = record.__dict__[key]
         return orjson.dumps(line, default=str).decode()
+
+
+def _message(record: logging.LogRecord) -> str:
+    """The message with its %-arguments rendered; a record whose arguments do not fit its
+    format keeps the format and names the problem (a log line must never raise)."""
+    try:
+        return record.getMessage()
+    except (TypeError, ValueError):
+        return f"{record.msg} (log arguments did not fit the message)"
 
 
 #: the service's logger namespaces: ``hipspine.*`` and modules named by ``__name__``

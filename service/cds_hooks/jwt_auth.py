@@ -76,7 +76,7 @@ def bearer_token(authorization: str | None) -> str:
     """The token of an ``Authorization: Bearer …`` header; Unauthorized when absent."""
     scheme, _, token = (authorization or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("no bearer token")
+        raise Unauthorized("no-token: no Authorization: Bearer header")
     return token.strip()
 
 
@@ -172,14 +172,14 @@ def verify(
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
-        raise Unauthorized("malformed JWT") from None
+        raise Unauthorized("malformed: the bearer token is not a JWT") from None
     alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
     if alg not in ALGORITHMS:
-        raise Unauthorized("JWT algorithm not allowed")
+        raise Unauthorized("alg-not-allowed: JWT alg must be ES384 or RS384")
     if not isinstance(typ, str) or typ.upper() != "JWT":
-        raise Unauthorized("JWT typ must be JWT")
+        raise Unauthorized("bad-typ: JWT typ must be JWT")
     if not isinstance(kid, str) or not kid:
-        raise Unauthorized("JWT kid missing")
+        raise Unauthorized("missing-kid: the JWT header has no kid")
     try:
         # The claims (aud, exp, nbf, iat, the required ones) before the key: a token refused
         # on its claims never costs a key lookup, let alone a jku fetch (best-practice order).
@@ -189,14 +189,14 @@ def verify(
             audience=audience_url,
             leeway=LEEWAY_SECONDS,
         )
-    except (jwt.PyJWTError, ValueError, TypeError):
-        raise Unauthorized("JWT claims rejected") from None
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise _claims_refused(exc, token, audience_url) from None
     issuer = unverified.get("iss")
     allowed = set(settings.cds_issuers)
     if settings.cds_trust_sandbox_key:
         allowed.add(SANDBOX_ISSUER)
     if not isinstance(issuer, str) or issuer not in allowed:
-        raise Unauthorized("JWT issuer not allowed")
+        raise Unauthorized(f"iss-not-allowed: issuer {_shown(issuer)} is not in CDS_ISSUERS")
     jwk = _find_key(issuer, kid, header.get("jku"), settings, jku_cache)
     if jwk.get("alg") not in (None, alg):
         raise Unauthorized("JWT alg does not match the key")
@@ -212,8 +212,42 @@ def verify(
             options=_CLAIM_CHECKS,
         )
     except (jwt.PyJWTError, ValueError, TypeError, KeyError):
-        raise Unauthorized("JWT rejected") from None
+        raise Unauthorized("bad-signature: the JWT signature or claims do not verify") from None
     return _remember(claims, issuer, store)
+
+
+class AudienceMismatch(Unauthorized):
+    """The token was minted for another URL: the log names both (URLs, never the token)."""
+
+    def __init__(self, expected: str, received: str) -> None:
+        super().__init__(
+            f"aud-mismatch: the JWT aud is {received}, the URL invoked is {expected} "
+            "(check PUBLIC_BASE_URL and the host name the EHR calls, e.g. localhost vs 127.0.0.1)"
+        )
+        self.log_fields = {"expected_aud": expected, "received_aud": received}
+
+
+def _shown(value: Any, limit: int = 200) -> str:
+    """A claim value fit for the log: a string, cut to ``limit`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _claims_refused(exc: Exception, token: str, audience_url: str) -> Unauthorized:
+    """Which claim check refused the token (aud, exp, nbf, iat, a required claim)."""
+    if isinstance(exc, jwt.InvalidAudienceError):
+        try:
+            aud = jwt.decode(token, options={"verify_signature": False}).get("aud")
+        except (jwt.PyJWTError, ValueError, TypeError):
+            aud = None
+        return AudienceMismatch(audience_url, _shown(aud))
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return Unauthorized("expired: the JWT exp is past (60 s leeway)")
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return Unauthorized("not-yet-valid: the JWT nbf or iat is in the future (60 s leeway)")
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return Unauthorized(f"missing-claim: the JWT has no {exc.claim}")
+    return Unauthorized(f"claims-rejected: {type(exc).__name__}")
 
 
 def _find_key(
@@ -226,7 +260,7 @@ def _find_key(
         found = jku_cache.key(jku, kid)
         if found is not None:
             return found
-    raise Unauthorized("no key for this kid")
+    raise Unauthorized(f"untrusted-key: no key of issuer {_shown(issuer)} has this kid")
 
 
 def _remember(claims: Mapping[str, Any], issuer: str, store: JtiStore) -> Claims:
@@ -236,10 +270,10 @@ def _remember(claims: Mapping[str, Any], issuer: str, store: JtiStore) -> Claims
     if not isinstance(exp, int | float) or not isinstance(iat, int | float):
         raise Unauthorized("JWT exp/iat not numbers")
     if exp - iat > MAX_LIFETIME_SECONDS:
-        raise Unauthorized("JWT lifetime too long")
+        raise Unauthorized("lifetime-too-long: JWT exp - iat is over an hour")
     expires_at = datetime.fromtimestamp(exp + LEEWAY_SECONDS, UTC)
     if not store.remember_jti(issuer, jti, expires_at):
-        raise Unauthorized("JWT jti replayed")
+        raise Unauthorized("replayed-jti: this jti was seen before")
     tenant, subject = claims.get("tenant"), claims.get("sub")
     return Claims(
         issuer=issuer,

@@ -109,7 +109,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HipSpineError)
     def _ours(exc: HipSpineError) -> Response:
         if exc.status == 401:  # the reason goes to the log only, never to the caller
-            log.info("401 unauthorized", extra={"reason": exc.diagnostics})
+            fields = getattr(exc, "log_fields", {})  # e.g. expected_aud / received_aud
+            log.info("401 unauthorized", extra={"reason": exc.diagnostics, **fields})
         resp = outcome_response(exc.status, exc.public_issues)
         resp.headers.update(exc.headers)
         return resp
