@@ -30,7 +30,7 @@ from service.core.flags import derive_flags
 from service.core.measures import ia_relief, kl_max, relief_missing
 from service.core.pain import used_series
 from service.core.priority import priority_flags
-from service.core.rec_facts import facts_of, with_fallbacks
+from service.core.rec_facts import facts_of
 from service.core.recommendations import COLLECT_MISSING, RecContext, recommend
 from service.core.rules import RuleInputs, classify
 from service.core.summary import REVIEW_WEEKS, lead, review_weeks, summarise
@@ -135,13 +135,12 @@ def _evaluate(findings: Findings, rule_set: RuleSet, thresholds: Thresholds | No
         trace += priority_steps
 
     facts = facts_of(findings, flags, t)
-    rec_flags = with_fallbacks(flags, facts)
     context = RecContext(
-        findings, rec_flags, kl, relief is not None, classified.hip_spine is not None, t, facts
+        findings, flags, kl, relief is not None, classified.hip_spine is not None, t, facts
     )
     recommendations = recommend(decision.category, decision.subtype, context)
     trace += [TraceStep(r.code, "recommended", r.reason) for r in recommendations]
-    notes = safety_notes(decision.category, rec_flags, (r.code for r in recommendations))
+    notes = safety_notes(decision.category, flags, (r.code for r in recommendations))
     conclusions += notes
     trace += [TraceStep(c.code, "noted", f"{c.rule}: {c.basis}") for c in notes]
 

@@ -1,22 +1,28 @@
 """What the recommendations and their words read about the patient beyond the §2 flags
 (clinical-spec.md §5.1, §5.2, §5.4, §6.1): sides, red-flag items in words, precautions.
 
-Pure functions of :class:`Findings` (and the flags). The red-flag and precaution readings follow
-§1.3/§2 and §11 (E4-2, E4-3, E4-8, Q4-08, Q4-09, Q7-01, Q10-08) so that the instruction names
-exactly the items that made the flag; the flags themselves (core-flags) decide the category.
+One source per reading: the red-flag items, the screen, the precautions and the other facts
+come from the modules that derive the flags (:mod:`service.core.red_flags`,
+:mod:`service.core.precautions`, :mod:`service.core.evidence`), so that an instruction names
+exactly the items that made the flag. This module adds the §5.4 sides and the words.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from dataclasses import dataclass
 
 from service.core.assessment import Flag
+from service.core.evidence import (
+    avn_present,
+    fai_or_labral_present,
+    lumbar_imaging_known,
+    myelopathy,
+    myotomal_weakness,
+    prior_lumbar_surgery,
+    sij_reason,
+)
 from service.core.findings import (
-    SIJ_TESTS,
     ConditionKind,
     Findings,
     Motion,
@@ -27,59 +33,28 @@ from service.core.findings import (
     SidedTest,
     TestFinding,
     TestResult,
-    TreatmentKind,
     UnsidedTest,
 )
-from service.core.thresholds import Thresholds
+from service.core.flags import slr_radicular
+from service.core.precautions import mt_precautions
+from service.core.red_flags import (
+    groin_series,
+    painful_replaced_sides,
+    red_flag_items,
+    unrecorded_screen_items,
+)
+from service.core.thresholds import HIP_OA_KL_MIN, HIP_SEVERE_KL_MIN, RESTRICTED_IR_DEG, Thresholds
 from service.core.tri import Tri, is_true, not_true
 from service.core.wording import number
 
 SIDES = (Side.LEFT, Side.RIGHT)
-
-
-def _th(t: Thresholds, name: str, default: str) -> Decimal:
-    """A fourth-edition threshold field (core-flags adds them to :class:`Thresholds`)."""
-    value = getattr(t, name, None)
-    return Decimal(default) if value is None else Decimal(value)
-
-
-def _fd(f: Findings, name: str, default: Any) -> Any:
-    """A fourth-edition Findings field, or its default while the adapter does not fill it."""
-    return getattr(f, name, default)
-
-
-def _member(enum_type: Any, value: str) -> Any:
-    return next((m for m in enum_type if m.value == value), None)
-
-
-RF_WORDS: Mapping[str, str] = {
-    "rf-saddle-anaesthesia": "saddle anaesthesia",
-    "rf-bladder-dysfunction": "bladder dysfunction",
-    "rf-faecal-incontinence": "faecal incontinence",
-    "rf-progressive-motor-deficit": "progressive motor deficit",
-    "rf-cancer-history": "cancer history",
-    "rf-fever": "fever",
-    "rf-weight-loss": "unexplained weight loss",
-    "rf-ivdu-immunosuppression": "intravenous drug use or immunosuppression",
-    "rf-significant-trauma": "significant trauma",
-    "rf-unable-to-weight-bear": "unable to weight-bear",
-    "rf-long-term-corticosteroids": "long-term corticosteroids",
-}
-#: Q4-31: the seven items of RED_FLAG_SCREEN_COMPLETE, in the order the screen names them.
-SCREEN_ITEMS = (
-    "rf-saddle-anaesthesia",
-    "rf-bladder-dysfunction",
-    "rf-faecal-incontinence",
-    "rf-cancer-history",
-    "rf-fever",
-    "rf-weight-loss",
-    "rf-significant-trauma",
+HIP_CONDITION_KINDS = (
+    ConditionKind.HIP_OA,
+    ConditionKind.FAI,
+    ConditionKind.LABRAL_TEAR,
+    ConditionKind.AVN,
 )
-#: Q7-01, Q10-08: history or lasting states, never stale.
-LASTING = frozenset(
-    {"rf-cancer-history", "rf-ivdu-immunosuppression", "rf-long-term-corticosteroids"}
-)
-CES_ITEMS = ("rf-saddle-anaesthesia", "rf-bladder-dysfunction", "rf-faecal-incontinence")
+AVN_FAI_LABRAL = (ConditionKind.AVN, ConditionKind.FAI, ConditionKind.LABRAL_TEAR)
 
 #: Plain meaning of the flags that rec-collect-missing-data may name when the minimum set is
 #: complete (E4-25): never the flag name itself (§6.1, E4-19).
@@ -158,7 +133,7 @@ class Facts:
     emergency_items: tuple[str, ...] = ()
     spine_items: tuple[str, ...] = ()
     hip_items: tuple[str, ...] = ()
-    mri_spine_items: tuple[str, ...] = ()
+    urgent_mri: bool = False
     screen_unrecorded: tuple[str, ...] = ()
     precautions: tuple[str, ...] = ()
     sij_from_cluster: bool = True
@@ -166,8 +141,8 @@ class Facts:
     prior_lumbar_surgery: bool = False
     radicular_findings: tuple[str, ...] = ()
     painful_replaced: tuple[Side, ...] | None = None
-    hip_findings: tuple[str, ...] = field(default=())
-    spine_findings: tuple[str, ...] = field(default=())
+    hip_findings: tuple[str, ...] = ()
+    spine_findings: tuple[str, ...] = ()
 
     # --- words ---------------------------------------------------------------------------------
     @property
@@ -187,10 +162,8 @@ class Facts:
     @property
     def urgent_evaluation_extras(self) -> tuple[str, ...]:
         out = []
-        if any(i == "significant trauma" for i in self.spine_items):  # Q4-41
+        if "significant trauma" in self.spine_items:  # Q4-41
             out.append("Imaging for a vertebral or hip fracture as the examination indicates.")
-        if self.fragility:  # Q10-08
-            out.append("Possible vertebral fragility fracture.")
         return tuple(out)
 
     @property
@@ -253,80 +226,34 @@ def _positive(tf: TestFinding | None) -> bool:
     return tf is not None and tf.result is TestResult.POSITIVE
 
 
-def _current_red_flags(f: Findings, t: Thresholds) -> dict[str, bool]:
-    """Red-flag Observations by code: value, current per §1.3 (E4-5, Q4-05, Q4-06, Q7-01)."""
-    ref: datetime | None = _fd(f, "reference_time", None)
-    limit = _th(t, "red_flag_recency_days", "90")
-    out: dict[str, bool] = {}
-    for kind, b in f.red_flags.items():
-        when: datetime | None = getattr(b, "time", None)
-        if (
-            kind.value not in LASTING
-            and when is not None
-            and ref is not None
-            and (ref - when).total_seconds() > float(limit) * 86_400
-        ):
-            continue
-        out[kind.value] = b.value
-    return out
+def _condition_sides(f: Findings, kinds: Iterable[ConditionKind]) -> set[Side]:
+    return {s for k in kinds if (c := f.conditions.get(k)) is not None for s in c.sides}
 
 
-def _condition(f: Findings, value: str) -> Any:
-    kind = _member(ConditionKind, value)
-    return f.conditions.get(kind) if kind is not None else None
-
-
-def _condition_sides(f: Findings, *values: str) -> set[Side]:
-    out: set[Side] = set()
-    for value in values:
-        cond = _condition(f, value)
-        if cond is not None:
-            out |= set(getattr(cond, "sides", ()) or ())
-    return out
-
-
-def _groin_series(f: Findings, replaced: frozenset[Side]) -> list[tuple[Side | None, int]]:
-    """Latest groin NRS per series with its side; Q11-02: a side-less groin pain counts as the
-    replaced side's when exactly one hip is replaced."""
+def _emergency_words(words: tuple[str, ...]) -> tuple[str, ...]:
+    """§6.1 example, Q10-02: "possible cauda equina syndrome (saddle anaesthesia)"."""
+    recorded = "cauda equina syndrome recorded"
+    ces = [w for w in words if w not in (recorded, "progressive motor deficit")]
     out = []
-    for s in f.pain:
-        if s.site is PainSite.GROIN and s.readings:
-            side = s.side
-            if side is None and len(replaced) == 1:
-                side = next(iter(replaced))
-            out.append((side, s.latest.value))
-    return out
+    if recorded in words:
+        out.append(
+            "cauda equina syndrome (recorded diagnosis" + "".join(f"; {w}" for w in ces) + ")"
+        )
+    elif ces:
+        out.append(f"possible cauda equina syndrome ({', '.join(ces)})")
+    if "progressive motor deficit" in words:
+        out.append("progressive motor deficit")
+    return tuple(out)
 
 
-def _age(f: Findings) -> int | None:
-    """Q11-06: whole years from the birthDate to the reference date (UTC)."""
-    birth = _fd(f, "birth_date", None)
-    ref: datetime | None = _fd(f, "reference_time", None)
-    if birth is None or ref is None:
-        return None
-    day = ref.date()
-    return int(day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day)))
-
-
-def _radicular_slr(tf: TestFinding) -> bool:
-    """Q4-20: an SLR + is radicular unless its pain is only groin/anterior or lateral, or its
-    angle is below 30° or above 70°."""
-    locs = tf.pain_locations
-    leg = {PainLocation.POSTERIOR, PainLocation.BELOW_KNEE}
-    if locs & {PainLocation.GROIN_ANTERIOR, PainLocation.LATERAL} and not locs & leg:
-        return False
-    angle = tf.slr_angle
-    return angle is None or Decimal(30) <= angle <= Decimal(70)
-
-
-def _radicular_findings(f: Findings, weakness: Any) -> tuple[str, ...]:
+def _radicular_findings(f: Findings) -> tuple[str, ...]:
     out = []
     slr = [
         s.value
         for s in SIDES
-        if _positive(tf := f.sided_tests.get((SidedTest.SLR, s)))
-        and tf is not None
-        and _radicular_slr(tf)
+        if (tf := f.sided_tests.get((SidedTest.SLR, s))) is not None
+        and tf.result is TestResult.POSITIVE
+        and slr_radicular(tf)
     ]
     if slr:
         out.append(f"straight leg raise positive {' and '.join(slr)}")
@@ -341,17 +268,18 @@ def _radicular_findings(f: Findings, weakness: Any) -> tuple[str, ...]:
     ):
         if (b := f.neuro.get(sign)) is not None and b.value:
             out.append(words)
+    weakness = f.neuro.get(NeuroSign.MYOTOMAL_WEAKNESS)
     if weakness is not None and weakness.value:
-        grade = getattr(weakness, "mrc_grade", None)
+        grade = weakness.mrc_grade
         out.append("myotomal weakness" + (f" (MRC {grade})" if grade is not None else ""))
     return tuple(out)
 
 
-def _hip_sign_sides(f: Findings, flags: Mapping[str, Flag], replaced: frozenset[Side]) -> set[Side]:
-    """§5.4 with Q4-15, Q4-16: the sides with a hip sign."""
+def _hip_sign_sides(f: Findings, flags: Mapping[str, Flag]) -> set[Side]:
+    """§5.4 with Q4-15, Q4-16: the sides with a hip sign; never a replaced side (Q4-13)."""
     out: set[Side] = set()
     ir = {s: m.value for s in SIDES if (m := f.rom.get((Motion.INTERNAL_ROTATION, s)))}
-    out |= {s for s, v in ir.items() if v < Decimal(15)}
+    out |= {s for s, v in ir.items() if v < RESTRICTED_IR_DEG}
     asym = flags.get("ROT_ASYMMETRY")
     if asym is not None and is_true(asym.value) and len(ir) == 2:
         left, right = ir[Side.LEFT], ir[Side.RIGHT]
@@ -369,222 +297,61 @@ def _hip_sign_sides(f: Findings, flags: Mapping[str, Flag], replaced: frozenset[
             out.add(s)
     negative_exam = flags.get("HIP_EXAM_NEGATIVE")
     if negative_exam is None or not_true(negative_exam.value):  # Q4-15
-        out |= {s for s, v in _groin_series(f, frozenset()) if s is not None and v >= 1}
-    return out - replaced  # Q4-13
-
-
-def with_fallbacks(flags: Mapping[str, Flag], facts: Facts) -> dict[str, Flag]:
-    """The flags, plus RED_FLAG_SCREEN_COMPLETE and MT_CAUTION read from the facts where the
-    flag derivation does not provide them (yet); the derived flags always win."""
-    out = dict(flags)
-    if "RED_FLAG_SCREEN_COMPLETE" not in out:
-        missing = facts.screen_unrecorded
-        value = Tri.FALSE if missing else Tri.TRUE
-        basis = f"not recorded: {', '.join(missing)}" if missing else "all seven recorded"
-        out["RED_FLAG_SCREEN_COMPLETE"] = Flag("RED_FLAG_SCREEN_COMPLETE", value, basis)
-    if "MT_CAUTION" not in out:
-        value = Tri.TRUE if facts.precautions else Tri.UNKNOWN
-        basis = ", ".join(facts.precautions) or "no precaution recorded; never false"
-        out["MT_CAUTION"] = Flag("MT_CAUTION", value, basis)
-    return out
+        out |= {s for s, v, _ in groin_series(f) if s is not None and v >= 1}
+    return out - f.replaced_sides  # Q4-13
 
 
 def facts_of(f: Findings, flags: Mapping[str, Flag], t: Thresholds) -> Facts:
-    replaced: frozenset[Side] = frozenset(_fd(f, "replaced_sides", frozenset()))
-    rf = _current_red_flags(f, t)
-    true_rf = {code for code, value in rf.items() if value}
-
-    # Red-flag items by kind (E4-2, E4-3, Q4-08, Q4-09, Q10-08).
-    emergency: list[str] = []
-    ces = [RF_WORDS[c] for c in CES_ITEMS if c in true_rf]
-    if _condition(f, "cauda-equina") is not None:
-        emergency.append(
-            "cauda equina syndrome (recorded diagnosis" + "".join(f"; {c}" for c in ces) + ")"
-        )
-    elif ces:
-        emergency.append(f"possible cauda equina syndrome ({', '.join(ces)})")
-    if "rf-progressive-motor-deficit" in true_rf:
-        emergency.append("progressive motor deficit")
-
-    cancer = "rf-cancer-history" in true_rf or _condition(f, "malignancy") is not None
-    weakness = f.neuro.get(NeuroSign.MYOTOMAL_WEAKNESS)
-    grade = getattr(weakness, "mrc_grade", None) if weakness is not None else None
-    major = bool(
-        weakness is not None
-        and weakness.value
-        and grade is not None
-        and grade <= _th(t, "major_weakness_mrc", "3")
-    )
-    mri_items: list[str] = []  # Q4-09: the items counted for the urgent MRI
-    if cancer:
-        mri_items.append("cancer history")
-    for code in (
-        "rf-fever",
-        "rf-weight-loss",
-        "rf-ivdu-immunosuppression",
-        "rf-significant-trauma",
-    ):
-        if code in true_rf:
-            mri_items.append(RF_WORDS[code])
-    if major:
-        mri_items.append(f"major leg weakness (MRC {grade})")
-    age = _age(f)
-    fragile_cause = [
-        w
-        for present, w in (
-            (_condition(f, "osteoporosis") is not None, "osteoporosis"),
-            ("rf-long-term-corticosteroids" in true_rf, "long-term corticosteroids"),
-        )
-        if present
-    ]
-    fragility = bool(
-        fragile_cause and age is not None and age >= _th(t, "fragility_age_years", "70")
-    )
-    spine = list(mri_items)
-    if fragility:
-        spine.append(f"{' and '.join(fragile_cause)} at age {age}")
-
-    # Hip red flags and their sides (Q4-08, Q4-14, Q4-18, Q5-01, Q5-02, Q5-05, Q6-02, Q11-02).
-    hip: list[str] = []
-    hip_sides: set[Side] = set()
-    groin = _groin_series(f, replaced)
-    extra_tests: Mapping[Any, TestFinding] = _fd(f, "replaced_hip_tests", {})
-
-    def positive_sides(test: SidedTest) -> set[Side]:
-        return {
-            s
-            for s in SIDES
-            if _positive(f.sided_tests.get((test, s))) or _positive(extra_tests.get((test, s)))
-        }
-
-    if "rf-unable-to-weight-bear" in true_rf:
-        hip.append("unable to weight-bear")
-    log_roll = positive_sides(SidedTest.LOG_ROLL)
-
-    def groin_words(series: list[tuple[Side | None, int]]) -> list[str]:
-        return [f"groin pain {v}/10" + (f" {s.value}" if s else "") for s, v in series]
-
-    def test_words(name: str, sides: set[Side]) -> list[str]:
-        return [f"{name} {side_words(sides)}"] if sides else []
-
-    if "rf-significant-trauma" in true_rf:
-        hurting = [(s, v) for s, v in groin if v >= 1]
-        if hurting or log_roll:
-            signs = groin_words(hurting) + test_words("painful log roll", log_roll)
-            hip.append(f"significant trauma with {' and '.join(signs)}")
-            hip_sides |= {s for s, _ in hurting if s is not None} | log_roll
-    if "rf-fever" in true_rf:
-        septic = _th(t, "septic_groin_nrs", "7")
-        severe_groin = [(s, v) for s, v in groin if v >= septic]
-        ir_pain = positive_sides(SidedTest.PASSIVE_IR_PAIN)
-        if severe_groin or ir_pain or log_roll:
-            signs = (
-                groin_words(severe_groin)
-                + test_words("painful passive internal rotation", ir_pain)
-                + test_words("painful log roll", log_roll)
-            )
-            hip.append(f"fever with {' and '.join(signs)}")
-            hip_sides |= {s for s, _ in severe_groin if s is not None} | ir_pain | log_roll
-    fracture = _condition(f, "femoral-neck-fracture")
-    if fracture is not None and is_true(flags.get("RED_FLAG_HIP", Flag("", Tri.TRUE, "")).value):
-        hip.append("femoral-neck fracture recorded")
-        hip_sides |= set(getattr(fracture, "sides", ()) or ())
-    if hip and not is_true(flags.get("RED_FLAG_HIP", Flag("", Tri.TRUE, "")).value):
-        hip, hip_sides = [], set()
-
+    replaced = frozenset(f.replaced_sides)
+    items = red_flag_items(f, t)
     # Sides (§5.4, Q4-13, Q4-17).
-    kl_sides = {s for s, m in f.kl_grade.items() if m.value >= Decimal(2)}
-    path_sides = (
-        kl_sides
-        | _condition_sides(f, "hip-oa", "condition-fai", "condition-labral-tear", "condition-avn")
-    ) - replaced
-    sign_sides = _hip_sign_sides(f, flags, replaced)
-    general = sign_sides or path_sides
-    kl3 = {s for s, m in f.kl_grade.items() if m.value >= Decimal(3)} - replaced
-    cond_sides = _condition_sides(f, "condition-avn", "condition-fai", "condition-labral-tear")
+    kl_sides = {s for s, m in f.kl_grade.items() if m.value >= HIP_OA_KL_MIN}
+    path_sides = (kl_sides | _condition_sides(f, HIP_CONDITION_KINDS)) - replaced
+    general = _hip_sign_sides(f, flags) or path_sides
+    kl3 = {s for s, m in f.kl_grade.items() if m.value >= HIP_SEVERE_KL_MIN} - replaced
     trochanter = {
         s
         for s in SIDES
-        if (test := _member(SidedTest, "test-greater-trochanter-palpation")) is not None
-        and _positive(f.sided_tests.get((test, s)))
+        if _positive(f.sided_tests.get((SidedTest.GREATER_TROCHANTER_PALPATION, s)))
     }
-
-    # Precautions (E4-8, §1.3).
-    arthroplasty = bool(
-        replaced
-        or _fd(f, "arthroplasty_unsided", False)
-        or _condition(f, "artificial-hip") is not None
-        or any(tr.kind is TreatmentKind.HIP_ARTHROPLASTY for tr in f.treatments)
-    )
-    precautions = [
-        w
-        for present, w in (
-            (_condition(f, "condition-avn") is not None, "avascular necrosis"),
-            (_condition(f, "rheumatoid-arthritis") is not None, "rheumatoid arthritis"),
-            (_condition(f, "osteoporosis") is not None, "osteoporosis"),
-            (_condition(f, "femoral-neck-fracture") is not None, "femoral-neck fracture"),
-            (arthroplasty, "hip replacement"),
-            (cancer, "cancer history"),
-        )
-        if present
-    ]
-
-    # Painful replaced hip (Q10-06, Q11-02).
-    painful: tuple[Side, ...] | None = None
-    if replaced or _fd(f, "arthroplasty_unsided", False):
-        hurting = [(s, v) for s, v in groin if v >= 1 and (s is None or s in replaced)]
-        if hurting:
-            painful = sides_in_order(s for s, _ in hurting if s is not None)
-
-    screen = [
-        RF_WORDS[c]
-        for c in SCREEN_ITEMS
-        if c not in rf and not (c == "rf-cancer-history" and _condition(f, "malignancy"))
-    ]
-    ref: datetime | None = _fd(f, "reference_time", None)
-    when: datetime | None = _fd(f, "lumbar_imaging_time", None)
-    recent = _th(t, "lumbar_imaging_recent_days", "365")
-    imaging_known = bool(f.lumbar_imaging) and (
-        when is None or ref is None or (ref - when).total_seconds() <= float(recent) * 86_400
-    )
-    sij_positive = sum(1 for k in SIJ_TESTS if _positive(f.unsided_tests.get(k)))
+    painful_sides, painful_unsided = painful_replaced_sides(f, t)
     fai = [
         w
-        for value, w in (
-            ("condition-fai", "femoroacetabular impingement"),
-            ("condition-labral-tear", "labral tear"),
+        for kind, w in (
+            (ConditionKind.FAI, "femoroacetabular impingement"),
+            (ConditionKind.LABRAL_TEAR, "labral tear"),
         )
-        if _condition(f, value) is not None
+        if kind in f.conditions
     ]
-    myelopathy = f.neuro.get(NeuroSign.MYELOPATHY_SIGNS)
+    groin = flags.get("GROIN_PAIN") or Flag("GROIN_PAIN", Tri.UNKNOWN, "")
     return Facts(
         findings=f,
         replaced=replaced,
         general_sides=sides_in_order(general),
         kl3_sides=sides_in_order(kl3),
-        condition_sides=sides_in_order(cond_sides - replaced),
+        condition_sides=sides_in_order(_condition_sides(f, AVN_FAI_LABRAL) - replaced),
         trochanter_sides=sides_in_order(trochanter),
-        red_flag_hip_sides=sides_in_order(hip_sides),
-        avn=_condition(f, "condition-avn") is not None,
-        fai_or_labral=" and ".join(fai),
-        myelopathy=myelopathy is not None and myelopathy.value,
-        myotomal_weakness=weakness is not None and weakness.value,
-        major_weakness=major,
-        cancer=cancer,
-        fragility=fragility,
-        emergency_items=tuple(emergency),
-        spine_items=tuple(spine),
-        hip_items=tuple(hip),
-        mri_spine_items=tuple(mri_items),
-        screen_unrecorded=tuple(screen),
-        precautions=tuple(precautions),
-        sij_from_cluster=sij_positive >= 3,
-        lumbar_imaging_known=imaging_known,
-        prior_lumbar_surgery=any(tr.kind is TreatmentKind.LUMBAR_SURGERY for tr in f.treatments),
-        radicular_findings=_radicular_findings(f, weakness),
-        painful_replaced=painful,
+        red_flag_hip_sides=items.hip_sides,
+        avn=avn_present(f),
+        fai_or_labral=" and ".join(fai) if fai_or_labral_present(f) else "",
+        myelopathy=is_true(myelopathy(f)),
+        myotomal_weakness=is_true(myotomal_weakness(f)),
+        major_weakness=items.major_weakness,
+        cancer=items.cancer_history,
+        fragility=items.fragility_fracture,
+        emergency_items=_emergency_words(items.emergency_words),
+        spine_items=items.spine_words,
+        hip_items=items.hip_words,
+        urgent_mri=items.urgent_mri,
+        screen_unrecorded=unrecorded_screen_items(f, t),
+        precautions=mt_precautions(f, t),
+        sij_from_cluster=sij_reason(f, groin) == "cluster",
+        lumbar_imaging_known=lumbar_imaging_known(f, t),
+        prior_lumbar_surgery=prior_lumbar_surgery(f),
+        radicular_findings=_radicular_findings(f),
+        painful_replaced=painful_sides if painful_sides or painful_unsided else None,
         hip_findings=hip_finding_words(f, flags, replaced),
-        spine_findings=spine_finding_words(f, weakness),
+        spine_findings=spine_finding_words(f),
     )
 
 
@@ -628,22 +395,22 @@ def hip_finding_words(
     ]
     if faber:
         out.append(f"FABER positive with groin pain {' and '.join(faber)}")
-    kl = [(s, m) for s, m in f.kl_grade.items() if m.value >= Decimal(2) and s not in replaced]
+    kl = [(s, m) for s, m in f.kl_grade.items() if m.value >= HIP_OA_KL_MIN and s not in replaced]
     for s, m in sorted(kl, key=lambda sm: (-sm[1].value, SIDES.index(sm[0]))):
         out.append(f"Kellgren–Lawrence grade {number(m.value)} {s.value}")
-    for value, words in (
-        ("condition-avn", "avascular necrosis"),
-        ("hip-oa", "hip osteoarthritis"),
-        ("condition-fai", "femoroacetabular impingement"),
-        ("condition-labral-tear", "labral tear"),
+    for kind, words in (
+        (ConditionKind.AVN, "avascular necrosis"),
+        (ConditionKind.HIP_OA, "hip osteoarthritis"),
+        (ConditionKind.FAI, "femoroacetabular impingement"),
+        (ConditionKind.LABRAL_TEAR, "labral tear"),
     ):
-        if _condition(f, value) is not None:
+        if kind in f.conditions:
             out.append(f"{words} recorded")
     return tuple(out)
 
 
-def spine_finding_words(f: Findings, weakness: Any) -> tuple[str, ...]:
-    out = list(_radicular_findings(f, weakness))
+def spine_finding_words(f: Findings) -> tuple[str, ...]:
+    out = list(_radicular_findings(f))
     for finding in sorted(f.lumbar_imaging, key=lambda k: k.value):
         if finding.value != "finding-normal":
             out.append(f"{finding.value.removeprefix('finding-').replace('-', ' ')} on imaging")

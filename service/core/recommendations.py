@@ -195,13 +195,14 @@ def red_flag(p: _Plan, c: RecContext) -> None:
     emergency = c.true("RED_FLAG_EMERGENCY")
     why = f"RED_FLAG: {c.flags['RED_FLAG'].basis}" if "RED_FLAG" in c.flags else "RED_FLAG"
     p.add(URGENT_EVALUATION, why, variant="EMERGENCY" if emergency else "")
-    needed = int(c.thresholds.urgent_mri_spine_items)
-    if emergency or f.cancer or f.major_weakness or len(f.mri_spine_items) >= needed:
+    # §5.1 row, Q4-09: emergency, cancer history, MRC ≤ 3 weakness or ≥ 2 spine items
+    # (red_flags.red_flag_items decides, one source with the flag).
+    if emergency or f.urgent_mri:
         variant = "EMERGENCY" if emergency else "WHOLE_SPINE" if f.cancer else ""
         reason = (
             "RED_FLAG_EMERGENCY"
             if emergency
-            else f"RED_FLAG_SPINE items for the urgent MRI: {', '.join(f.mri_spine_items)}"
+            else f"RED_FLAG_SPINE items for the urgent MRI: {', '.join(f.spine_items)}"
         )
         p.add(MRI_LUMBAR_URGENT, reason, variant=variant)
     if c.true("RED_FLAG_HIP"):
@@ -469,7 +470,7 @@ def _finish(d: _Draft, c: RecContext, category: Category) -> Recommendation:
     f = c.facts
     entry = CATALOGUE[d.code]
     variant = d.variant
-    mt = c.true("MT_CAUTION") or (bool(f.precautions) and "MT_CAUTION" not in c.flags)
+    mt = c.true("MT_CAUTION")
     if mt and d.code in CARE_CODES and variant != "ESCALATED":
         variant = f"{variant}+MT_CAUTION"  # E4-8, Q4-43
     sides = _sides(d.code, d, c)

@@ -230,23 +230,14 @@ def lead(
             first = f"{EMERGENCY_WORDS}: {'; '.join(facts.emergency_items) or 'emergency red flag'}"
         else:
             parts = []
-            if facts.hip_items:
-                where = (
-                    hip_words(facts.red_flag_hip_sides) if facts.red_flag_hip_sides else "the hip"
+            if facts.hip_items:  # E4-2: the hip kind first, with its side (Q4-18)
+                where = hip_words(facts.red_flag_hip_sides) if facts.red_flag_hip_sides else ""
+                hip = "; ".join(facts.hip_items)
+                parts.append(f"{hip} ({where})" if where else hip)
+            if facts.other_spine_items:  # the fragility words are among them (Q10-08)
+                parts.append(
+                    f"possible serious spinal pathology ({', '.join(facts.other_spine_items)})"
                 )
-                septic = any(i.startswith("fever") for i in facts.hip_items)
-                fracture = any(not i.startswith("fever") for i in facts.hip_items)
-                what = " or ".join(
-                    w
-                    for w, present in (("fracture", fracture), ("septic arthritis", septic))
-                    if present
-                )
-                parts.append(f"possible {what} of {where} ({'; '.join(facts.hip_items)})")
-            if facts.other_spine_items:
-                spine = ", ".join(facts.other_spine_items)
-                if facts.fragility:
-                    spine += "; possible vertebral fragility fracture"
-                parts.append(f"possible serious spinal pathology ({spine})")
             first = f"Urgent: {'; '.join(parts) or 'possible serious pathology'}"
     else:
         clause, carried = _clause(category, subtype, facts, flags, extra)

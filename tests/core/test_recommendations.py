@@ -6,20 +6,24 @@ patient facts (sides, red-flag items, precautions) with ``dataclasses.replace`` 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from service.core import (
     Category,
+    ConditionKind,
     Flag,
     ImagingFinding,
     PainSite,
+    RedFlag,
     Side,
     Subtype,
     Thresholds,
     Tri,
     advice,
+    evaluate,
 )
 from service.core.advice import CATALOGUE, RETIRED_CODES
 from service.core.assessment import Recommendation
@@ -27,7 +31,7 @@ from service.core.measures import kl_max
 from service.core.rec_facts import facts_of
 from service.core.recommendations import RecContext, plan_order, recommend
 from service.core.summary import review_weeks
-from tests.core.builders import NEG, F, assess, rec_codes, worked_example
+from tests.core.builders import NEG, RULE_SET, F, assess, rec_codes, worked_example
 
 COLLECT = advice.COLLECT_MISSING
 COMBINED = advice.COMBINED_MANAGEMENT
@@ -109,7 +113,7 @@ def test_q10_02_cancer_history_gets_an_urgent_mri_of_the_whole_spine() -> None:
     facts = {
         "cancer": True,
         "spine_items": ("cancer history",),
-        "mri_spine_items": ("cancer history",),
+        "urgent_mri": True,
     }
     out = run(Category.RED_FLAG, ctx(RED_FLAG=T, RED_FLAG_SPINE=T, facts=facts))
     assert [r.code for r in out] == [URGENT, MRI_URGENT]
@@ -118,27 +122,28 @@ def test_q10_02_cancer_history_gets_an_urgent_mri_of_the_whole_spine() -> None:
 
 
 @pytest.mark.parametrize(
-    ("items", "mri"),
+    ("b", "mri"),
     [
-        (("fever",), False),  # single red flags are weak [M S48]
-        (("fever", "unexplained weight loss"), True),  # Q4-09: at least two items
+        (F().red(RedFlag.FEVER), False),  # single red flags are weak [M S48]
+        (F().red(RedFlag.FEVER).red(RedFlag.WEIGHT_LOSS), True),  # Q4-09: at least two items
+        (F().red(RedFlag.CANCER_HISTORY), True),  # §5.1: a cancer history alone
+        (F().red(RedFlag.SIGNIFICANT_TRAUMA), False),  # Q4-41
     ],
 )
-def test_q4_09_two_spine_red_flag_items_give_the_urgent_mri(
-    items: tuple[str, ...], mri: bool
-) -> None:
-    c = ctx(RED_FLAG=T, RED_FLAG_SPINE=T, facts={"spine_items": items, "mri_spine_items": items})
-    assert (MRI_URGENT in recs(Category.RED_FLAG, c)) is mri
+def test_q4_09_two_spine_red_flag_items_give_the_urgent_mri(b: F, mri: bool) -> None:
+    a = assess(b)
+    assert a.category is Category.RED_FLAG
+    assert ("rec-mri-lumbar-urgent" in rec_codes(a)) is mri
 
 
 def test_e4_3_major_weakness_mrc_3_gives_the_urgent_mri() -> None:
-    facts = {"major_weakness": True, "mri_spine_items": ("major leg weakness (MRC 3)",)}
+    facts = {"major_weakness": True, "urgent_mri": True}
     assert recs(Category.RED_FLAG, ctx(RED_FLAG=T, facts=facts)) == [URGENT, MRI_URGENT]
 
 
 def test_q4_41_significant_trauma_alone_gives_urgent_evaluation_with_fracture_imaging() -> None:
     items = ("significant trauma",)
-    c = ctx(RED_FLAG=T, RED_FLAG_SPINE=T, facts={"spine_items": items, "mri_spine_items": items})
+    c = ctx(RED_FLAG=T, RED_FLAG_SPINE=T, facts={"spine_items": items})
     out = run(Category.RED_FLAG, c)
     assert [r.code for r in out] == [URGENT]
     assert "imaging for a vertebral or hip fracture as the examination indicates" in (
@@ -147,10 +152,12 @@ def test_q4_41_significant_trauma_alone_gives_urgent_evaluation_with_fracture_im
 
 
 def test_q10_08_fragility_names_a_possible_vertebral_fragility_fracture_without_an_mri() -> None:
-    facts = {"fragility": True, "spine_items": ("osteoporosis at age 74",)}
-    out = run(Category.RED_FLAG, ctx(RED_FLAG=T, RED_FLAG_SPINE=T, facts=facts))
-    assert [r.code for r in out] == [URGENT]
-    assert "Possible vertebral fragility fracture." in out[0].instruction
+    built = F().condition(ConditionKind.OSTEOPOROSIS).build()
+    f = replace(built, birth_date=date(1950, 1, 1), reference_time=datetime(2024, 6, 1, tzinfo=UTC))
+    a = evaluate(f, RULE_SET)
+    assert a.category is Category.RED_FLAG
+    assert rec_codes(a) == [URGENT]  # Q4-09: not an item counted for the urgent MRI
+    assert "possible vertebral fragility fracture" in a.recommendations[0].instruction
 
 
 def test_e4_2_hip_red_flag_gets_urgent_hip_imaging_not_a_lumbar_mri() -> None:
