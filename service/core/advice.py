@@ -297,8 +297,7 @@ _CATALOGUE: tuple[Advice, ...] = (
     Advice(
         HIP_FIRST_LINE,
         "First-line hip care",
-        "First-line hip care: education, exercise, weight management where relevant, "
-        "analgesia.",
+        "First-line hip care: education, exercise, weight management where relevant, analgesia.",
         {
             # Q10-11: the analgesia named per NICE NG226.
             "": "Hip first-line care for {hip}: education, exercise, weight management where "
@@ -375,6 +374,51 @@ HIP_DIRECTED_CODES: frozenset[str] = frozenset(
     a.code for a in _CATALOGUE if a.hip_directed and not a.retired
 )
 DISPLAY: Mapping[str, str] = MappingProxyType({a.code: a.display for a in _CATALOGUE})
+
+
+# --- sentences added to an instruction in some cases (the rules page lists them, §6.2) ----------
+AVN_REFERRAL = "Urgent, with hip MRI; no hip mobilisation (avascular necrosis)."  # E4-22
+FAI_REFERRAL = (
+    "Hip-preservation referral: pain persists after physiotherapist-led care ({items})."  # E4-22
+)
+PAINFUL_REPLACEMENT = (
+    "Painful hip replacement ({items}): radiographs, ESR and CRP, review by the arthroplasty "
+    "team."  # Q10-06
+)
+SPINOPELVIC_FILMS = (
+    "Standing AP pelvis and standing and seated lateral spinopelvic radiographs may be needed "
+    "for arthroplasty planning."  # E4-15
+)
+MOTOR_DEFICIT_REFERRAL = "A motor deficit is recorded: the referral should not wait."  # Q10-03
+MYELOPATHY_REFERRAL = (
+    "Myelopathy signs: MRI of the cervical and thoracic spine; not explained by the hip."  # Q10-04
+)
+TRAUMA_IMAGING = "Imaging for a vertebral or hip fracture as the examination indicates."  # Q4-41
+
+#: ``{code: ((when, in words), text), …}``: the case sentences appended to an instruction.
+ADDENDA: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(
+    {
+        ORTHO_HIP_REFERRAL: (
+            ("an avascular necrosis is recorded (E4-22, Q10-13)", AVN_REFERRAL),
+            (
+                "femoroacetabular impingement or a labral tear, and pain persists after a "
+                "physiotherapy programme (E4-22)",
+                FAI_REFERRAL,
+            ),
+            ("a replaced hip is painful (groin pain; Q10-06)", PAINFUL_REPLACEMENT),
+            (
+                "severe hip osteoarthritis (Kellgren–Lawrence ≥ 3) and the Hip-Spine class "
+                "unknown (E4-15)",
+                SPINOPELVIC_FILMS,
+            ),
+        ),
+        SPINE_REFERRAL: (
+            ("a motor deficit is recorded (Q10-03)", MOTOR_DEFICIT_REFERRAL),
+            ("myelopathy signs are recorded (Q10-04)", MYELOPATHY_REFERRAL),
+        ),
+        URGENT_EVALUATION: (("significant trauma (Q4-41)", TRAUMA_IMAGING),),
+    }
+)
 
 
 def display(code: str) -> str:

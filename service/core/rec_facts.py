@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from service.core.advice import TRAUMA_IMAGING
 from service.core.assessment import Flag
 from service.core.evidence import (
     avn_present,
@@ -163,7 +164,7 @@ class Facts:
     def urgent_evaluation_extras(self) -> tuple[str, ...]:
         out = []
         if "significant trauma" in self.spine_items:  # Q4-41
-            out.append("Imaging for a vertebral or hip fracture as the examination indicates.")
+            out.append(TRAUMA_IMAGING)
         return tuple(out)
 
     @property

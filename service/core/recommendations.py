@@ -378,35 +378,32 @@ def add_to_any_category(category: Category, p: _Plan, c: RecContext) -> None:
         p.add(
             ORTHO_HIP_REFERRAL,
             "AVN Condition (E4-22, Q10-13)",
-            extra="Urgent, with hip MRI; no hip mobilisation (avascular necrosis).",
+            extra=advice.AVN_REFERRAL,
         )
         p.remove(IA_HIP_INJECTION)
     if f.fai_or_labral and c.true("CONSERVATIVE_TX_FAILED"):
         p.add(
             ORTHO_HIP_REFERRAL,
             "FAI or labral tear and CONSERVATIVE_TX_FAILED (E4-22)",
-            extra="Hip-preservation referral: pain persists after physiotherapist-led care "
-            f"({f.fai_or_labral}).",
+            extra=advice.FAI_REFERRAL.format(items=f.fai_or_labral),
         )
     if c.true("MOTOR_DEFICIT"):  # Q10-03
         p.add(
             SPINE_REFERRAL,
             "MOTOR_DEFICIT: a motor deficit always reaches a spine clinician (Q10-03)",
-            extra="A motor deficit is recorded: the referral should not wait.",
+            extra=advice.MOTOR_DEFICIT_REFERRAL,
         )
     if f.myelopathy:  # Q10-04
         p.add(
             SPINE_REFERRAL,
             "myelopathy signs (Q10-04)",
-            extra="Myelopathy signs: MRI of the cervical and thoracic spine; not explained by "
-            "the hip.",
+            extra=advice.MYELOPATHY_REFERRAL,
         )
     if f.painful_replaced is not None:  # Q10-06, Q11-02
         draft = p.add(
             ORTHO_HIP_REFERRAL,
             "groin pain of a replaced hip (Q10-06)",
-            extra=f"Painful hip replacement ({f.painful_replaced_words}): radiographs, ESR and "
-            "CRP, review by the arthroplasty team.",
+            extra=advice.PAINFUL_REPLACEMENT.format(items=f.painful_replaced_words),
         )
         draft.extra_sides |= set(f.painful_replaced)
     # HIP_SEVERE with an unknown Hip-Spine class: the referral says what the retired
@@ -415,8 +412,7 @@ def add_to_any_category(category: Category, p: _Plan, c: RecContext) -> None:
         p.add(
             ORTHO_HIP_REFERRAL,
             "",
-            extra="Standing AP pelvis and standing and seated lateral spinopelvic radiographs "
-            "may be needed for arthroplasty planning.",
+            extra=advice.SPINOPELVIC_FILMS,
         )
 
 
@@ -490,7 +486,7 @@ def _finish(d: _Draft, c: RecContext, category: Category) -> Recommendation:
     if d.code == URGENT_EVALUATION:
         text += "".join(f" {x}" for x in f.urgent_evaluation_extras)  # Q4-41, Q10-08
     if d.code == ORTHO_HIP_REFERRAL and f.avn:
-        d.extras.sort(key=lambda x: not x.startswith("Urgent"))  # the urgency first
+        d.extras.sort(key=lambda x: x != advice.AVN_REFERRAL)  # the urgency first
     certainty = entry.certainty_of(variant)
     parts = [text, *d.extras, certainty_words(certainty)]
     instruction = " ".join(p for p in parts if p)

@@ -732,3 +732,21 @@ def test_q4_17_q5_03_the_referral_names_kl3_sides_and_the_condition_side_else_th
 def test_without_a_side_the_instruction_says_side_not_recorded() -> None:
     r = one(Category.NOT_HSS_HIP, ctx(HIP_SIGNS=T), XRAY)
     assert r.sides == () and "the hip (side not recorded)" in r.instruction
+
+
+def test_e4_20_case_sentences_are_published_for_the_rules_page() -> None:
+    """Every sentence appended to an instruction is in advice.ADDENDA (one source, §6.2)."""
+    c = ctx(
+        KL_KNOWN,
+        HIP_SIGNS=T,
+        HIP_SEVERE=T,
+        MOTOR_DEFICIT=T,
+        CONSERVATIVE_TX_FAILED=T,
+        facts={"avn": True, "myelopathy": True, "fai_or_labral": "labral tear"},
+    )
+    out = {r.code: r.instruction for r in run(Category.NOT_HSS_HIP, c)}
+    texts = {text for entries in advice.ADDENDA.values() for _, text in entries}
+    assert advice.AVN_REFERRAL in out[ORTHO] and advice.SPINOPELVIC_FILMS in out[ORTHO]
+    assert out[ORTHO].index(advice.AVN_REFERRAL) < out[ORTHO].index(advice.SPINOPELVIC_FILMS)
+    assert advice.MYELOPATHY_REFERRAL in out[SPINE_REF]
+    assert advice.MOTOR_DEFICIT_REFERRAL in texts and set(advice.ADDENDA) <= set(CATALOGUE)
