@@ -33,14 +33,14 @@ bp.after_app_request(add_cors_headers)
 UNAUTHENTICATED = "unauthenticated"
 
 
-@bp.get("/cds-services")
+@bp.get("/cds-services", strict_slashes=False)
 def discovery() -> Response:
     """:raise 401: without a valid JWT (when auth is required)."""
     _authenticate(_settings())
     return jsonify(discovery_document())
 
 
-@bp.post("/cds-services/<service_id>")
+@bp.post("/cds-services/<service_id>", strict_slashes=False)
 def invoke(service_id: str) -> Response:
     """:raise 401, 404, 400 (bad request or hook), 412 (data unobtainable)."""
     settings = _settings()
@@ -70,7 +70,7 @@ def invoke(service_id: str) -> Response:
     return jsonify(answer)
 
 
-@bp.post("/cds-services/<service_id>/feedback")
+@bp.post("/cds-services/<service_id>/feedback", strict_slashes=False)
 def feedback(service_id: str) -> Response:
     """:raise 401, 404, 400 (a malformed item fails the batch), 503 (store)."""
     claims = _authenticate(_settings())
