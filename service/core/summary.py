@@ -7,6 +7,7 @@ No flag name, rule id or Observation id appears here: they belong in the trace (
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from service.core.advice import (
@@ -254,6 +255,14 @@ def lead(
 # --- the summary ----------------------------------------------------------------------------------
 
 
+_RESOURCE_ID = re.compile(r" \((?:Observation|Condition|Procedure|Patient)/[^)]*\)")
+
+
+def _without_ids(text: str) -> str:
+    """§6.1: resource ids belong in the trace (the warning itself keeps them)."""
+    return _RESOURCE_ID.sub("", text)
+
+
 def _sentence(label: str, items: list[str] | tuple[str, ...], sep: str = ", ") -> str:
     return f"{label}: {sep.join(items)}." if items else ""
 
@@ -294,7 +303,7 @@ def summarise(
     # §6: a classification left out names its inputs; after "Missing", which lists only what
     # would change the conclusion (Q4-40).
     parts.append(_sentence("Not computed", [m for m in not_computed if m not in missing], "; "))
-    parts.append(_sentence("Data quality", list(data_quality), "; "))
+    parts.append(_sentence("Data quality", [_without_ids(d) for d in data_quality], "; "))
     if weeks is not None:
         parts.append(
             f"Re-assess in {weeks} weeks; follow-up success criterion: {SUCCESS_CRITERION}."

@@ -332,3 +332,12 @@ def test_the_assessment_is_byte_for_byte_the_same_under_any_hash_seed() -> None:
     }
     assert len(outputs) == 1
     assert "category-secondary" in outputs.pop()
+
+
+def test_e4_19_the_summary_names_no_resource_id_even_for_a_data_quality_warning() -> None:
+    b = _screened(worked_example()).radio(Radiographic.PELVIC_INCIDENCE, "50")
+    b.radio(Radiographic.PELVIC_TILT_STANDING, "20").radio(Radiographic.SACRAL_SLOPE_STANDING, "40")
+    a = assess(b)
+    assert "Observation/" in a.data_quality[0]  # the warning itself names the inputs
+    assert "Data quality: PI ≠ PT + SS: PI 50°" in a.summary
+    assert "Observation/" not in a.summary
