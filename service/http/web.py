@@ -105,6 +105,37 @@ def json_body() -> Any:
         ) from None
 
 
+#: A too-large body is read and thrown away up to this many bytes before the 413 leaves:
+#: clients that send the whole body before reading the answer (Python's urllib, requests)
+#: otherwise meet a connection reset instead of the OperationOutcome. Beyond it, the
+#: connection is closed unread (the bound keeps a hostile upload from holding a worker).
+DRAIN_LIMIT = 64 * 1024 * 1024
+_DRAIN_CHUNK = 64 * 1024
+
+
+def drain_body(environ: Mapping[str, Any], limit: int = DRAIN_LIMIT) -> bool:
+    """Read and discard the request body (up to ``limit`` bytes); True when all was read."""
+    stream = environ.get("wsgi.input")
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        return False
+    if stream is None or length > limit:
+        return False
+    if length < 0 and not environ.get("wsgi.input_terminated"):
+        return False  # no length and no end marker: reading could block
+    remaining = length if length >= 0 else limit
+    try:
+        while remaining > 0:
+            chunk = stream.read(min(_DRAIN_CHUNK, remaining))
+            if not chunk:
+                return length < 0
+            remaining -= len(chunk)
+    except (OSError, ValueError):
+        return False
+    return length >= 0
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HipSpineError)
     def _ours(exc: HipSpineError) -> Response:
@@ -125,6 +156,8 @@ def register_error_handlers(app: Flask) -> None:
         }.get(status, exc.description or exc.name)
         code = _HTTP_ISSUE_CODES.get(status, "processing" if status < 500 else "exception")
         resp = outcome_response(status, (Issue("error", code, str(text)),))
+        if status == 413:
+            drain_body(request.environ)
         if status == 405 and exc.response is None:
             allowed = getattr(exc, "valid_methods", None)
             if allowed:
