@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from service.core.assessment import Flag
+from service.core.evidence import SIDES
 from service.core.findings import (
     LASTING_RED_FLAGS,
     BoolFinding,
@@ -31,7 +32,6 @@ from service.core.thresholds import Thresholds
 from service.core.tri import Tri
 from service.core.wording import joined, number
 
-SIDES = (Side.LEFT, Side.RIGHT)
 
 #: Plain words of each red-flag input (the summary and instructions name them, §6.1).
 RED_FLAG_WORDS: Mapping[RedFlag, str] = {
