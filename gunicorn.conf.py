@@ -69,10 +69,12 @@ def on_starting(server: Any) -> None:
     settings = Settings.from_env()
     upgrade(settings.sqlalchemy_url)
     from service.http.api_auth import warn_if_open
+    from service.http.startup import warn_development_settings
     from service.logs import configure
 
     configure(settings.log_level)
     warn_if_open(settings.fhir_api_clients)
+    warn_development_settings(settings)
 
 
 def post_worker_init(worker: Any) -> None:

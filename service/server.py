@@ -9,6 +9,7 @@ from gunicorn.app.base import BaseApplication
 
 from service.config import Settings
 from service.http.api_auth import warn_if_open
+from service.http.startup import warn_development_settings
 from service.logs import configure as configure_logging
 
 
@@ -32,6 +33,7 @@ def run(settings: Settings, *, threads: int) -> None:
     """One gunicorn worker with ``threads`` threads (the embedded default, `make run`)."""
     configure_logging(settings.log_level)
     warn_if_open(settings.fhir_api_clients)
+    warn_development_settings(settings)
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": 1,
