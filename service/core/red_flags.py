@@ -32,7 +32,6 @@ from service.core.thresholds import Thresholds
 from service.core.tri import Tri
 from service.core.wording import joined, number
 
-
 #: Plain words of each red-flag input (the summary and instructions name them, §6.1).
 RED_FLAG_WORDS: Mapping[RedFlag, str] = {
     RedFlag.SADDLE_ANAESTHESIA: "saddle anaesthesia",
