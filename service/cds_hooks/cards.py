@@ -320,7 +320,8 @@ def _detail(
 
 
 def suggested_care_plan(recorded: Mapping[str, Any], suggestion_uuid: str) -> dict[str, Any]:
-    """The recorded CarePlan as a suggestion: marked (Q4-32e), without ClinicalImpression refs."""
+    """The recorded CarePlan as a suggestion: marked (Q4-32e), without references to the
+    ClinicalImpression (which the EHR does not hold)."""
     plan = copy.deepcopy(dict(recorded))
     plan["identifier"] = [*plan.get("identifier", ()), suggestion_identifier(suggestion_uuid)]
     support = [r for r in plan.get("supportingInfo", ()) if not _to_impression(r)]
@@ -340,8 +341,10 @@ def suggested_care_plan(recorded: Mapping[str, Any], suggestion_uuid: str) -> di
 
 
 def _to_impression(ref: Any) -> bool:
+    """A reference the EHR cannot resolve: the ClinicalImpression, by id or as a Bundle-local
+    ``urn:uuid`` (it lives in the service's output Bundle and audit record only)."""
     return isinstance(ref, Mapping) and str(ref.get("reference", "")).startswith(
-        "ClinicalImpression/"
+        ("ClinicalImpression/", "urn:uuid:")
     )
 
 

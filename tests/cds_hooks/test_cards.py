@@ -57,7 +57,10 @@ RECORDED_PLAN: dict[str, Any] = {
     "status": "draft",
     "intent": "proposal",
     "subject": {"reference": "Patient/p1"},
-    "supportingInfo": [{"reference": "ClinicalImpression/ci1"}],
+    "supportingInfo": [
+        {"reference": "ClinicalImpression/ci1"},
+        {"reference": "urn:uuid:0b1f6c1e-6b8a-5d2e-9a51-0c0f6c8f4a11"},
+    ],
     "activity": [
         {
             "detail": {
@@ -213,7 +216,7 @@ def test_the_suggested_care_plan_is_the_recorded_one_marked_as_a_suggestion_q4_3
     ]
     assert "supportingInfo" not in plan  # the EHR has no ClinicalImpression to point at
     assert plan["activity"][0]["detail"]["reasonReference"] == [{"reference": "Observation/o1"}]
-    assert RECORDED_PLAN["supportingInfo"] == [{"reference": "ClinicalImpression/ci1"}]
+    assert RECORDED_PLAN["supportingInfo"][0] == {"reference": "ClinicalImpression/ci1"}
     assert suggested_care_plan(RECORDED_PLAN, "u")["activity"] == plan["activity"]
     assert find_empty(plan) == []
 

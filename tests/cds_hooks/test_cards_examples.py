@@ -167,3 +167,25 @@ def test_every_link_of_every_examples_card_answers_200_with_its_anchor_e4_20(
                 assert f'id="{anchor}"' in pages[path], url
             followed += 1
     assert followed > 0 or example.stem == "no-findings" or "stat" in example.stem
+
+
+def test_the_suggested_care_plan_is_the_recorded_one_q4_32e(tmp_path: Path) -> None:
+    """The card's CarePlan is built by the function that built the recorded CarePlan: the same
+    activities, marked as a suggestion, with no reference the EHR cannot resolve."""
+    settings = Settings.from_env(
+        {"PUBLIC_BASE_URL": BASE, "CDS_TRUST_SANDBOX_KEY": "true"}
+    ).with_overrides(data_dir=tmp_path / "data")
+    app = create_app(settings)
+    try:
+        worked = REPO / "examples" / "secondary-functional-worked-example.json"
+        response = call(app, PV, hook_request(worked, "patient-view"))
+        [card] = response.get_json()["cards"]
+        plan = card["suggestions"][0]["actions"][0]["resource"]
+        [stored] = app.extensions["hipspine"].store.since(types=("CarePlan",))
+        recorded = json.loads(stored.json)
+    finally:
+        app.extensions["hipspine"].store.close()
+    assert plan["id"] == recorded["id"] and plan["activity"] == recorded["activity"]
+    assert plan["identifier"][-1]["system"] == "http://hipspine-cds.org/fhir/sid/suggestion"
+    references = re.findall(r'"reference": "([^"]+)"', json.dumps(plan))
+    assert references and all(r.startswith(("Patient/", "Observation/")) for r in references)
