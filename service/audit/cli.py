@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import click
 from tqdm import tqdm  # type: ignore[import-untyped]
 
+from service.audit.engine import describe_url
 from service.audit.export import parse_instant, parse_types, write_csv, write_ndjson
 from service.audit.migrate import upgrade
 from service.audit.store import SqlAuditStore
@@ -19,6 +21,35 @@ from service.errors import ExitCode, HipSpineError, fatal
 
 def _url() -> str:
     return Settings.from_env().sqlalchemy_url
+
+
+def _location() -> str:
+    """Where the store is, for a message (never a password)."""
+    settings = Settings.from_env()
+    if settings.database_url:
+        return f"DATABASE_URL {describe_url(settings.database_url)}"
+    return f"SQLite file {(settings.data_dir / 'hipspine.db').resolve()}"
+
+
+def _existing_url() -> str:
+    """The store's URL for a command that only reads: a SQLite file must already exist (the
+    command never creates ``data/`` in whatever folder it was run from)."""
+    settings = Settings.from_env()
+    if settings.database_url:
+        return settings.database_url
+    path = (settings.data_dir / "hipspine.db").resolve()
+    if not path.is_file():
+        how = (
+            f"DATA_DIR={os.environ['DATA_DIR']}"
+            if os.environ.get("DATA_DIR")
+            else "DATA_DIR is not set, so ./data of the current folder"
+        )
+        fatal(
+            f"no audit database at {path} ({how}): run from the folder the service runs in, "
+            "or set DATA_DIR (or DATABASE_URL) to the service's",
+            ExitCode.STORE,
+        )
+    return settings.sqlalchemy_url
 
 
 def _instant(value: str | None, name: str) -> datetime | None:
@@ -41,7 +72,7 @@ def db_upgrade() -> None:
     try:
         revision = upgrade(_url())
     except HipSpineError as exc:
-        fatal(exc.diagnostics, ExitCode.STORE)
+        fatal(f"{exc.diagnostics}: {_location()}", ExitCode.STORE)
     click.echo(f"audit database at revision {revision}")
 
 
@@ -53,11 +84,11 @@ def audit() -> None:
 @audit.command()
 def verify() -> None:
     """Walk the hash chain; name the first broken record and exit non-zero if there is one."""
-    store = SqlAuditStore(_url())
+    store = SqlAuditStore(_existing_url())
     try:
         result = store.verify()
     except HipSpineError as exc:
-        fatal(exc.diagnostics, ExitCode.STORE)
+        fatal(f"{exc.diagnostics}: {_location()}", ExitCode.STORE)
     finally:
         store.close()
     if not result.ok:
@@ -87,20 +118,25 @@ def verify() -> None:
 def export(
     since_text: str | None, until_text: str | None, types: tuple[str, ...], fmt: str, out_dir: Path
 ) -> None:
-    """Export FHIR resources as one <Type>.ndjson per type, or evaluations.csv (--format csv).
+    """Export FHIR resources as one <Type>.ndjson per type, or evaluations.csv (--format csv,
+    with feedback.csv: the CDS Hooks feedback and override reasons received in the window).
 
     --since and --until select on when the store recorded each evaluation (its stored_at),
     not on the evaluation's own time. Streams from the database: the export is never held in
     memory. A progress bar is shown when stderr is a terminal.
     """
     since, until = _instant(since_text, "--since"), _instant(until_text, "--until")
-    if fmt == "csv" and types:
-        raise click.UsageError("--type applies to ndjson; csv writes one row per evaluation")
     try:
         wanted = parse_types(types)
     except HipSpineError as exc:
         raise click.BadParameter(exc.diagnostics, param_hint="--type") from None
-    store = SqlAuditStore(_url())
+    if fmt == "csv" and types:  # the README's --type example with --format csv: say, go on
+        click.echo(
+            "note: --type selects ndjson files; --format csv writes every evaluation "
+            "(evaluations.csv, feedback.csv)",
+            err=True,
+        )
+    store = SqlAuditStore(_existing_url())
     counting = sys.stderr.isatty()  # the total only feeds the progress bar
     try:
         if fmt == "csv":
@@ -120,7 +156,7 @@ def export(
             if not counts:
                 click.echo("nothing to export")
     except HipSpineError as exc:
-        fatal(exc.diagnostics, ExitCode.STORE)
+        fatal(f"{exc.diagnostics}: {_location()}", ExitCode.STORE)
     finally:
         store.close()
 
