@@ -19,6 +19,7 @@ from service.cds_hooks.prefetch import gather_bundle
 from service.config import Settings
 from service.core.assessment import Assessment
 from service.fhir.extraction import Extraction
+from service.fhir_server.client import CallObserver
 from service.pipeline import Caller, EvaluationResult, HookNotes
 
 
@@ -42,11 +43,13 @@ def answer_hook(
     pipeline: Evaluator,
     deadline: Deadline,
     session: requests.Session | None = None,
+    observe: CallObserver | None = None,
     order_codes: Mapping[tuple[str, str], str],
 ) -> dict[str, Any]:
     """The ``{"cards": [...]}`` answer for a validated request to ``service``.
 
-    ``order_codes`` maps lumbar order codes to their kind (``order_hooks.order_codes``).
+    ``order_codes`` maps lumbar order codes to their kind (``order_hooks.order_codes``);
+    ``observe`` is told of every call to the EHR's FHIR server (the shell passes the metrics').
 
     order-select / order-sign without a draft lumbar order answer ``{"cards": []}`` at once:
     no fetch, no evaluation.
@@ -57,7 +60,9 @@ def answer_hook(
     patient_id: str = context["patientId"]
     hook_instance: str = hook_request["hookInstance"]
     if service.hook == "patient-view":
-        result = _evaluate(service, hook_request, caller, settings, pipeline, deadline, session)
+        result = _evaluate(
+            service, hook_request, caller, settings, pipeline, deadline, session, observe
+        )
         notes = [w.diagnostics for w in result.extraction.warnings]
         notes += [f"Ignored: {i.diagnostics}" for i in result.extraction.ignored]
         cards = patient_view_cards(
@@ -81,7 +86,7 @@ def answer_hook(
         return hook_notes(decide(assessment, orders), hook_instance)
 
     result = _evaluate(
-        service, hook_request, caller, settings, pipeline, deadline, session, silence
+        service, hook_request, caller, settings, pipeline, deadline, session, observe, silence
     )
     cards = order_cards(
         result.assessment,
@@ -101,10 +106,16 @@ def _evaluate(
     pipeline: Evaluator,
     deadline: Deadline,
     session: requests.Session | None,
+    observe: CallObserver | None,
     notes: HookNotes | None = None,
 ) -> EvaluationResult:
     bundle = gather_bundle(
-        hook_request, service, settings=settings, deadline=deadline, session=session
+        hook_request,
+        service,
+        settings=settings,
+        deadline=deadline,
+        session=session,
+        observe=observe,
     )
     patient_id = hook_request["context"]["patientId"]
     if notes is None:

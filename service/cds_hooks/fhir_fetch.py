@@ -20,9 +20,8 @@ import requests
 
 from service.config import Settings
 from service.errors import FhirServerError, PreconditionFailed
-from service.fhir_server.client import BearerToken, FhirServerClient, next_link
+from service.fhir_server.client import BearerToken, CallObserver, FhirServerClient, next_link
 from service.fhir_server.policy import Deadline, FhirServerNotAllowed, on_allowlist
-from service.metrics import observe_fhir_call
 
 
 class DataUnavailable(PreconditionFailed):
@@ -51,6 +50,7 @@ class FhirFetcher:
         settings: Settings,
         deadline: Deadline,
         session: requests.Session | None = None,
+        observe: CallObserver | None = None,
     ) -> None:
         self._client = FhirServerClient(
             base_url,
@@ -62,7 +62,7 @@ class FhirFetcher:
             deadline=deadline,
             max_retries=0,
             session=session,
-            observe=observe_fhir_call,
+            observe=observe,
         )
 
     def __enter__(self) -> FhirFetcher:

@@ -20,6 +20,7 @@ import requests
 from service.cds_hooks.discovery import CdsService
 from service.cds_hooks.fhir_fetch import DataUnavailable, Deadline, FhirFetcher, next_link
 from service.config import Settings
+from service.fhir_server.client import CallObserver
 
 #: The resource types the rules read (clinical-spec.md §1).
 INPUT_TYPES = frozenset({"Patient", "Observation", "Condition", "Procedure"})
@@ -92,8 +93,11 @@ def gather_bundle(
     settings: Settings,
     deadline: Deadline,
     session: requests.Session | None = None,
+    observe: CallObserver | None = None,
 ) -> dict[str, Any]:
     """The input Bundle for one hook call (request already validated).
+
+    ``observe`` is told of every call to the FHIR server (the shell passes the metrics').
 
     :raise DataUnavailable: required data is unobtainable (412).
     :raise FhirServerNotAllowed: the data would have to come from a refused server (412).
@@ -117,7 +121,18 @@ def gather_bundle(
         if value.get("resourceType") == "Bundle" and next_link(value) is not None:
             to_page.append((key, value))
     if to_fetch or to_page:
-        _fetch(request, service, context, gathered, to_fetch, to_page, settings, deadline, session)
+        _fetch(
+            request,
+            service,
+            context,
+            gathered,
+            to_fetch,
+            to_page,
+            settings,
+            deadline,
+            session,
+            observe,
+        )
     return _bundle(gathered.resources, request.get("fhirServer"))
 
 
@@ -131,6 +146,7 @@ def _fetch(
     settings: Settings,
     deadline: Deadline,
     session: requests.Session | None,
+    observe: CallObserver | None,
 ) -> None:
     server = request.get("fhirServer")
     if not server:
@@ -141,7 +157,12 @@ def _fetch(
     authorization = request.get("fhirAuthorization") or {}
     token = authorization.get("access_token")
     with FhirFetcher(
-        server, token=token, settings=settings, deadline=deadline, session=session
+        server,
+        token=token,
+        settings=settings,
+        deadline=deadline,
+        session=session,
+        observe=observe,
     ) as fetcher:
         for key, first in to_page:
             for page in fetcher.follow_pages(dict(first), what=key)[1:]:

@@ -80,7 +80,7 @@ class FhirServerClient:
         max_retries: int = 4,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        observe: CallObserver = _ignore_call,
+        observe: CallObserver | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.allowlist = tuple(allowlist)
@@ -93,7 +93,7 @@ class FhirServerClient:
         self._session = session or requests.Session()
         self._session.headers["Accept"] = FHIR_JSON
         self._sleep = sleep
-        self._observe = observe
+        self._observe = observe or _ignore_call
         self._open = False
 
     def __enter__(self) -> FhirServerClient:

@@ -25,6 +25,7 @@ from service.errors import InvalidInput, NotFound
 from service.hook_pipeline import answer_hook
 from service.http.cors import add_cors_headers
 from service.http.web import sent_request_id
+from service.metrics import observe_fhir_call
 from service.pipeline import Caller
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def invoke(service_id: str) -> Response:
         settings=settings,
         pipeline=services.pipeline,
         deadline=deadline,
+        observe=observe_fhir_call,
         order_codes=order_codes(services.index),
     )
     return jsonify(answer)

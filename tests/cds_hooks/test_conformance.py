@@ -22,6 +22,7 @@ from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import REGISTRY
 
 from service.cds_hooks.cards import find_empty
 from service.config import Settings
@@ -256,6 +257,21 @@ def test_item_13_absent_key_is_fetched_from_fhir_server_with_the_bearer_token(
         assert mock.calls[0].request.headers["Authorization"] == "Bearer secret-access-token"
     sent = pipeline.calls[-1][0]
     assert "o9" in {e["resource"]["id"] for e in sent["entry"]}
+
+
+def test_fallback_fetches_reach_the_metrics_through_the_injected_observer(
+    client: FlaskClient, auth: Auth
+) -> None:
+    # Issue 9: the FHIR client imports no metrics module; the HTTP shell passes the recorder.
+    labels = {"server": "https://fhir.example.org", "status": "200"}
+    sample = "hipspine_fhir_call_duration_seconds_count"
+    before = REGISTRY.get_sample_value(sample, labels) or 0.0
+    body = hook_body(fhirServer=FHIR, fhirAuthorization=_authz())
+    del body["prefetch"]["observations"]
+    with responses.RequestsMock() as mock:
+        mock.get(f"{FHIR}/Observation?patient=p1", json=searchset(observation("o9")))
+        assert post(client, auth, PV, body).status_code == 200
+    assert REGISTRY.get_sample_value(sample, labels) == before + 1
 
 
 def test_item_14_null_prefetch_is_not_refetched_and_means_no_data(
