@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 from typing import Any
 
@@ -66,7 +67,13 @@ def on_starting(server: Any) -> None:
         for name in os.listdir(metrics_dir):
             if name.endswith(".db"):
                 os.remove(os.path.join(metrics_dir, name))
-    settings = Settings.from_env()
+    from service.config import ConfigError
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:  # one line naming the variable, not a traceback
+        print(f"configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     upgrade(settings.sqlalchemy_url)
     from service.http.api_auth import warn_if_open
     from service.http.startup import warn_development_settings

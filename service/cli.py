@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
-from service.errors import ExitCode, HipSpineError, exit_code, fatal
+from service.errors import ExitCode, HipSpineError, StoreUnavailable, exit_code, fatal
 
 if TYPE_CHECKING:
     from service.core.assessment import Assessment
@@ -22,7 +23,27 @@ if TYPE_CHECKING:
 # Exit statuses: the one table is service.errors.ExitCode (README "Exit statuses").
 
 
-@click.group()
+class _Main(click.Group):
+    """The ``hipspine`` group: a wrong setting is one line naming the variable, exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from service.config import ConfigError
+        from service.logs import configure as configure_logging
+
+        # JSON log lines (one line each, never a traceback); the command's own message says it.
+        configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper())
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            fatal(f"configuration: {exc}", ExitCode.INPUT)
+        except StoreUnavailable as exc:  # e.g. an unreachable DATABASE_URL at start-up
+            from service.config import Settings
+            from service.server import store_location
+
+            fatal(f"{exc.diagnostics}: {store_location(Settings.from_env())}", ExitCode.STORE)
+
+
+@click.group(cls=_Main)
 @click.version_option(package_name="hipspine-cds")
 def main() -> None:
     """hipspine-cds: hip-spine syndrome clinical decision support (FHIR R4, CDS Hooks 2.0)."""
@@ -37,9 +58,11 @@ def serve(threads: int) -> None:
     the container): it also sets up the metrics of all workers.
     """
     from service.config import Settings
-    from service.server import run
+    from service.server import check_can_start, run
 
-    run(Settings.from_env(), threads=threads)
+    settings = Settings.from_env()
+    check_can_start(settings)  # a busy port or an unreachable store: one line, not a traceback
+    run(settings, threads=threads)
 
 
 @main.command()
@@ -75,6 +98,11 @@ def evaluate(
     """
     from service.app import create_app
 
+    if write_back and file is not None:
+        raise click.UsageError(
+            "--write-back writes to a FHIR server: use it with --fhir-server URL --patient ID, "
+            "not with FILE"
+        )
     if fhir_server is not None or file is None:
         if file is not None or fhir_server is None or patient_id is None:
             raise click.UsageError("give either FILE, or --fhir-server URL with --patient ID")

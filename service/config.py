@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,63 @@ def _bool(value: str) -> bool:
 
 def _list(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+class ConfigError(ValueError):
+    """A setting the service cannot use: the message names the variable and what it expects
+    (the CLI prints it as one line and exits 2; a server refuses to start)."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+
+
+def _int(e: Mapping[str, str], name: str, default: int, low: int, high: int, hint: str) -> int:
+    raw = e.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(name, f"expects {hint}; got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(name, f"expects {hint} ({low} to {high}); got {value}")
+    return value
+
+
+def _float(e: Mapping[str, str], name: str, default: float) -> float:
+    raw = e.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(
+            name, f"expects a number of seconds, e.g. {default}; got {raw!r}"
+        ) from None
+    if not value >= 0:
+        raise ConfigError(name, f"expects a number of seconds >= 0; got {raw!r}")
+    return value
+
+
+def _thresholds(e: Mapping[str, str]) -> Thresholds:
+    """``THRESHOLD_<FIELD>`` overrides; an unknown name or a bad value names the variable."""
+    valid = sorted(f"THRESHOLD_{f.name.upper()}" for f in fields(Thresholds))
+    values: dict[str, Decimal] = {}
+    for key, raw in sorted(e.items()):
+        if not key.startswith("THRESHOLD_"):
+            continue
+        if key not in valid:
+            raise ConfigError(key, f"is not a threshold; the valid ones are {', '.join(valid)}")
+        try:
+            values[key.removeprefix("THRESHOLD_").lower()] = Decimal(raw.strip())
+        except ArithmeticError:
+            raise ConfigError(key, f"expects a number; got {raw!r}") from None
+    try:
+        return Thresholds.from_mapping(values)
+    except (ValueError, TypeError) as exc:
+        names = ", ".join(f"THRESHOLD_{k.upper()}" for k in values) or "THRESHOLD_*"
+        raise ConfigError(names, str(exc)) from None
 
 
 def parse_clients(value: str) -> tuple[tuple[str, str], ...]:
@@ -37,6 +94,13 @@ def parse_clients(value: str) -> tuple[tuple[str, str], ...]:
             raise ValueError(f"FHIR_API_CLIENTS names client {name!r} twice")
         clients[name] = token
     return tuple(clients.items())
+
+
+def _clients(value: str) -> tuple[tuple[str, str], ...]:
+    try:
+        return parse_clients(value)
+    except ValueError as exc:
+        raise ConfigError("FHIR_API_CLIENTS", str(exc).removeprefix("FHIR_API_CLIENTS ")) from None
 
 
 @dataclass(frozen=True)
@@ -88,23 +152,24 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         e = dict(os.environ if env is None else env)
         d = cls()
-        port = int(e.get("PORT", d.port))
+        port = _int(e, "PORT", d.port, 1, 65535, "a TCP port number, e.g. 8080")
         host = e.get("HOST", d.host)
         return cls(
             host=host,
             port=port,
             data_dir=Path(e.get("DATA_DIR", str(d.data_dir))),
             database_url=e.get("DATABASE_URL", ""),
-            max_body_bytes=int(e.get("MAX_BODY_BYTES", d.max_body_bytes)),
+            max_body_bytes=_int(
+                e,
+                "MAX_BODY_BYTES",
+                d.max_body_bytes,
+                1,
+                2**31,
+                f"a whole number of bytes, e.g. {d.max_body_bytes} for 5 MB (no unit)",
+            ),
             public_base_url=e.get("PUBLIC_BASE_URL", f"http://{host}:{port}").rstrip("/"),
             log_level=e.get("LOG_LEVEL", d.log_level).upper(),
-            thresholds=Thresholds.from_mapping(
-                {
-                    k.removeprefix("THRESHOLD_").lower(): Decimal(v)
-                    for k, v in e.items()
-                    if k.startswith("THRESHOLD_")
-                }
-            ),
+            thresholds=_thresholds(e),
             mappings_dir=Path(e["MAPPINGS_DIR"]) if e.get("MAPPINGS_DIR") else None,
             profiles_dir=Path(e["PROFILES_DIR"]) if e.get("PROFILES_DIR") else None,
             cds_auth_required=_bool(e.get("CDS_AUTH_REQUIRED", "true")),
@@ -115,17 +180,15 @@ class Settings:
             fhir_server_allowlist=_list(e.get("FHIR_SERVER_ALLOWLIST", "")),
             fhir_allow_http=_bool(e.get("FHIR_ALLOW_HTTP", "false")),
             cors_origins=_list(e.get("CORS_ORIGINS", "")),
-            fhir_connect_timeout=float(e.get("FHIR_CONNECT_TIMEOUT", d.fhir_connect_timeout)),
-            fhir_read_timeout=float(e.get("FHIR_READ_TIMEOUT", d.fhir_read_timeout)),
-            fhir_deadline=float(e.get("FHIR_DEADLINE", d.fhir_deadline)),
+            fhir_connect_timeout=_float(e, "FHIR_CONNECT_TIMEOUT", d.fhir_connect_timeout),
+            fhir_read_timeout=_float(e, "FHIR_READ_TIMEOUT", d.fhir_read_timeout),
+            fhir_deadline=_float(e, "FHIR_DEADLINE", d.fhir_deadline),
             export_token=e.get("EXPORT_TOKEN", ""),
-            export_min_poll_seconds=float(
-                e.get("EXPORT_MIN_POLL_SECONDS", d.export_min_poll_seconds)
+            export_min_poll_seconds=_float(e, "EXPORT_MIN_POLL_SECONDS", d.export_min_poll_seconds),
+            fhir_cli_connect_timeout=_float(
+                e, "FHIR_CLI_CONNECT_TIMEOUT", d.fhir_cli_connect_timeout
             ),
-            fhir_cli_connect_timeout=float(
-                e.get("FHIR_CLI_CONNECT_TIMEOUT", d.fhir_cli_connect_timeout)
-            ),
-            fhir_cli_read_timeout=float(e.get("FHIR_CLI_READ_TIMEOUT", d.fhir_cli_read_timeout)),
-            fhir_retry_budget=float(e.get("FHIR_RETRY_BUDGET", d.fhir_retry_budget)),
-            fhir_api_clients=parse_clients(e.get("FHIR_API_CLIENTS", "")),
+            fhir_cli_read_timeout=_float(e, "FHIR_CLI_READ_TIMEOUT", d.fhir_cli_read_timeout),
+            fhir_retry_budget=_float(e, "FHIR_RETRY_BUDGET", d.fhir_retry_budget),
+            fhir_api_clients=_clients(e.get("FHIR_API_CLIENTS", "")),
         )

@@ -42,7 +42,7 @@ def _existing_url() -> str:
         how = (
             f"DATA_DIR={os.environ['DATA_DIR']}"
             if os.environ.get("DATA_DIR")
-            else "DATA_DIR is not set, so ./data of the current folder"
+            else "DATA_DIR is not set: looked in ./data of the current folder"
         )
         fatal(
             f"no audit database at {path} ({how}): run from the folder the service runs in, "

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from service.errors import StoreUnavailable
 
@@ -24,6 +24,19 @@ SQLITE_BUSY_TIMEOUT_S = 30
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def describe_url(url: str) -> str:
+    """A database URL fit for a message: the password hidden, the host and port named."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "(not a valid database URL)"
+    shown = parsed.render_as_string(hide_password=True)
+    if not parsed.host:
+        return shown
+    port = f" port {parsed.port}" if parsed.port else ""
+    return f"{shown} (host {parsed.host}{port})"
 
 
 def make_engine(url: str) -> Engine:

@@ -63,6 +63,14 @@ def mint_jwt(
 @click.option("--lifetime", type=int, default=300, show_default=True, help="Seconds.")
 def jwt_command(key_file: Path, aud: str, iss: str, kid: str, alg: str, lifetime: int) -> None:
     """Print a development JWT for calling a CDS endpoint (e.g. with curl)."""
-    click.echo(
-        mint_jwt(key_file.read_bytes(), aud=aud, iss=iss, kid=kid, alg=alg, lifetime=lifetime)
-    )
+    try:
+        token = mint_jwt(
+            key_file.read_bytes(), aud=aud, iss=iss, kid=kid, alg=alg, lifetime=lifetime
+        )
+    except (ValueError, TypeError, jwt.PyJWTError):
+        kind = "an EC P-384" if alg == "ES384" else "an RSA"
+        raise click.BadParameter(
+            f"{key_file} is not a PEM private key usable for {alg} (give {kind} private key)",
+            param_hint="--key",
+        ) from None
+    click.echo(token)
