@@ -406,6 +406,9 @@ def add_to_any_category(category: Category, p: _Plan, c: RecContext) -> None:
             extra=advice.PAINFUL_REPLACEMENT.format(items=f.painful_replaced_words),
         )
         draft.extra_sides |= set(f.painful_replaced)
+    # E4-9, Q4-12, Q4-13: both hips replaced: no native joint to grade, no radiograph to ask.
+    if f.replaced >= {Side.LEFT, Side.RIGHT}:
+        p.remove(HIP_XRAY)
     # HIP_SEVERE with an unknown Hip-Spine class: the referral says what the retired
     # rec-imaging-spinopelvic said (E4-15).
     if ORTHO_HIP_REFERRAL in p and c.true("HIP_SEVERE") and not c.hip_spine_class_known:

@@ -750,3 +750,10 @@ def test_e4_20_case_sentences_are_published_for_the_rules_page() -> None:
     assert out[ORTHO].index(advice.AVN_REFERRAL) < out[ORTHO].index(advice.SPINOPELVIC_FILMS)
     assert advice.MYELOPATHY_REFERRAL in out[SPINE_REF]
     assert advice.MOTOR_DEFICIT_REFERRAL in texts and set(advice.ADDENDA) <= set(CATALOGUE)
+
+
+def test_e4_9_q4_12_no_hip_radiograph_is_asked_for_when_both_hips_are_replaced() -> None:
+    c = ctx(HIP_SIGNS=T, facts={"replaced": frozenset({L, R})})
+    assert XRAY not in recs(Category.NOT_HSS_HIP, c)
+    assert XRAY not in recs(Category.INSUFFICIENT_DATA, c)
+    assert XRAY in recs(Category.NOT_HSS_HIP, ctx(HIP_SIGNS=T, facts={"replaced": frozenset({L})}))
