@@ -66,7 +66,9 @@ class Conclusion:
     """One ClinicalImpression ``finding`` (§6): an ``HSC`` code and the rule and values behind it.
 
     ``kind`` is one of: category, subtype, offierski, diebo, hip-spine-class, schwab-pill,
-    schwab-pt, schwab-sva, priority, confidence, urgency, band.
+    schwab-pt, schwab-sva, priority, confidence, urgency, band, red-flag-kind (RED_FLAG only:
+    red-flag-emergency / -spine / -hip, E4-2, E4-3) and safety-note (red-flag-screen-incomplete,
+    caution-no-hip-manual-therapy, note-groin-pain-non-hip, gluteal-signs; §6).
     """
 
     kind: str
