@@ -71,7 +71,7 @@ def answer_hook(
             hook_instance=hook_instance,
             relevant_count=result.extraction.relevant_count,
             warnings=notes,
-            care_plan=result.outputs.care_plan,
+            care_plan=result.outputs.suggested_care_plan,
             base_url=settings.public_base_url,
         )
         return {"cards": cards}

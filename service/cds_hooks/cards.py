@@ -153,25 +153,25 @@ def source(assessment: Assessment, base_url: str = "") -> dict[str, Any]:
 
 
 def links(
-    assessment: Assessment, base_url: str, recs: Iterable[Recommendation] = ()
+    assessment: Assessment,
+    base_url: str,
+    recs: Iterable[Recommendation] = (),
+    *,
+    rule: bool = False,
 ) -> list[dict[str, Any]]:
-    """The rules page and the anchor of each recommendation in ``recs`` (§6.2), absolute."""
+    """The rules page, the deciding rule's anchor (``rule``) and the anchor of each
+    recommendation in ``recs`` (§6.2), absolute; none when the base URL is not absolute."""
     url = rules_url(base_url)
     if url is None:
         return []
-    out = [
-        {
-            "label": f"Hip–spine rules {assessment.rule_set.version}".strip(),
-            "url": url,
-            "type": "absolute",
-        }
-    ]
-    for rec in recs:
-        anchor = rules_url(base_url, rec.anchor)
-        if anchor is not None:
-            out.append(
-                {"label": f"Why: {rec.display or rec.code}", "url": anchor, "type": "absolute"}
-            )
+    version = assessment.rule_set.version
+    out = [{"label": f"Hip–spine rules {version}".strip(), "url": url, "type": "absolute"}]
+    wanted: list[tuple[str, str]] = []
+    if rule and assessment.rule:
+        wanted.append((f"Why: rule {assessment.rule}", assessment.rule.lower()))
+    wanted += [(rec.display or rec.code, rec.anchor) for rec in recs]
+    for label, anchor in wanted:
+        out.append({"label": label, "url": f"{url}#{anchor}", "type": "absolute"})
     return out
 
 
@@ -391,7 +391,7 @@ def patient_view_cards(
                 ],
             }
         ]
-    card_links = links(assessment, base_url)
+    card_links = links(assessment, base_url, assessment.recommendations, rule=True)
     if card_links:
         card["links"] = card_links
     return [card]

@@ -192,7 +192,9 @@ class FakePipeline:
         plan = self.care_plan
         if plan is None and self.assessment.recommendations:
             plan = fake_care_plan(self.assessment, f"Patient/{patient_id}")
-        outputs = OutputSet(clinical_impression={}, care_plan=plan, provenance={})
+        outputs = OutputSet(
+            clinical_impression={}, care_plan=plan, provenance={}, suggested_care_plan=plan
+        )
         return EvaluationResult(
             bundle={}, assessment=self.assessment, extraction=extraction, outputs=outputs
         )

@@ -191,7 +191,18 @@ def test_the_detail_stays_under_1500_characters_whatever_the_input() -> None:
 def test_links_are_absolute_to_the_rules_page_and_never_escaped_e4_20() -> None:
     card = card_of(worked())
     assert card["links"] == [
-        {"label": "Hip–spine rules 1.0.0", "url": f"{BASE}/rules", "type": "absolute"}
+        {"label": "Hip–spine rules 1.0.0", "url": f"{BASE}/rules", "type": "absolute"},
+        {"label": "Why: rule R8", "url": f"{BASE}/rules#r8", "type": "absolute"},
+        {
+            "label": "Combined hip–lumbar physiotherapy programme",
+            "url": f"{BASE}/rules#rec-combined-hip-lumbar-management",
+            "type": "absolute",
+        },
+        {
+            "label": "Diagnostic hip injection",
+            "url": f"{BASE}/rules#rec-diagnostic-ia-hip-injection",
+            "type": "absolute",
+        },
     ]
     assert card["source"]["url"] == f"{BASE}/rules"
     detail = card["detail"]
