@@ -10,8 +10,8 @@ from flask import Flask, Response, g, request
 from service import __version__
 from service.audit.store import SqlAuditStore
 from service.config import Settings
-from service.fhir.concept_maps import ConceptMapIndex, default_mappings_dir
 from service.fhir.profiles import Profiles, default_profiles_dir
+from service.fhir.site_maps import load_index
 from service.http.registry import Services
 from service.http.web import register_error_handlers, register_request_metrics, request_id
 from service.logs import configure as configure_logging
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     store = SqlAuditStore(settings.sqlalchemy_url)
     store.upgrade()
-    index = ConceptMapIndex.load(settings.mappings_dir or default_mappings_dir())
+    index = load_index(settings.mappings_dir).index  # shipped + MAPPINGS_DIR (issue 11)
     profiles = Profiles.load(settings.profiles_dir or default_profiles_dir())
     pipeline = Pipeline(
         index=index,

@@ -25,6 +25,7 @@ from service.fhir.readers import history_readings, observation_readings, read_ob
 from service.fhir.selection import Reading, assemble
 from service.fhir.subjects import patient_id_of, resolve_patient
 from service.fhir.times import birth_date
+from service.fhir.unrecognised import unrecognised_observations
 
 #: Observation.status (§1.1): used; used with a warning; ignored and listed as ignored.
 USED_STATUSES = frozenset({"final", "amended", "corrected"})
@@ -127,6 +128,7 @@ def read_input(
                 Issue("warning", exc.code, f"{entry.name}: {exc.reason}; excluded",
                       (f"{entry.expr}.{exc.field}",))
             )
+    warnings += unrecognised_observations(found, index)  # issue 11 item 6 (integration)
     pre = prefilter(readings, thresholds if thresholds is not None else Thresholds())
     warnings += pre.warnings
     selection = assemble(pre.readings)

@@ -1,0 +1,93 @@
+"""Observations no ConceptMap recognises, named (issue 11 item 6).
+
+A chart coded with local codes, and no site ConceptMap for them, used to evaluate as if those
+Observations were never recorded. Each one is now a warning naming the resource (id or fullUrl),
+its codes and where (``….code``), so the operator sees what was skipped and what to map.
+
+"Not recognised" means: none of its codings is from a code system any loaded ConceptMap maps
+(a local flowsheet code, or no coding at all). A LOINC heart rate is recognised as a code the
+rules do not read and is not listed: a chart's vitals and labs would otherwise bury the card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from service.errors import Issue
+from service.fhir.concept_maps import ConceptMapIndex
+from service.fhir.parse import Scan
+
+#: At most this many are listed one by one; the rest are counted in one more issue.
+LISTED_MAX = 50
+_SHOWN_CODES = 3
+
+
+_KNOWN_SYSTEMS: dict[int, tuple[ConceptMapIndex, frozenset[str]]] = {}
+
+
+def known_systems(index: ConceptMapIndex) -> frozenset[str]:
+    """The source code systems the loaded ConceptMaps map (computed once per index)."""
+    cached = _KNOWN_SYSTEMS.get(id(index))
+    if cached is not None and cached[0] is index:
+        return cached[1]
+    systems = {system for domain in index.exact.values() for system, _code in domain}
+    systems |= {system for by_system in index.prefixes.values() for system in by_system}
+    _KNOWN_SYSTEMS[id(index)] = (index, frozenset(systems))
+    return frozenset(systems)
+
+
+def _systems(resource: Mapping[str, object]) -> set[object]:
+    concept = resource.get("code")
+    codings = concept.get("coding") if isinstance(concept, Mapping) else None
+    return {
+        c.get("system")
+        for c in (codings if isinstance(codings, list) else ())
+        if isinstance(c, Mapping) and isinstance(c.get("code"), str)
+    }
+
+
+def _codes(resource: Mapping[str, object]) -> str:
+    concept = resource.get("code")
+    codings = concept.get("coding") if isinstance(concept, Mapping) else None
+    shown: list[str] = []
+    for coding in codings if isinstance(codings, list) else ():
+        if isinstance(coding, Mapping):
+            system, code = coding.get("system"), coding.get("code")
+            if isinstance(code, str):
+                shown.append(f"{system}|{code}" if isinstance(system, str) else code)
+    if not shown:
+        return "(no coded code)"
+    more = f" (+{len(shown) - _SHOWN_CODES} more)" if len(shown) > _SHOWN_CODES else ""
+    return ", ".join(shown[:_SHOWN_CODES]) + more
+
+
+def unrecognised_observations(found: Scan, index: ConceptMapIndex) -> tuple[Issue, ...]:
+    """One warning per Observation whose code no ConceptMap recognises, in Bundle order."""
+    known = known_systems(index)
+    skipped = [
+        s.entry
+        for s in found.subjects
+        if not s.relevant
+        and s.entry.rtype == "Observation"
+        and not _systems(s.entry.resource) & known
+    ]
+    issues = [
+        Issue(
+            "warning",
+            "not-supported",
+            f"{entry.name}: code {_codes(entry.resource)} not recognised by any ConceptMap; "
+            "skipped (map it in a site ConceptMap in MAPPINGS_DIR)",
+            (f"{entry.expr}.code",),
+        )
+        for entry in skipped[:LISTED_MAX]
+    ]
+    if len(skipped) > LISTED_MAX:
+        issues.append(
+            Issue(
+                "warning",
+                "not-supported",
+                f"and {len(skipped) - LISTED_MAX} more Observations with codes no ConceptMap "
+                "recognises; skipped",
+            )
+        )
+    return tuple(issues)
