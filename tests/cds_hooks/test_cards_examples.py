@@ -22,7 +22,7 @@ import pytest
 from flask import Flask
 
 from service.app import create_app
-from service.cds_hooks.cards import DETAIL_MAX
+from service.cds_hooks.cards import DETAIL_MAX, find_empty
 from service.cds_hooks.mint import SANDBOX_KID, mint_jwt
 from service.config import Settings
 
@@ -136,6 +136,7 @@ def test_every_examples_card_is_short_and_names_no_resource_id(
     for card in cards_of(real_app, example):
         detail = card.get("detail", "")
         assert len(detail) <= DETAIL_MAX < 1500, (example.name, len(detail))
+        assert len(card["summary"]) < 140 and find_empty({"cards": [card]}) == []
         assert not RESOURCE_ID.findall(detail.split("**Lumbar order")[-1].split("\n", 1)[-1])
         for url in card_links(card):
             assert url.startswith(f"{BASE}/rules"), url
