@@ -354,9 +354,11 @@ def _escalate(p: _Plan, c: RecContext) -> None:
         if not c.relief_known and c.not_true("HIP_SEVERE"):
             p.add(IA_HIP_INJECTION, f"{_ESCALATED}; IA relief unknown, HIP_SEVERE not true")
         return
-    if c.spine_evidence:  # Q4-28 (after a negative injection), Q5-07
-        p.add(SPINE_REFERRAL, f"{_ESCALATED}; SPINE_PATH or SPINE_SIGNS")
-    elif c.true("LBP"):  # Q10-14: only low back pain
+    if c.spine_evidence or (c.hip_evidence and c.true("LBP")):
+        # Q4-28 (after a negative injection the escalation is the spine referral), Q5-07 (when
+        # SPINE_PATH, SPINE_SIGNS or LBP). Q10-14 changes only the case without hip evidence.
+        p.add(SPINE_REFERRAL, f"{_ESCALATED}; SPINE_PATH, SPINE_SIGNS or LBP (Q4-28, Q5-07)")
+    elif c.true("LBP"):  # Q10-14: only low back pain, no spine or hip evidence
         p.add(LBP_FIRST_LINE, f"{_ESCALATED}; LBP only (Q10-14)", variant="ESCALATED")
     else:  # Q5-07: otherwise the care code stays
         for d in removed:

@@ -538,6 +538,13 @@ def test_e4_22_fai_or_labral_tear_is_referred_only_after_failed_physiotherapy() 
             ctx(IMAGED, SPINE_PATH=T, LBP=T, CONSERVATIVE_TX_FAILED=T),
             [SPINE_REF],
         ),
+        # Q4-28, Q5-07: hip evidence, a negative injection, back pain → the spine referral.
+        (
+            Category.INDETERMINATE_NOT_HIP,
+            None,
+            ctx(HIP_SIGNS=T, LBP=T, IA_NEG=T, relief_known=True, CONSERVATIVE_TX_FAILED=T),
+            [SPINE_REF],
+        ),
         # Q10-14: only LBP → the care code stays, as a physical and psychological programme.
         (Category.NOT_HSS_SPINE, None, ctx(LBP=T, CONSERVATIVE_TX_FAILED=T), [LBP_FIRST]),
     ],
