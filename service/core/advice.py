@@ -132,6 +132,10 @@ _CATALOGUE: tuple[Advice, ...] = (
         {
             "": "Urgent MRI of the lumbar spine for {items}.",
             "EMERGENCY": "Emergency MRI of the lumbar spine for {items}.",  # Q10-02
+            # Q10-02, conservative reading: an emergency with a cancer history among the
+            # reasons keeps the emergency words and still images the whole spine.
+            "EMERGENCY_WHOLE_SPINE": "Emergency MRI of the lumbar spine, and of the whole spine "
+            "(cancer history), for {items}.",
             "WHOLE_SPINE": "Urgent MRI of the whole spine for {items}.",  # Q10-02
         },
         None,

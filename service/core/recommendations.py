@@ -198,7 +198,9 @@ def red_flag(p: _Plan, c: RecContext) -> None:
     # §5.1 row, Q4-09: emergency, cancer history, MRC ≤ 3 weakness or ≥ 2 spine items
     # (red_flags.red_flag_items decides, one source with the flag).
     if emergency or f.urgent_mri:
-        variant = "EMERGENCY" if emergency else "WHOLE_SPINE" if f.cancer else ""
+        variant = "WHOLE_SPINE" if f.cancer else ""
+        if emergency:
+            variant = "EMERGENCY_WHOLE_SPINE" if f.cancer else "EMERGENCY"
         reason = (
             "RED_FLAG_EMERGENCY"
             if emergency

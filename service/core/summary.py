@@ -79,11 +79,15 @@ def _step(r: Recommendation, emergency: bool) -> str:
         URGENT_EVALUATION: "same-day emergency evaluation"
         if emergency
         else "same-day clinical evaluation",
-        MRI_LUMBAR_URGENT: "emergency MRI of the lumbar spine"
-        if emergency
-        else "urgent MRI of the whole spine"
-        if "whole spine" in text
-        else "urgent MRI of the lumbar spine",
+        MRI_LUMBAR_URGENT: ("emergency MRI of the lumbar spine" if emergency else "urgent MRI")
+        + (" and the whole spine" if emergency and "whole spine" in text else "")
+        + (
+            ""
+            if emergency
+            else " of the whole spine"
+            if "whole spine" in text
+            else " of the lumbar spine"
+        ),
         HIP_IMAGING_URGENT: f"urgent radiographs of {hip}",
         RED_FLAG_SCREEN: "complete the red-flag screen",
         HIP_XRAY: f"radiographs of {hip}",

@@ -109,6 +109,13 @@ def test_q10_02_emergency_red_flag_says_refer_now_and_emergency_mri() -> None:
     assert all(r.display == CATALOGUE[r.code].display for r in out)  # one display everywhere
 
 
+def test_q10_02_an_emergency_with_cancer_history_keeps_the_whole_spine() -> None:
+    facts = {**EMERGENCY_FACTS, "cancer": True, "spine_items": ("cancer history",)}
+    c = ctx(RED_FLAG=T, RED_FLAG_EMERGENCY=T, RED_FLAG_SPINE=T, facts=facts)
+    mri = one(Category.RED_FLAG, c, MRI_URGENT)
+    assert mri.instruction.startswith("Emergency MRI of the lumbar spine, and of the whole spine")
+
+
 def test_q10_02_cancer_history_gets_an_urgent_mri_of_the_whole_spine() -> None:
     facts = {
         "cancer": True,
