@@ -107,12 +107,28 @@ def truncate(text: str, limit: int = DETAIL_MAX) -> str:
     return cut.rstrip() + "…"
 
 
+_URL_LIKE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
 def md(text: str) -> str:
-    """Text safe inside GitHub-Flavoured Markdown: one line, markup characters escaped."""
-    out = " ".join(str(text).split())
+    """Text safe inside GitHub-Flavoured Markdown: one line, markup characters escaped, and
+    URL-like words (a code system, ``system|code``) in a code span, so that no renderer turns
+    them into links to pages that may not answer (§6.2: every link answers)."""
+    line = " ".join(str(text).split())
+    out: list[str] = []
+    at = 0
+    for match in _URL_LIKE.finditer(line):
+        out.append(_escape(line[at : match.start()]))
+        out.append(f"`{match.group().replace('`', '')}`")
+        at = match.end()
+    out.append(_escape(line[at:]))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
     for ch in "\\`*_[]<>|":
-        out = out.replace(ch, "\\" + ch)
-    return out
+        text = text.replace(ch, "\\" + ch)
+    return text
 
 
 def without_ids(text: str) -> str:

@@ -280,3 +280,10 @@ def test_truncate_cuts_at_a_line_end_and_keeps_the_lines() -> None:
     text = "line one\nline two\nline three"
     assert truncate(text, 100) == text
     assert truncate(text, 15) == "line one…"
+
+
+def test_url_like_words_go_in_a_code_span_so_no_renderer_links_them_e4_20() -> None:
+    assert md("see http://www.ama-assn.org/go/cpt|72148 (ServiceRequest/s1)") == (
+        "see `http://www.ama-assn.org/go/cpt|72148` (ServiceRequest/s1)"
+    )
+    assert md("a www.example.org b_c") == "a `www.example.org` b\\_c"

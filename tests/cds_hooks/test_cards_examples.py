@@ -137,6 +137,9 @@ def test_every_examples_card_is_short_and_names_no_resource_id(
         detail = card.get("detail", "")
         assert len(detail) <= DETAIL_MAX < 1500, (example.name, len(detail))
         assert len(card["summary"]) < 140 and find_empty({"cards": [card]}) == []
+        # no bare URL a renderer would autolink: links are [text](url), code systems in `code`
+        bare = re.sub(r"`[^`]*`", "", MD_LINK.sub("]", detail))
+        assert "http" not in bare and "www." not in bare, (example.name, bare)
         assert not RESOURCE_ID.findall(detail.split("**Lumbar order")[-1].split("\n", 1)[-1])
         for url in card_links(card):
             assert url.startswith(f"{BASE}/rules"), url
