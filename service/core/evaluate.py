@@ -31,7 +31,12 @@ from service.core.measures import ia_relief, kl_max, relief_missing
 from service.core.pain import used_series
 from service.core.priority import priority_flags
 from service.core.rec_facts import facts_of
-from service.core.recommendations import COLLECT_MISSING, RecContext, recommend
+from service.core.recommendations import (
+    COLLECT_MISSING,
+    RecContext,
+    minimum_set_missing,
+    recommend,
+)
 from service.core.rules import RuleInputs, classify
 from service.core.summary import REVIEW_WEEKS, lead, review_weeks, summarise
 from service.core.thresholds import Thresholds
@@ -74,6 +79,8 @@ def _missing(
             out += [m for m in r.missing if m not in out]
     if category is Category.RED_FLAG:
         return tuple(out)  # no arthroplasty planning before the red flag is worked up
+    # E4-26: a missing examination item of the minimum set could change any category.
+    out += [m for m in minimum_set_missing(c) if m not in out]
     if c.true("HIP_SEVERE"):
         out += [m for m in classified_missing if m not in out]
     elif pi_ll is None and c.value("SPINE_PATH") is Tri.UNKNOWN:

@@ -17,6 +17,8 @@ from service.core import (
     Radiographic,
     RedFlag,
     RuleSet,
+    Side,
+    SidedTest,
     Subtype,
     Thresholds,
     TreatmentKind,
@@ -341,3 +343,12 @@ def test_e4_19_the_summary_names_no_resource_id_even_for_a_data_quality_warning(
     assert "Observation/" in a.data_quality[0]  # the warning itself names the inputs
     assert "Data quality: PI ≠ PT + SS: PI 50°" in a.summary
     assert "Observation/" not in a.summary
+
+
+def test_e4_26_a_missing_examination_item_is_listed_in_any_category() -> None:
+    b = _screened(worked_example())
+    b.sided_tests.pop((SidedTest.SLR, Side.LEFT))
+    b.sided_tests.pop((SidedTest.SLR, Side.RIGHT))
+    a = assess(b)
+    assert a.category is Category.SECONDARY
+    assert a.missing[0] == "straight leg raise (SLR)"  # it could make the case COMPLEX
