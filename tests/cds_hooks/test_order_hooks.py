@@ -481,3 +481,13 @@ def test_the_order_cards_detail_stays_under_1500_characters() -> None:
     assert all(
         "long words" in s["actions"][0]["resource"]["note"][0]["text"] for s in card["suggestions"]
     )
+
+
+def test_the_order_services_are_described_as_alongside_never_before_q10_07() -> None:
+    from service.cds_hooks.discovery import SERVICES
+
+    for service in SERVICES:
+        if service.hook in {"order-select", "order-sign"}:
+            words = f"{service.title} {service.description}".lower()
+            assert "alongside" in words and "before" not in words
+            assert "never removes or changes the order" in words  # E4-1
