@@ -581,7 +581,7 @@ def test_q10_03_a_motor_deficit_always_reaches_a_spine_clinician() -> None:
     ):
         codes = recs(category, ctx(HIP_SIGNS=T, MOTOR_DEFICIT=T), subtype)
         assert SPINE_REF in codes
-        assert codes.index(SPINE_REF) < codes.index(codes[-1]) or codes[-1] == SPINE_REF
+        assert codes[0] == SPINE_REF  # §5.3: SPINE_FIRST puts the spine pair first
 
 
 def test_q10_04_myelopathy_adds_a_spine_referral_for_cervical_and_thoracic_mri() -> None:
