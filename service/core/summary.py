@@ -367,6 +367,10 @@ def render_text(assessment: Assessment, warnings: tuple[str, ...] = (), trace: b
             f"Category: {category}",
             f"Decided by: rule {a.rule} of {a.rule_set.canonical}",
         ]
-        lines += [f"  {c.kind} {c.code}: {c.basis}" for c in a.conclusions if c.kind != "category"]
+        shown: set[str] = set()
+        for c in a.conclusions:
+            basis = "(as above)" if c.basis in shown else c.basis
+            shown.add(c.basis)
+            lines.append(f"  {c.kind} {c.code}: {basis}")
         lines += [f"  {s.rule}: {s.verdict} ({s.basis})" for s in a.trace]
     return "\n".join(lines)
