@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test lint typecheck serve-prod bench bench-load clean venv
+.PHONY: run test lint typecheck serve-prod bench bench-load clean venv fhir-server
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -32,6 +32,22 @@ venv: $(VENV)/.dev
 
 run: $(VENV)/.runtime
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/hipspine serve
+
+# A local FHIR R4 server (sekmet-fhir, the one the integration tests use) on
+# http://127.0.0.1:$(FHIR_PORT)/fhir, data in $(FHIR_DIR); installed on first use (make run does
+# not install it); Ctrl-C stops it.
+FHIR_PORT ?= 8090
+FHIR_DIR  ?= data/fhir-server
+fhir-server: $(VENV)/.runtime
+	@test -x $(BIN)/sekmet || $(BIN)/pip install -q -c requirements.lock sekmet-fhir
+	@mkdir -p $(FHIR_DIR)
+	@D=$$(cd $(FHIR_DIR) && pwd); printf '%s\n' \
+	  "base_url: http://127.0.0.1:$(FHIR_PORT)/fhir" "host: 127.0.0.1" "port: $(FHIR_PORT)" \
+	  "db_path: $$D/sekmet.db" "data_dir: $$D/data" \
+	  "own_private_key_path: $$D/keys/sekmet_private.pem" \
+	  "simulator: {enabled: false}" "validation: {inbound: strict}" > $$D/settings.yaml
+	@echo "FHIR server on http://127.0.0.1:$(FHIR_PORT)/fhir (data in $(FHIR_DIR); Ctrl-C stops it)"
+	cd $(FHIR_DIR) && exec $(abspath $(BIN))/sekmet serve --config settings.yaml
 
 # The production server locally: gunicorn with the container's gunicorn.conf.py.
 serve-prod: $(VENV)/.runtime

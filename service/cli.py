@@ -140,7 +140,7 @@ def _evaluate_remote(
                 client, services.pipeline, patient_id, caller=_cli_caller(), write=write
             )
     except (FhirServerError, PreconditionFailed) as exc:
-        fatal(f"FHIR server {url}: {exc.diagnostics}", ExitCode.FHIR_SERVER)
+        fatal(_fhir_server_problem(url, exc), ExitCode.FHIR_SERVER)
     except HipSpineError as exc:
         fatal(_describe(exc), exit_code(exc))
     except ValueError as exc:  # e.g. an unreadable SMART key
@@ -179,10 +179,43 @@ def load(fhir_server: str, token: str | None, directory: Path) -> None:
         with cli_client(fhir_server, Settings.from_env(), Credentials(token)) as client:
             count = load_bundles(client, files, progress=_progress)
     except (FhirServerError, PreconditionFailed) as exc:
-        fatal(f"FHIR server {fhir_server}: {exc.diagnostics}", ExitCode.FHIR_SERVER)
+        fatal(_fhir_server_problem(fhir_server, exc), ExitCode.FHIR_SERVER)
     except ValueError as exc:
         fatal(str(exc), ExitCode.INPUT)
     click.echo(f"loaded {count} Bundles into {fhir_server}")
+    _suggest_patient(directory, fhir_server)
+
+
+def _fhir_server_problem(url: str, exc: HipSpineError) -> str:
+    """The FHIR-server failure in one line; off the allowlist: the variable to set."""
+    from service.fhir_server.policy import FhirServerNotAllowed
+
+    if isinstance(exc, FhirServerNotAllowed) and "FHIR_SERVER_ALLOWLIST" in exc.diagnostics:
+        return (
+            f"FHIR server {url} is not on the allowlist: set "
+            f"FHIR_SERVER_ALLOWLIST={url} (comma-separate several servers)"
+        )
+    return f"FHIR server {url}: {exc.diagnostics}"
+
+
+def _suggest_patient(directory: Path, fhir_server: str) -> None:
+    """Name a loaded patient to try (from the sample manifest), so nobody digs for an id."""
+    try:
+        rows = orjson.loads((directory / "manifest.json").read_bytes())["patients"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for wanted in ("FUNCTIONAL", None):
+        for row in rows:
+            if not isinstance(row, dict) or "patient_id" not in row:
+                continue
+            if wanted is None or row.get("subtype") == wanted:
+                expected = " ".join(str(v) for v in (row.get("category"), row.get("subtype")) if v)
+                click.echo(
+                    f"try: hipspine evaluate --fhir-server {fhir_server} "
+                    f"--patient {row['patient_id']} (expected: {expected}; every id and "
+                    f"category is in {directory / 'manifest.json'})"
+                )
+                return
 
 
 def _progress(items: Any) -> Any:

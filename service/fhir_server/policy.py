@@ -85,7 +85,9 @@ def check_url(
     if scheme not in {"http", "https"}:
         raise FhirServerNotAllowed(f"{what} must be an http(s) URL", (what,))
     if not on_allowlist(url, allowlist):
-        raise FhirServerNotAllowed(f"{what} is not on the allowlist", (what,))
+        raise FhirServerNotAllowed(
+            f"{what} is not on the allowlist (FHIR_SERVER_ALLOWLIST)", (what,)
+        )
     check_scheme(url, allow_http=allow_http, what=what)
 
 
