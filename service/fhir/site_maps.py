@@ -33,7 +33,8 @@ def load_index(site_dir: Path | None, shipped_dir: Path | None = None) -> Loaded
     shipped = ConceptMapIndex.load(shipped_dir)
     files = tuple(str(p) for p in sorted(shipped_dir.glob("*.json")))
     if site_dir is None or site_dir.resolve() == shipped_dir.resolve():
-        log.info("ConceptMaps loaded: %d shipped files from %s", len(files), shipped_dir)
+        # DEBUG: the default says nothing new (and every CLI evaluation would repeat it)
+        log.debug("ConceptMaps loaded: %d shipped files from %s", len(files), shipped_dir)
         return LoadedMaps(shipped, files, ())
     site = ConceptMapIndex.load(site_dir)
     site_files = tuple(str(p) for p in sorted(site_dir.glob("*.json")))

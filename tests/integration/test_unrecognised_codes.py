@@ -126,3 +126,23 @@ def test_start_up_says_which_maps_it_loaded_and_names_each_override(
     assert "ConceptMap-site-local.json" in text and "MAPPINGS_DIR" in text
     assert f"{shipped_code[0]}|{shipped_code[1]} {old} -> {other}" in text
     assert loaded.index.lookup(domain, *shipped_code) == other
+
+
+def test_the_patient_view_card_summarises_the_skipped_codes(tmp_path: Path) -> None:
+    hook = json.loads((REPO / "examples/cds-hooks/patient-view-worked-example.json").read_text())
+    local = {
+        e["resource"]["id"]: e["resource"] for e in worked_example_with_local_codes()["entry"]
+    }
+    for entry in hook["prefetch"]["observations"]["entry"]:
+        entry["resource"] = local.get(entry["resource"].get("id"), entry["resource"])
+    settings = Settings.from_env({}).with_overrides(
+        data_dir=tmp_path / "data", cds_auth_required=False
+    )
+    app = create_app(settings)
+    try:
+        resp = app.test_client().post("/cds-services/hip-spine-patient-view", json=hook)
+    finally:
+        app.extensions["hipspine"].store.close()
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    details = " ".join(card["detail"] for card in resp.get_json()["cards"])
+    assert "not recognised" in details and "HIP-IR" in details
