@@ -130,9 +130,7 @@ def test_start_up_says_which_maps_it_loaded_and_names_each_override(
 
 def test_the_patient_view_card_summarises_the_skipped_codes(tmp_path: Path) -> None:
     hook = json.loads((REPO / "examples/cds-hooks/patient-view-worked-example.json").read_text())
-    local = {
-        e["resource"]["id"]: e["resource"] for e in worked_example_with_local_codes()["entry"]
-    }
+    local = {e["resource"]["id"]: e["resource"] for e in worked_example_with_local_codes()["entry"]}
     for entry in hook["prefetch"]["observations"]["entry"]:
         entry["resource"] = local.get(entry["resource"].get("id"), entry["resource"])
     settings = Settings.from_env({}).with_overrides(
