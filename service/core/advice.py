@@ -220,7 +220,13 @@ _CATALOGUE: tuple[Advice, ...] = (
         {
             "": "Image-guided anaesthetic injection of {hip}; record pain (NRS 0–10) before and "
             "15–30 minutes after, on the provoking movement; ≥ 50 % relief points to the hip, "
-            "≥ 80 % strongly; enter the result to re-evaluate."
+            "≥ 80 % strongly; enter the result to re-evaluate.",
+            # §5.2/§5.4, conservative reading: two sides are never injected together (the relief
+            # could not say which hip hurts).
+            "BOTH_SIDES": "Image-guided anaesthetic injection of one hip at a time (left and "
+            "right: the more painful first), each result recorded separately; record pain (NRS "
+            "0–10) before and 15–30 minutes after, on the provoking movement; ≥ 50 % relief "
+            "points to the hip, ≥ 80 % strongly; enter the result to re-evaluate.",
         },
         "moderate",
         ("S28", "S29", "S32"),

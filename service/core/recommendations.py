@@ -487,6 +487,8 @@ def _finish(d: _Draft, c: RecContext, category: Category) -> Recommendation:
     }.get(d.code, "")
     if d.code == MRI_LUMBAR and f.prior_lumbar_surgery:
         variant = "AFTER_SURGERY"  # Q10-05
+    if d.code == IA_HIP_INJECTION and len(sides) == 2:
+        variant = "BOTH_SIDES"  # §5.2, §5.4: one hip at a time (conservative reading)
     text = entry.text(variant).format(
         hip=hip_words(sides), precaution=", ".join(f.precautions) or "none", items=items
     )

@@ -91,7 +91,9 @@ def _step(r: Recommendation, emergency: bool) -> str:
         HIP_IMAGING_URGENT: f"urgent radiographs of {hip}",
         RED_FLAG_SCREEN: "complete the red-flag screen",
         HIP_XRAY: f"radiographs of {hip}",
-        IA_HIP_INJECTION: f"a diagnostic injection of {hip}",
+        IA_HIP_INJECTION: "a diagnostic injection of each hip, one at a time"
+        if len(r.sides) == 2
+        else f"a diagnostic injection of {hip}",
         ORTHO_HIP_REFERRAL: ("an urgent " if text.count("Urgent") else "an ")
         + f"orthopaedic referral for {hip}",
         MRI_LUMBAR: "a lumbar MRI",

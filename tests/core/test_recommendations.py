@@ -771,3 +771,13 @@ def test_e4_9_q4_12_no_hip_radiograph_is_asked_for_when_both_hips_are_replaced()
     assert XRAY not in recs(Category.NOT_HSS_HIP, c)
     assert XRAY not in recs(Category.INSUFFICIENT_DATA, c)
     assert XRAY in recs(Category.NOT_HSS_HIP, ctx(HIP_SIGNS=T, facts={"replaced": frozenset({L})}))
+
+
+def test_two_sided_diagnostic_injection_is_one_hip_at_a_time() -> None:
+    """§5.2/§5.4, conservative reading: both hips are never injected together."""
+    r = one(Category.COMPLEX, ctx(KL_KNOWN, facts={"general_sides": (L, R)}), IA)
+    assert r.sides == (L, R)
+    assert r.instruction.startswith("Image-guided anaesthetic injection of one hip at a time")
+    assert "each result recorded separately" in r.instruction
+    single = one(Category.COMPLEX, ctx(KL_KNOWN, facts={"general_sides": (R,)}), IA)
+    assert single.instruction.startswith("Image-guided anaesthetic injection of the right hip")
