@@ -147,10 +147,6 @@ class Facts:
 
     # --- words ---------------------------------------------------------------------------------
     @property
-    def ces(self) -> bool:
-        return any("cauda equina" in i for i in self.emergency_items)
-
-    @property
     def other_spine_items(self) -> tuple[str, ...]:
         """Spine items not already named by a hip item ("fever" in "fever with …")."""
         return tuple(i for i in self.spine_items if not any(i in h for h in self.hip_items))
