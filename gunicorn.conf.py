@@ -76,11 +76,12 @@ def on_starting(server: Any) -> None:
         raise SystemExit(2) from None
     upgrade(settings.sqlalchemy_url)
     from service.http.api_auth import warn_if_open
-    from service.http.startup import warn_development_settings
+    from service.http.startup import log_effective_settings, warn_development_settings
     from service.logs import configure
 
     configure(settings.log_level)
     warn_if_open(settings.fhir_api_clients)
+    log_effective_settings(settings)
     warn_development_settings(settings)
 
 

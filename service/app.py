@@ -9,7 +9,7 @@ from flask import Flask, Response, g, request
 
 from service import __version__
 from service.audit.store import SqlAuditStore
-from service.config import Settings
+from service.config import ConfigError, Settings
 from service.fhir.profiles import Profiles, default_profiles_dir
 from service.fhir.site_maps import load_index
 from service.http.registry import Services
@@ -32,7 +32,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     store = SqlAuditStore(settings.sqlalchemy_url)
     store.upgrade()
-    index = load_index(settings.mappings_dir).index  # shipped + MAPPINGS_DIR (issue 11)
+    try:
+        index = load_index(settings.mappings_dir).index  # shipped + MAPPINGS_DIR (issue 11)
+    except ValueError as exc:  # a site map's mistake: one line naming the file
+        if settings.mappings_dir is None:
+            raise
+        raise ConfigError("MAPPINGS_DIR", str(exc)) from None
     profiles = Profiles.load(settings.profiles_dir or default_profiles_dir())
     pipeline = Pipeline(
         index=index,

@@ -152,6 +152,18 @@ def _evaluate_remote(
         click.echo(f"{verb} {url}: {', '.join(done.written.references)}")
 
 
+@main.command("config")
+def config_command() -> None:
+    """Print the effective settings as JSON (what a server logs at start; no secrets)."""
+    from service.config import Settings
+    from service.http.startup import development_settings, effective_settings
+
+    settings = Settings.from_env()
+    click.echo(orjson.dumps(effective_settings(settings), option=orjson.OPT_INDENT_2).decode())
+    for _variable, warning in development_settings(settings):
+        click.echo(f"warning: {warning}", err=True)
+
+
 @main.command("sample-data")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=1, show_default=True)

@@ -33,6 +33,7 @@ SAFE_FIELDS = frozenset(
         "expected_aud",
         "received_aud",
         "variable",
+        "settings",
     }
 )
 

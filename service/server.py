@@ -15,7 +15,7 @@ from service.audit.migrate import upgrade
 from service.config import Settings
 from service.errors import ExitCode, HipSpineError, fatal
 from service.http.api_auth import warn_if_open
-from service.http.startup import warn_development_settings
+from service.http.startup import log_effective_settings, warn_development_settings
 from service.logs import configure as configure_logging
 
 
@@ -74,6 +74,7 @@ def run(settings: Settings, *, threads: int) -> None:
     """One gunicorn worker with ``threads`` threads (the embedded default, `make run`)."""
     configure_logging(settings.log_level)
     warn_if_open(settings.fhir_api_clients)
+    log_effective_settings(settings)
     warn_development_settings(settings)
     options = {
         "bind": f"{settings.host}:{settings.port}",

@@ -1,15 +1,21 @@
-"""What a starting server says about itself: one loud warning per development-only setting.
+"""What a starting server says about itself: the effective settings in one line, and one loud
+warning per development-only setting.
 
 Called once per server (``hipspine serve``; gunicorn's master in ``gunicorn.conf.py``), never
 per worker or per CLI command. Each warning is a JSON log line naming the variable
 (``variable`` field), so a production log search for ``"development only"`` finds them all.
+``hipspine config`` prints the same effective settings. Never a token, a password or a key.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
+from typing import Any
 
+from service.audit.engine import describe_url
 from service.config import Settings
+from service.core.thresholds import Thresholds
 
 log = logging.getLogger("hipspine.app")
 
@@ -54,6 +60,43 @@ def development_settings(settings: Settings) -> list[tuple[str, str]]:
             )
         )
     return found
+
+
+def effective_settings(settings: Settings) -> dict[str, Any]:
+    """The settings an operator checks first, by variable name (no secret, no password)."""
+    default = Thresholds()
+    overridden = {
+        f"THRESHOLD_{f.name.upper()}": str(getattr(settings.thresholds, f.name))
+        for f in fields(Thresholds)
+        if getattr(settings.thresholds, f.name) != getattr(default, f.name)
+    }
+    store = (
+        f"DATABASE_URL {describe_url(settings.database_url)}"
+        if settings.database_url
+        else f"SQLite {(settings.data_dir / 'hipspine.db').resolve()}"
+    )
+    return {
+        "HOST": settings.host,
+        "PORT": settings.port,
+        "PUBLIC_BASE_URL": settings.public_base_url,
+        "store": store,
+        "CDS_AUTH_REQUIRED": settings.cds_auth_required,
+        "CDS_TRUST_SANDBOX_KEY": settings.cds_trust_sandbox_key,
+        "CDS_ISSUERS": list(settings.cds_issuers),
+        "CDS_JWKS_FILE": settings.cds_jwks_file or None,
+        "CDS_JKU_ALLOWLIST": list(settings.cds_jku_allowlist),
+        "FHIR_SERVER_ALLOWLIST": list(settings.fhir_server_allowlist),
+        "CORS_ORIGINS": list(settings.cors_origins),
+        "MAPPINGS_DIR": str(settings.mappings_dir) if settings.mappings_dir else None,
+        "FHIR_API_CLIENTS": [name for name, _token in settings.fhir_api_clients],
+        "EXPORT_TOKEN": "set" if settings.export_token else "unset (export off)",
+        "MAX_BODY_BYTES": settings.max_body_bytes,
+        "thresholds_overridden": overridden,
+    }
+
+
+def log_effective_settings(settings: Settings) -> None:
+    log.info("effective settings", extra={"settings": effective_settings(settings)})
 
 
 def warn_development_settings(settings: Settings) -> int:

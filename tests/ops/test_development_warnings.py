@@ -81,3 +81,45 @@ def test_hipspine_serve_logs_one_json_warning_per_development_setting(tmp_path: 
         and "development only" in line.get("message", "")
     ]
     assert sorted(warned) == sorted(served)
+    (effective,) = [line for line in lines if line.get("message") == "effective settings"]
+    assert effective["settings"]["CDS_AUTH_REQUIRED"] is False
+
+
+def test_hipspine_config_prints_the_effective_settings_and_no_secret() -> None:
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    env = {
+        "CDS_TRUST_SANDBOX_KEY": "true",
+        "FHIR_API_CLIENTS": "ris=s3cret-token",
+        "EXPORT_TOKEN": "export-s3cret",
+        "DATABASE_URL": "postgresql+psycopg://u:pg-s3cret@db.example.org:5432/hipspine",
+        "THRESHOLD_PERSISTENT_PAIN_NRS": "5",
+        "FHIR_SERVER_ALLOWLIST": "http://127.0.0.1:8090/fhir",
+    }
+    result = CliRunner().invoke(main, ["config"], env=env)
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["FHIR_SERVER_ALLOWLIST"] == ["http://127.0.0.1:8090/fhir"]
+    assert shown["FHIR_API_CLIENTS"] == ["ris"]
+    assert shown["thresholds_overridden"] == {"THRESHOLD_PERSISTENT_PAIN_NRS": "5"}
+    assert "host db.example.org port 5432" in shown["store"]
+    assert "CDS_TRUST_SANDBOX_KEY" in result.stderr
+    for secret in ("s3cret-token", "export-s3cret", "pg-s3cret"):
+        assert secret not in result.output
+
+
+def test_a_broken_site_concept_map_is_one_line_naming_mappings_dir(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    (tmp_path / "ConceptMap-bad.json").write_text("{not json")
+    example = REPO / "examples" / "secondary-functional-worked-example.json"
+    env = {"MAPPINGS_DIR": str(tmp_path), "DATA_DIR": str(tmp_path / "data")}
+    result = CliRunner().invoke(main, ["evaluate", str(example)], env=env)
+    assert result.exit_code == 2
+    assert (
+        "configuration: MAPPINGS_DIR:" in result.output and "ConceptMap-bad.json" in result.output
+    )
