@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test lint typecheck serve-prod bench bench-load clean venv fhir-server
+.PHONY: run test lint typecheck serve-prod bench bench-load clean venv fhir-server sandbox
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -48,6 +48,12 @@ fhir-server: $(VENV)/.runtime
 	  "simulator: {enabled: false}" "validation: {inbound: strict}" > $$D/settings.yaml
 	@echo "FHIR server on http://127.0.0.1:$(FHIR_PORT)/fhir (data in $(FHIR_DIR); Ctrl-C stops it)"
 	cd $(FHIR_DIR) && exec $(abspath $(BIN))/sekmet serve --config settings.yaml
+
+# A local CDS Hooks playground: the FHIR server above with the sample patients, and the service
+# set up for https://sandbox.cds-hooks.org (development only); prints the URLs; Ctrl-C stops all.
+sandbox: $(VENV)/.runtime
+	@test -x $(BIN)/sekmet || $(BIN)/pip install -q -c requirements.lock sekmet-fhir
+	$(BIN)/hipspine sandbox --port $(PORT) --fhir-port $(FHIR_PORT)
 
 # The production server locally: gunicorn with the container's gunicorn.conf.py.
 serve-prod: $(VENV)/.runtime

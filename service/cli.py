@@ -152,6 +152,19 @@ def _evaluate_remote(
         click.echo(f"{verb} {url}: {', '.join(done.written.references)}")
 
 
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--fhir-port", type=click.IntRange(1, 65535), default=8090, show_default=True)
+@click.option("--patients", type=click.IntRange(min=1), default=28, show_default=True)
+def sandbox(port: int, fhir_port: int, patients: int) -> None:
+    """A local CDS Hooks playground (development only): a local FHIR server with the sample
+    patients, and the service set up for https://sandbox.cds-hooks.org; prints what to paste.
+    Ctrl-C stops both."""
+    from service.sandbox import run_sandbox
+
+    run_sandbox(port, fhir_port, patients)
+
+
 @main.command("config")
 def config_command() -> None:
     """Print the effective settings as JSON (what a server logs at start; no secrets)."""
