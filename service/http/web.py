@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from service.errors import (
@@ -29,6 +29,7 @@ from service.errors import (
     UnsupportedMediaType,
 )
 from service.fhir.outcome import operation_outcome
+from service.fhir_server.policy import FhirServerNotAllowed
 from service.metrics import REQUEST_SECONDS, REQUESTS, UNMATCHED
 
 log = logging.getLogger("hipspine.http")
@@ -136,13 +137,33 @@ def drain_body(environ: Mapping[str, Any], limit: int = DRAIN_LIMIT) -> bool:
     return length >= 0
 
 
+def _development_mode() -> bool:
+    settings = current_app.config.get("SETTINGS")
+    return bool(getattr(settings, "cds_trust_sandbox_key", False))
+
+
+def _refusal_reason(exc: HipSpineError) -> str:
+    """Why a 403/412 was answered, fit for the log: a refused fhirServer says so in full; other
+    412s only by kind (their diagnostics can quote a FHIR server's words about a patient)."""
+    if isinstance(exc, FhirServerNotAllowed):
+        return f"fhirServer-not-allowlisted: {exc.diagnostics}"
+    if exc.status == 403:
+        return f"forbidden: {exc.diagnostics}"
+    return f"data-unavailable ({type(exc).__name__})"
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HipSpineError)
     def _ours(exc: HipSpineError) -> Response:
+        issues = exc.public_issues
         if exc.status == 401:  # the reason goes to the log only, never to the caller
             fields = getattr(exc, "log_fields", {})  # e.g. expected_aud / received_aud
             log.info("401 unauthorized", extra={"reason": exc.diagnostics, **fields})
-        resp = outcome_response(exc.status, exc.public_issues)
+            if _development_mode():  # the sandbox key is trusted: say why, to the developer
+                issues = (Issue("error", exc.issue_code, f"unauthorized: {exc.diagnostics}"),)
+        elif exc.status in (403, 412):
+            log.info(f"{exc.status} refused", extra={"reason": _refusal_reason(exc)})
+        resp = outcome_response(exc.status, issues)
         resp.headers.update(exc.headers)
         return resp
 

@@ -111,3 +111,33 @@ def test_a_replayed_jti_is_named(
     assert client.post(PATH, json=hook_body(), headers=headers).status_code == 401
     reasons = [r["reason"] for r in _lines(json_log) if r["message"] == "401 unauthorized"]
     assert reasons[0].startswith("replayed-jti")
+
+
+def test_the_401_body_is_bare_in_production_and_says_why_in_development(
+    keys: SimpleNamespace, settings: Any, store: Any, pipeline: Any
+) -> None:
+    from dataclasses import replace
+
+    from .support import build_app
+
+    sent = _token(keys, aud="http://localhost:8080" + PATH)
+    bare = build_app(settings, store, pipeline).test_client()
+    body = bare.post(PATH, json=hook_body(), headers=sent).get_json()
+    assert [i["diagnostics"] for i in body["issue"]] == ["unauthorized"]
+    dev = build_app(replace(settings, cds_trust_sandbox_key=True), store, pipeline).test_client()
+    resp = dev.post(PATH, json=hook_body(), headers=_token(keys, aud="http://localhost:8080"))
+    assert resp.status_code == 401
+    (issue,) = resp.get_json()["issue"]
+    assert issue["diagnostics"].startswith("unauthorized: aud-mismatch")
+
+
+def test_a_fhir_server_off_the_allowlist_logs_why_the_hook_got_412(
+    client: FlaskClient, auth: Callable[..., dict[str, str]], json_log: io.StringIO
+) -> None:
+    body = hook_body(fhirServer="https://other.example.org/fhir")
+    del body["prefetch"]["observations"]  # forces a fetch from the unlisted server
+    resp = client.post(PATH, json=body, headers=auth(PATH))
+    assert resp.status_code == 412
+    (line,) = [r for r in _lines(json_log) if r["message"] == "412 refused"]
+    assert line["reason"].startswith("fhirServer-not-allowlisted")
+    assert "FHIR_SERVER_ALLOWLIST" in line["reason"]
