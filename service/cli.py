@@ -43,8 +43,32 @@ class _Main(click.Group):
             fatal(f"{exc.diagnostics}: {store_location(Settings.from_env())}", ExitCode.STORE)
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the package and the rule-set version every output carries."""
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    from service.config import Settings
+    from service.fhir.profiles import Profiles, default_profiles_dir
+
+    profiles_dir = Settings.from_env().profiles_dir or default_profiles_dir()
+    rule_set = Profiles.load(profiles_dir).rule_set
+    click.echo(
+        f"hipspine-cds {version('hipspine-cds')}, rule set {rule_set.version} ({rule_set.url})"
+    )
+    ctx.exit()
+
+
 @click.group(cls=_Main)
-@click.version_option(package_name="hipspine-cds")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and the rule-set version, and exit.",
+)
 def main() -> None:
     """hipspine-cds: hip-spine syndrome clinical decision support (FHIR R4, CDS Hooks 2.0)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from datetime import datetime
@@ -159,6 +160,47 @@ def export(
         fatal(f"{exc.diagnostics}: {_location()}", ExitCode.STORE)
     finally:
         store.close()
+
+
+@audit.command()
+@click.option("--since", "since_text", help="feedback received after this FHIR instant")
+@click.option("--until", "until_text", help="feedback received up to this FHIR instant")
+def feedback(since_text: str | None, until_text: str | None) -> None:
+    """List the CDS Hooks card feedback received: what clinicians did with each card (accepted
+    or overridden, and the override reason chosen), one tab-separated line each."""
+    since, until = _instant(since_text, "--since"), _instant(until_text, "--until")
+    store = SqlAuditStore(_existing_url())
+    try:
+        rows = store.feedback_rows(since, until=until)
+    except HipSpineError as exc:
+        fatal(f"{exc.diagnostics}: {_location()}", ExitCode.STORE)
+    finally:
+        store.close()
+    click.echo("received\tservice\toutcome\toverride reason\tcard")
+    for row in rows:
+        received = row["received"]
+        when = received.isoformat() if isinstance(received, datetime) else str(received)
+        click.echo(
+            f"{when}\t{row['service_id']}\t{row['outcome']}\t"
+            f"{_reason(row['override_reason'])}\t{row['card_uuid']}"
+        )
+    if not rows:
+        click.echo("no feedback received", err=True)
+
+
+def _reason(value: Any) -> str:
+    """The override reason's display (code); a clinician's free-text comment is not printed."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return "?"
+    if not isinstance(value, dict):
+        return "-"
+    found = value.get("reason")
+    reason: dict[str, Any] = found if isinstance(found, dict) else {}
+    text = f"{reason.get('display') or '?'} ({reason.get('code') or '?'})"
+    return text + (" + comment" if value.get("userComment") else "")
 
 
 def _bar(total: int | None, unit: str) -> Any:
