@@ -90,9 +90,7 @@ def serve(threads: int) -> None:
 
 
 @main.command()
-@click.argument(
-    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("file", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--summary", is_flag=True, help="print the conclusion in plain words")
 @click.option("--trace", is_flag=True, help="with --summary: add the flag-by-flag reasoning")
 @click.option("--patient", "patient_id", default=None, help="require every subject to be this id")
@@ -116,9 +114,11 @@ def evaluate(
 ) -> None:
     """Evaluate a FHIR Bundle FILE (JSON), or --patient on --fhir-server; recorded in the store.
 
-    With FILE it prints the output Bundle (--summary: plain words). With --fhir-server it
-    prints the summary; --write-back then stores ClinicalImpression, CarePlan and Provenance
-    on the server in one transaction (a re-run for the same inputs creates nothing new).
+    With FILE it prints the output Bundle (--summary: plain words). FILE may be a folder: each
+    *.json Bundle in it is evaluated, one line each, then the count per category. With
+    --fhir-server it prints the summary; --write-back then stores ClinicalImpression, CarePlan
+    and Provenance on the server in one transaction (a re-run for the same inputs creates
+    nothing new).
     """
     from service.app import create_app
 
@@ -135,6 +135,9 @@ def evaluate(
         creds = Credentials(token, smart_client_id, smart_key, smart_token_url)
         _evaluate_remote(fhir_server, patient_id, write_back, creds, trace)
         return
+    if file.is_dir():
+        _evaluate_folder(file, patient_id)
+        return
     try:
         payload = orjson.loads(file.read_bytes())
     except orjson.JSONDecodeError as exc:
@@ -148,6 +151,45 @@ def evaluate(
         click.echo(format_summary(result.assessment, result.extraction, trace))
     else:
         click.echo(orjson.dumps(result.bundle, option=orjson.OPT_INDENT_2).decode())
+
+
+def _evaluate_folder(folder: Path, patient_id: str | None) -> None:
+    """Each ``*.json`` Bundle of ``folder`` (a ``manifest.json`` is skipped): one line each,
+    then the count per category; exit 2 if any could not be evaluated."""
+    from collections import Counter
+
+    from service.app import create_app
+
+    files = sorted(p for p in folder.glob("*.json") if p.name != "manifest.json")
+    if not files:
+        fatal(f"{folder}: no *.json Bundle in this folder", ExitCode.INPUT)
+    pipeline = create_app().extensions["hipspine"].pipeline
+    counts: Counter[str] = Counter()
+    failed = 0
+    for path in _progress(files):
+        try:
+            payload = orjson.loads(path.read_bytes())
+            result = pipeline.evaluate(payload, caller=_cli_caller(), patient_id=patient_id)
+        except orjson.JSONDecodeError as exc:
+            failed += 1
+            click.echo(f"{path.name}\tnot valid JSON: {exc.msg} at line {exc.lineno}")
+            continue
+        except HipSpineError as exc:
+            failed += 1
+            click.echo(f"{path.name}\t{_describe(exc).splitlines()[0]}")
+            continue
+        assessment = result.assessment
+        label = assessment.category.name
+        if assessment.subtype is not None:
+            label += f" ({assessment.subtype.name})"
+        counts[assessment.category.name] += 1
+        click.echo(f"{path.name}\t{label}")
+    click.echo("")
+    for category, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        click.echo(f"{count:5d}  {category}")
+    click.echo(f"{sum(counts.values()):5d}  evaluated" + (f", {failed} failed" if failed else ""))
+    if failed:
+        raise SystemExit(int(ExitCode.INPUT))
 
 
 def _evaluate_remote(

@@ -57,3 +57,21 @@ def test_version_names_the_rule_set_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
     assert "rule set 2.0.0" in result.output and "hip-spine-rules" in result.output
+
+
+def test_evaluate_a_folder_gives_one_line_each_and_the_count_per_category(
+    tmp_path: Path,
+) -> None:
+    from service.samples.data import write_sample_data
+
+    manifest = write_sample_data(tmp_path / "samples", seed=1, patients=14)
+    (tmp_path / "samples" / "broken.json").write_text("{")
+    env = {"DATA_DIR": str(tmp_path / "data")}
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "samples")], env=env)
+    assert result.exit_code == 2  # one file could not be evaluated: named, and counted
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("broken.json\tnot valid JSON") for line in lines)
+    for row in manifest["patients"]:
+        line = next(x for x in lines if x.startswith(row["file"] + "\t"))
+        assert line.split("\t")[1].split(" ")[0] == row["category"]
+    assert lines[-1].strip() == "14  evaluated, 1 failed"
