@@ -75,3 +75,12 @@ def test_evaluate_a_folder_gives_one_line_each_and_the_count_per_category(
         line = next(x for x in lines if x.startswith(row["file"] + "\t"))
         assert line.split("\t")[1].split(" ")[0] == row["category"]
     assert lines[-1].strip() == "14  evaluated, 1 failed"
+
+
+def test_the_documented_shell_completion_works() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "_HIPSPINE_COMPLETE=bash_source" in readme
+    result = CliRunner().invoke(
+        main, [], env={"_HIPSPINE_COMPLETE": "bash_source"}, prog_name="hipspine"
+    )
+    assert "_hipspine_completion()" in result.output
