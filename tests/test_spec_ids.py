@@ -21,7 +21,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
-CLINICAL_SPEC = REPO / ".." / "shared" / "clinical-spec.md"
+CLINICAL_SPEC = REPO / "docs" / "clinical-spec.md"  # the repository copy (issue 11)
 THIS = Path(__file__).resolve()
 
 #: An E4 change id or a §11 settlement id (Q4-02, Q10-14, …).

@@ -24,7 +24,7 @@ from service.fhir.profiles import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-CLINICAL_SPEC = REPO / ".." / "shared" / "clinical-spec.md"
+CLINICAL_SPEC = REPO / "docs" / "clinical-spec.md"  # the repository copy (issue 11)
 
 
 @pytest.fixture(scope="module")
