@@ -33,6 +33,10 @@ from service.audit.port import AuditStore, EvaluationRecord, FeedbackItem, Store
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 UNMATCHED = "(unmatched)"
+#: HTTP methods labelled by name; any other method name a client invents is ``other`` (a label
+#: per invented name would grow the series without bound).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 REQUESTS = Counter(
@@ -121,6 +125,11 @@ class InstrumentedStore:
         self.inner.ping()
 
 
+def method_label(method: str) -> str:
+    """The method as a metric label: one of :data:`METHODS`, else ``other``."""
+    return method if method in METHODS else OTHER_METHOD
+
+
 def register_request_metrics(app: Flask) -> None:
     """Count and time every request by its URL rule (never the raw path)."""
 
@@ -131,11 +140,12 @@ def register_request_metrics(app: Flask) -> None:
     @app.after_request
     def _observe(resp: Response) -> Response:
         endpoint = request.url_rule.rule if request.url_rule else UNMATCHED
+        method = method_label(request.method)
         started = g.get("metrics_started")
         if started is not None:
             elapsed = time.perf_counter() - started
-            REQUEST_SECONDS.labels(endpoint, request.method).observe(elapsed)
-        REQUESTS.labels(endpoint, request.method, str(resp.status_code)).inc()
+            REQUEST_SECONDS.labels(endpoint, method).observe(elapsed)
+        REQUESTS.labels(endpoint, method, str(resp.status_code)).inc()
         return resp
 
 
