@@ -36,6 +36,8 @@ def run(settings: Settings, *, threads: int) -> None:
         "bind": f"{settings.host}:{settings.port}",
         "workers": 1,
         "threads": threads,
+        # requests read whole before a thread takes them: slow clients cost no thread
+        "worker_class": "service.workers.BufferingWorker",
         "timeout": 30,
         "graceful_timeout": 10,
         "accesslog": None,  # the app logs each request as JSON itself
