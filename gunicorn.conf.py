@@ -36,6 +36,8 @@ preload_app = False
 # path ($HOME/.gunicorn/gunicorn.ctl) would clash between instances on one host.
 control_socket_disable = True
 errorlog = "-"
+# gunicorn's own log as JSON lines, without request lines or header values (service/logs.py).
+logger_class = "service.logs.GunicornLogger"
 loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
 accesslog = "-"
 # JSON access log. The raw path can carry a patient id, so it is not logged: the app's own

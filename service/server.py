@@ -41,6 +41,7 @@ def run(settings: Settings, *, threads: int) -> None:
         "timeout": 30,
         "graceful_timeout": 10,
         "accesslog": None,  # the app logs each request as JSON itself
+        "logger_class": "service.logs.GunicornLogger",  # JSON, no request lines or headers
         "control_socket_disable": True,  # its shared default path clashes between instances
     }
     _Gunicorn(settings, options).run()
