@@ -109,6 +109,8 @@ GUNICORN_SAFE_TEMPLATES = frozenset(
         "Invalid address: %s",
         "Can't connect to %s",
         "Shutting down: %s",
+        "WSGI app sent body bytes on a no-body response (method=%s status=%s); "
+        "dropping per RFC 9110.",
     }
 )
 #: gunicorn messages formatted before they are logged that quote the request (its line, a
@@ -172,3 +174,9 @@ class GunicornLogger(glogging.Logger):  # type: ignore[misc]
         super().setup(cfg)
         for handler in self.error_log.handlers:
             handler.setFormatter(GunicornJsonFormatter())
+        # gunicorn.http.* log on their own (a HEAD answer's dropped body): same handlers, or
+        # Python's last-resort handler would print them as plain text.
+        http_log = logging.getLogger("gunicorn.http")
+        http_log.handlers = list(self.error_log.handlers)
+        http_log.setLevel(self.error_log.level)
+        http_log.propagate = False
