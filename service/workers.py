@@ -10,8 +10,8 @@ not a worker:
 
 - a request must be complete within ``REQUEST_READ_TIMEOUT`` seconds (env
   ``GUNICORN_REQUEST_READ_TIMEOUT``, default 30) of its connection, or it is answered 408 and
-  closed; at most ``MAX_PENDING`` connections per worker are buffered at once (the oldest goes
-  first when more arrive);
+  closed; at most ``MAX_PENDING`` connections and ``MAX_BUFFERED_BYTES`` per worker are
+  buffered at once (the oldest connection goes first when more arrive);
 - a body is buffered up to ``MAX_BODY_BYTES``; a larger declared body, a head over gunicorn's
   header limits, or a malformed head is handed over at once, and gunicorn or the app refuses
   it (413, 431, 400) without waiting for the rest;
@@ -41,8 +41,10 @@ from gunicorn import http, util
 from gunicorn.workers.sync import SyncWorker
 
 REQUEST_READ_TIMEOUT = float(os.environ.get("GUNICORN_REQUEST_READ_TIMEOUT", "30"))
-#: Connections one worker buffers at once.
+#: Connections one worker buffers at once, and the bytes it holds for them in all; past
+#: either bound the oldest connection is dropped.
 MAX_PENDING = 512
+MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 #: A lingering (half-closed) connection is drained at most this long and this much.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 65536
@@ -89,7 +91,9 @@ class RequestReader:
         if self.head_end < 0:
             end = self.data.find(b"\r\n\r\n", searched)
             if end < 0:
-                self.handed_over = len(self.data) > self.max_head
+                # a bare-LF head is gunicorn's to refuse, at once
+                bare_lf = self.data.find(b"\n\n", max(0, searched - 1)) >= 0
+                self.handed_over = bare_lf or len(self.data) > self.max_head
                 return self.handed_over
             self.head_end = end + 4
             if self.head_end > self.max_head or not self._read_head(bytes(self.data[:end])):
@@ -101,6 +105,8 @@ class RequestReader:
     def _read_head(self, head: bytes) -> bool:
         """Framing of the body; False when the head is for gunicorn to refuse."""
         lines = head.split(b"\r\n")
+        if lines[0].startswith(b"PROXY ") and len(lines) > 1:  # gunicorn's proxy_protocol
+            lines = lines[1:]
         version = lines[0].rpartition(b" ")[2]
         for line in lines[1:]:
             name, sep, value = line.partition(b":")
@@ -208,6 +214,7 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
         self._max_head = line + 2 + fields * (size + 2) + 2
         self._max_body = max_body_bytes()
         self._pending: OrderedDict[int, _Pending] = OrderedDict()
+        self._buffered = 0  # bytes held for the pending connections
         self._lingering: dict[int, _Lingering] = {}
         self._selector = selectors.DefaultSelector()
         self._done: queue.SimpleQueue[socket.socket] = queue.SimpleQueue()
@@ -285,9 +292,7 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
         util.close_on_exec(sock)
         sock.setblocking(False)
         if len(self._pending) >= MAX_PENDING:  # the oldest is the likeliest to be stalling
-            _, oldest = self._pending.popitem(last=False)
-            self._forget(oldest.sock)
-            oldest.sock.close()
+            self._drop(next(iter(self._pending.values())))
         reader = RequestReader(self._max_head, self._max_body)
         pending = _Pending(sock, addr, listener, reader, time.monotonic() + REQUEST_READ_TIMEOUT)
         self._pending[sock.fileno()] = pending
@@ -308,6 +313,12 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
                 return
             sent_continue = reader.expects_continue
             ready = reader.feed(chunk)
+            self._buffered += len(chunk)
+            while self._buffered > MAX_BUFFERED_BYTES:
+                oldest = next(iter(self._pending.values()))
+                if oldest is pending:
+                    break
+                self._drop(oldest)
             if ready:
                 self._hand_over(pending)
                 return
@@ -335,9 +346,13 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
             self._close_lingering(lingering)
 
     def _drop(self, pending: _Pending) -> None:
-        self._pending.pop(pending.sock.fileno(), None)
+        self._release(pending)
         self._forget(pending.sock)
         pending.sock.close()
+
+    def _release(self, pending: _Pending) -> None:
+        if self._pending.pop(pending.sock.fileno(), None) is not None:
+            self._buffered -= len(pending.reader.data)
 
     def _forget(self, sock: socket.socket) -> None:
         try:
@@ -348,7 +363,7 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
     # Serving --------------------------------------------------------------------------
 
     def _hand_over(self, pending: _Pending) -> None:
-        self._pending.pop(pending.sock.fileno(), None)
+        self._release(pending)
         self._forget(pending.sock)
         pending.sock.setblocking(True)
         client = Prebuffered(pending.sock, bytes(pending.reader.data))

@@ -3,12 +3,16 @@ item 1): requests are read whole by the worker's selector before the application
 
 from __future__ import annotations
 
+import selectors
 import socket
+from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from service import workers
 from service.workers import RequestReader
 
 from .servers import HIPSPINE_SERVE, SERVE_PROD, serve, slow_clients
@@ -101,6 +105,7 @@ def test_a_chunked_body_is_ready_at_its_last_chunk_and_trailers() -> None:
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n7d0\r\n",  # 2000 > cap
         b"GET /" + b"a" * 9000,  # a head over gunicorn's limits
+        b"GET / HTTP/1.1\nHost: x\n\n",  # bare LF line ends
     ],
 )
 def test_what_gunicorn_or_the_app_refuses_is_handed_over_at_once(data: bytes) -> None:
@@ -121,3 +126,57 @@ def test_a_request_fed_a_byte_at_a_time_is_ready_exactly_at_its_end() -> None:
     ready = [reader.feed(request[i : i + 1]) for i in range(len(request))]
     assert ready == [False] * (len(request) - 1) + [True]
     assert bytes(reader.data) == request
+
+
+def test_a_proxy_protocol_line_is_skipped() -> None:
+    reader = _reader()
+    proxy = b"PROXY TCP4 10.0.0.1 10.0.0.2 5000 8080\r\n"
+    assert not reader.feed(proxy + b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n")
+    assert reader.feed(b"{}")
+
+
+def _bare_worker() -> Any:
+    """A BufferingWorker's buffering half, without gunicorn's process machinery."""
+    worker = workers.BufferingWorker.__new__(workers.BufferingWorker)
+    worker._max_head, worker._max_body = 8192, 100_000
+    worker._pending = OrderedDict()
+    worker._buffered = 0
+    worker._selector = selectors.DefaultSelector()
+    return worker
+
+
+def _read_all_sent(worker: Any) -> None:
+    """Let the worker read what its newest connection sent (loopback: there at once)."""
+    newest = next(reversed(worker._pending.values()))
+    for _ in range(50):
+        if len(newest.reader.data) > 1000 or newest not in worker._pending.values():
+            return
+        for key, _ in worker._selector.select(0.1):
+            worker._read(key.data[1])
+
+
+@pytest.mark.parametrize("bound", ["MAX_PENDING", "MAX_BUFFERED_BYTES"])
+def test_past_a_workers_bounds_the_oldest_connection_is_dropped(
+    bound: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workers, bound, 2 if bound == "MAX_PENDING" else 2500)
+    worker = _bare_worker()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        clients = []
+        for _ in range(3):
+            client = socket.create_connection(listener.getsockname(), timeout=GENEROUS_S)
+            client.sendall(b"GET / HTTP/1.1\r\nX-Pad: " + b"a" * 1000)  # never complete
+            clients.append(client)
+            worker._accept(listener)
+            _read_all_sent(worker)
+        try:
+            assert len(worker._pending) == 2
+            assert worker._buffered == sum(len(p.reader.data) for p in worker._pending.values())
+            assert worker._buffered <= 2500
+            assert clients[0].recv(1) == b""  # the oldest was closed
+        finally:
+            for client in clients:
+                client.close()
+            for pending in list(worker._pending.values()):
+                worker._drop(pending)
+            worker._selector.close()
