@@ -5,8 +5,10 @@ headers one byte a second never trips the read timeout, and ``requests`` returns
 to cut off until the headers are complete. Mount :class:`DeadlineAdapter` on a session and
 send inside ``with DeadlineGuard(seconds) as guard:``: every connection the adapter uses on
 this thread while the guard is open is registered with it, and when the time is up a timer
-shuts the socket down, which ends any blocking read at once (the caller then sees a
-``requests`` exception and ``guard.fired``). The connect phase itself is bounded by the
+shuts the socket down, which ends any blocking read at once. The caller then sees a
+``requests`` exception, or a response cut short (``http.client`` takes an end of file inside
+the headers for their end): it must check ``guard.fired`` after reading the body and treat
+the answer as a timeout when it is set. The connect phase itself is bounded by the
 connect timeout the caller passes (capped by what is left of the deadline); a TLS handshake
 is bounded per socket operation only, as its socket is not reachable before it completes.
 """

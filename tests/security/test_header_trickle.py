@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import requests
 
 from service.cds_hooks.fhir_fetch import DataUnavailable, Deadline, FhirFetcher
 from service.config import Settings
 from service.errors import FhirServerUnavailable
 from service.fhir.client import FhirServerClient
 
-from .trickle import slow_headers, trickling_server
+from .trickle import self_signed, slow_headers, trickling_server
 
 # 2,000 header bytes at 0.05 s each: 100 s of headers, far beyond any deadline here.
 ANSWER = slow_headers(padding=2000)
@@ -44,6 +47,25 @@ def test_the_status_line_trickled_alone_is_cut_off_too() -> None:
             client.read("Patient", "1")
         assert server.hung_up.wait(timeout=30)
         assert 0 < server.sent_at_hang_up < 1000
+
+
+def test_a_tls_server_trickling_its_headers_is_cut_off_too(tmp_path: Path) -> None:
+    context, ca_file = self_signed(tmp_path)
+    with trickling_server(ANSWER, tls=context) as server:
+        session = requests.Session()
+        session.verify = str(ca_file)
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would replace the CA file
+        client = FhirServerClient(
+            server.url,
+            allowlist=(server.url,),
+            read_timeout=2.0,
+            deadline=Deadline(0.5),
+            session=session,
+        )
+        with client, pytest.raises(FhirServerUnavailable, match="in time"):
+            client.read("Patient", "1")
+        assert server.hung_up.wait(timeout=30)
+        assert 0 < server.sent_at_hang_up < ANSWER.index(b"\r\n\r\n")
 
 
 def test_an_answer_within_the_deadline_is_read_whole() -> None:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import select
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 @dataclass
@@ -24,7 +33,11 @@ class Trickler:
 
 @contextmanager
 def trickling_server(
-    answer: bytes, *, byte_seconds: float = 0.05, path: str = "/r4"
+    answer: bytes,
+    *,
+    byte_seconds: float = 0.05,
+    path: str = "/r4",
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[Trickler]:
     """Serve ``answer`` one byte every ``byte_seconds`` to each connection, on 127.0.0.1.
 
@@ -37,13 +50,19 @@ def trickling_server(
     server.bind(("127.0.0.1", 0))
     server.listen(16)
     server.settimeout(0.1)
-    state = Trickler(f"http://127.0.0.1:{server.getsockname()[1]}{path}")
+    scheme = "https" if tls is not None else "http"
+    state = Trickler(f"{scheme}://127.0.0.1:{server.getsockname()[1]}{path}")
     stop = threading.Event()
     threads: list[threading.Thread] = []
 
-    def talk(conn: socket.socket) -> None:
+    def talk(raw: socket.socket) -> None:
+        raw.settimeout(5)
+        try:
+            conn = tls.wrap_socket(raw, server_side=True) if tls is not None else raw
+        except OSError:
+            raw.close()
+            return
         with conn:
-            conn.settimeout(5)
             try:
                 conn.recv(65536)
                 for i in range(len(answer)):
@@ -95,3 +114,36 @@ def slow_headers(body: bytes = b'{"resourceType": "Bundle"}', padding: int = 200
         + b"\r\n\r\n"
         + body
     )
+
+
+def self_signed(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 and the CA file a client trusts it with."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
