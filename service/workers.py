@@ -368,6 +368,7 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
         pending.sock.setblocking(True)
         client = Prebuffered(pending.sock, bytes(pending.reader.data))
         if self._pool is None:
+            self.notify()  # several requests of one select may be served back to back
             self._serve(pending.listener, client, pending.addr)
             self._finish_done()
         else:
