@@ -20,6 +20,10 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
 # cpu_count() is the host's: set WEB_CONCURRENCY to the cores the container may use.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# The sync worker, fed only with requests already read whole: slow clients (one header line
+# every few seconds) cost a buffer, not a worker (service/workers.py; README, "Security").
+# GUNICORN_WORKER_CLASS=sync is gunicorn's plain sync worker (bench/load.py compares both).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "service.workers.BufferingWorker")
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
@@ -33,6 +37,8 @@ preload_app = False
 # path ($HOME/.gunicorn/gunicorn.ctl) would clash between instances on one host.
 control_socket_disable = True
 errorlog = "-"
+# gunicorn's own log as JSON lines, without request lines or header values (service/logs.py).
+logger_class = "service.logs.GunicornLogger"
 loglevel = os.environ.get("LOG_LEVEL", "INFO").lower()
 accesslog = "-"
 # JSON access log. The raw path can carry a patient id, so it is not logged: the app's own

@@ -32,6 +32,10 @@ from service.audit.port import AuditStore, EvaluationRecord, FeedbackItem, Store
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 UNMATCHED = "(unmatched)"
+#: HTTP methods labelled by name; any other method name a client invents is ``other`` (a label
+#: per invented name would grow the series without bound).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 REQUESTS = Counter(
@@ -118,6 +122,11 @@ class InstrumentedStore:
 
     def ping(self) -> None:
         self.inner.ping()
+
+
+def method_label(method: str) -> str:
+    """The method as a metric label: one of :data:`METHODS`, else ``other``."""
+    return method if method in METHODS else OTHER_METHOD
 
 
 def exposition() -> bytes:

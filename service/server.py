@@ -80,9 +80,12 @@ def run(settings: Settings, *, threads: int) -> None:
         "bind": f"{settings.host}:{settings.port}",
         "workers": 1,
         "threads": threads,
+        # requests read whole before a thread takes them: slow clients cost no thread
+        "worker_class": "service.workers.BufferingWorker",
         "timeout": 30,
         "graceful_timeout": 10,
         "accesslog": None,  # the app logs each request as JSON itself
+        "logger_class": "service.logs.GunicornLogger",  # JSON, no request lines or headers
         "control_socket_disable": True,  # its shared default path clashes between instances
     }
     _Gunicorn(settings, options).run()

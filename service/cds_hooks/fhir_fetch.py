@@ -3,9 +3,10 @@
 A thin hook-shaped face on the one FHIR client (:mod:`service.fhir_server.client`): one
 :class:`FhirFetcher` per hook call, the bearer token from ``fhirAuthorization`` (never
 logged), (connect, read) timeouts each capped by what is left of one overall
-:class:`Deadline` (standards.md §1.4, checklist items 13, 17, 18, 57), no redirects, no retries
-(a hook must answer well under a second), ``next`` links followed, and every URL checked
-against the allowlist before any byte is sent. Whatever goes wrong becomes a 412
+:class:`Deadline` that also covers the status line, headers and body however slowly a server
+sends them (:mod:`service.outbound`; standards.md §1.4, checklist items 13, 17, 18, 57), no
+redirects, no retries (a hook must answer well under a second), ``next`` links followed, and
+every URL checked against the allowlist before any byte is sent. Whatever goes wrong becomes a 412
 (:class:`DataUnavailable`) in this module; a refused server stays :class:`FhirServerNotAllowed`.
 """
 

@@ -17,10 +17,11 @@ Every failure is :class:`service.errors.Unauthorized` (401, no detail to the cal
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
@@ -33,15 +34,30 @@ import requests
 from service.config import Settings
 from service.errors import Unauthorized
 from service.fhir_server.policy import is_loopback
+from service.outbound import DeadlineGuard, mount_deadline_adapter
+
+log = logging.getLogger("hipspine.auth")
 
 ALGORITHMS = ("ES384", "RS384")
 LEEWAY_SECONDS = 60
 #: Tokens living longer than this are refused, which bounds how long a jti must be kept.
 MAX_LIFETIME_SECONDS = 3600
 SANDBOX_ISSUER = "https://sandbox.cds-hooks.org"
-JKU_TIMEOUT = (1.0, 2.0)  # (connect, read) seconds
+JKU_TIMEOUT = (1.0, 2.0)  # (connect, read) seconds, each capped by the deadline below
+#: The whole fetch of a jku (connect, status line, headers, body): a trickling server is cut off.
+JKU_DEADLINE_SECONDS = 2.0
+#: A JWK Set larger than this is refused (a few keys are a few KiB).
+JKU_MAX_BYTES = 64 * 1024
 JKU_TTL_SECONDS = 600.0
 JKU_REFRESH_SECONDS = 60.0  # an unknown kid refetches at most this often
+#: After a failed fetch the jku is not fetched again for this long, doubled per further failure
+#: up to JKU_BACKOFF_MAX_SECONDS (a negative cache: a jku that is down costs one fetch per
+#: back-off period, not one per request).
+JKU_BACKOFF_SECONDS = 5.0
+JKU_BACKOFF_MAX_SECONDS = 300.0
+#: While a jku cannot be fetched, keys of its last good set stay usable this long after it
+#: was fetched (key rotation publishes new keys well before old ones go).
+JKU_STALE_SECONDS = 3600.0
 _CLAIM_CHECKS: Any = {
     "verify_exp": True,
     "verify_nbf": True,
@@ -116,34 +132,118 @@ def jku_allowed(issuer: str, jku: str, allowlist: tuple[str, ...]) -> bool:
     return False
 
 
-class JkuCache:
-    """JWK Sets fetched from allowlisted ``jku`` URLs, cached by URL and ``kid``."""
+@dataclass(slots=True)
+class _JkuEntry:
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fetched: float = float("-inf")  # last successful fetch
+    attempted: float = float("-inf")  # last fetch, successful or not
+    failures: int = 0  # consecutive failed fetches
+    retry_at: float = float("-inf")  # no fetch before this (the negative cache)
+    flight: threading.Event | None = None  # set when the fetch in flight ends
 
-    def __init__(self) -> None:
+
+class JkuCache:
+    """JWK Sets fetched from allowlisted ``jku`` URLs, cached by URL and ``kid``.
+
+    Per URL: one fetch in flight at a time (other threads wait for it, at most the fetch's
+    deadline); a failed fetch is not retried before a back-off that doubles per failure (5 s
+    up to 5 min), and meanwhile the keys of the last good set stay usable for
+    :data:`JKU_STALE_SECONDS`; each fetch has an overall deadline and a size cap.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        deadline_seconds: float = JKU_DEADLINE_SECONDS,
+        max_bytes: int = JKU_MAX_BYTES,
+    ) -> None:
         self._lock = threading.Lock()
-        self._sets: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
+        self._sets: dict[str, _JkuEntry] = {}
+        self._clock = clock
+        self.deadline_seconds = deadline_seconds
+        self.max_bytes = max_bytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sets.clear()
 
     def key(self, jku: str, kid: str) -> dict[str, Any] | None:
-        now = time.monotonic()
+        if not jku.startswith("https://") and not is_loopback(jku):
+            raise Unauthorized("jku must be https")
         with self._lock:
-            fetched, keys = self._sets.get(jku, (float("-inf"), {}))
-        stale = now - fetched > JKU_TTL_SECONDS
-        if kid in keys and not stale:
-            return keys[kid]
-        if stale or now - fetched > JKU_REFRESH_SECONDS:
-            keys = self._fetch(jku)
+            entry = self._sets.setdefault(jku, _JkuEntry())
+            now = self._clock()
+            fresh = now - entry.fetched <= JKU_TTL_SECONDS
+            if kid in entry.keys and fresh:
+                return entry.keys[kid]
+            wanted = not fresh or now - entry.attempted > JKU_REFRESH_SECONDS
+            if not wanted or now < entry.retry_at:
+                return self._usable(entry, kid, now)
+            flight = entry.flight
+            if flight is None:
+                entry.flight = threading.Event()
+        if flight is not None:  # another thread is fetching this jku: wait for its result
+            flight.wait(self.deadline_seconds)
             with self._lock:
-                self._sets[jku] = (now, keys)
+                return self._usable(entry, kid, self._clock())
+        keys: dict[str, dict[str, Any]] | None = None
+        try:
+            keys = self._fetch(jku)
+        except Unauthorized as exc:
+            reason = exc.diagnostics
+        finally:
+            with self._lock:
+                now = self._clock()
+                entry.attempted = now
+                if keys is not None:
+                    entry.keys, entry.fetched, entry.failures = keys, now, 0
+                    entry.retry_at = float("-inf")
+                else:
+                    entry.failures += 1
+                    backoff = JKU_BACKOFF_SECONDS * 2 ** min(entry.failures - 1, 16)
+                    entry.retry_at = now + min(backoff, JKU_BACKOFF_MAX_SECONDS)
+                flight, entry.flight = entry.flight, None
+                if flight is not None:
+                    flight.set()
+        if keys is None:
+            log.warning(
+                "a jku could not be fetched; it is not fetched again before its back-off ends",
+                extra={"reason": reason, "count": entry.failures},
+            )
+            with self._lock:
+                return self._usable(entry, kid, self._clock())
         return keys.get(kid)
 
     @staticmethod
-    def _fetch(jku: str) -> dict[str, dict[str, Any]]:
-        if not jku.startswith("https://") and not is_loopback(jku):
-            raise Unauthorized("jku must be https")
+    def _usable(entry: _JkuEntry, kid: str, now: float) -> dict[str, Any] | None:
+        """A key of the last good set while it is not too old (no fetch now)."""
+        if now - entry.fetched <= JKU_STALE_SECONDS:
+            return entry.keys.get(kid)
+        return None
+
+    def _fetch(self, jku: str) -> dict[str, dict[str, Any]]:
+        timeout = (
+            min(JKU_TIMEOUT[0], self.deadline_seconds),
+            min(JKU_TIMEOUT[1], self.deadline_seconds),
+        )
         try:
-            response = requests.get(jku, timeout=JKU_TIMEOUT, allow_redirects=False)
-            response.raise_for_status()
-            body = response.json()
+            with requests.Session() as session, DeadlineGuard(self.deadline_seconds) as guard:
+                mount_deadline_adapter(session)
+                response = session.get(jku, timeout=timeout, allow_redirects=False, stream=True)
+                with response:
+                    response.raise_for_status()
+                    declared = response.headers.get("Content-Length", "")
+                    if declared.isdigit() and int(declared) > self.max_bytes:
+                        raise Unauthorized("jku answer too large")
+                    data = bytearray()
+                    for chunk in response.iter_content(chunk_size=16384):
+                        data += chunk
+                        if len(data) > self.max_bytes:
+                            raise Unauthorized("jku answer too large")
+                    if guard.fired:
+                        raise requests.Timeout()
+            body = json.loads(data)
         except (requests.RequestException, ValueError):
             raise Unauthorized("jku could not be fetched") from None
         keys = body.get("keys") if isinstance(body, dict) else None

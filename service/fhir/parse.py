@@ -8,8 +8,10 @@ entry becomes a warning naming it and the field, and never fails the evaluation.
 
 from __future__ import annotations
 
-import functools
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,7 +36,12 @@ CLINICAL_TYPES = frozenset(_MODELS)
 OBSERVATIONS_PARAMETER = "observations"
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _MAX_EXPRESSIONS = 5
-VALIDATION_CACHE_SIZE = 4096  # distinct resources; about 1 KB each
+#: Bytes the validation cache may hold: results keyed by a SHA-256 digest of the resource, so
+#: an entry costs a few hundred bytes however large the resource was (some 16,000 entries).
+VALIDATION_CACHE_BYTES = 4 * 1024 * 1024
+#: Bytes counted per cached result besides its strings: key, tuples, dict node.
+_ENTRY_OVERHEAD = 256
+_Result = tuple[tuple[str, ...], str, int] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,24 +243,94 @@ def _exact_number(value: object) -> orjson.Fragment:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-@functools.lru_cache(maxsize=VALIDATION_CACHE_SIZE)
-def _errors(rtype: str, document: bytes) -> tuple[tuple[str, ...], str, int] | None:
+class ValidationCache:
+    """Least-recently-used validation results, keyed by digest and bounded by bytes.
+
+    The key is the SHA-256 of the resource type and its canonical bytes (never the bytes
+    themselves: a resource may be megabytes); each entry is counted as its strings plus a
+    fixed overhead, and the oldest entries go once ``max_bytes`` is passed. Thread-safe.
+    """
+
+    def __init__(self, max_bytes: int = VALIDATION_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[bytes, tuple[_Result, int]] = OrderedDict()
+        self._bytes = 0
+
+    @staticmethod
+    def key(rtype: str, document: bytes) -> bytes:
+        digest = hashlib.sha256(rtype.encode())
+        digest.update(b"\0")
+        digest.update(document)
+        return digest.digest()
+
+    def get(self, key: bytes) -> tuple[bool, _Result]:
+        """``(True, result)`` when ``key`` is cached, else ``(False, None)``."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return False, None
+            self._entries.move_to_end(key)
+            return True, found[0]
+
+    def put(self, key: bytes, result: _Result) -> None:
+        size = _ENTRY_OVERHEAD + len(key)
+        if result is not None:
+            size += sum(len(p) for p in result[0]) + len(result[1])
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            previous = self._entries.pop(key, None)
+            if previous is not None:
+                self._bytes -= previous[1]
+            self._entries[key] = (result, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes counted for the entries held now (never above ``max_bytes``)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+#: The process's validation cache (a chart re-sent by the next CDS Hooks call is not
+#: re-validated).
+VALIDATION_CACHE = ValidationCache()
+
+
+def _errors(rtype: str, document: bytes) -> _Result:
     """``(FHIRPaths, first message, error count)`` of an invalid resource, None if valid.
 
-    Keyed by canonical bytes: a chart re-sent by the next CDS Hooks call is not re-validated.
+    Cached in :data:`VALIDATION_CACHE` by the digest of the canonical bytes.
     """
+    key = ValidationCache.key(rtype, document)
+    hit, cached = VALIDATION_CACHE.get(key)
+    if hit:
+        return cached
+    result: _Result = None
     try:
         _MODELS[rtype].model_validate_json(document)
     except pydantic.ValidationError as exc:
         errors = exc.errors()
         paths = tuple(dict.fromkeys(fhirpath(e["loc"]) for e in errors))[:_MAX_EXPRESSIONS]
-        return paths, str(errors[0]["msg"]), len(errors)
-    return None
+        result = paths, str(errors[0]["msg"]), len(errors)
+    VALIDATION_CACHE.put(key, result)
+    return result
 
 
 def validation_cache_clear() -> None:
     """Forget every cached validation result (benchmarks of never-seen charts use it)."""
-    _errors.cache_clear()
+    VALIDATION_CACHE.clear()
 
 
 def validate(entry: Entry, document: bytes) -> Issue | None:

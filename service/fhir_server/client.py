@@ -11,8 +11,6 @@ that are not FHIR JSON), each quoting the server's OperationOutcome.
 from __future__ import annotations
 
 import json
-import math
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -30,6 +28,7 @@ from service.fhir_server.policy import (
     check_url,
     parse_retry_after,
 )
+from service.outbound import DeadlineGuard, mount_deadline_adapter
 
 FHIR_JSON = "application/fhir+json"
 #: A response larger than this is refused (a patient's record is far smaller).
@@ -91,6 +90,7 @@ class FhirServerClient:
         self.retry_budget = retry_budget
         self.max_retries = max_retries
         self._session = session or requests.Session()
+        mount_deadline_adapter(self._session)
         self._session.headers["Accept"] = FHIR_JSON
         self._sleep = sleep
         self._observe = observe or _ignore_call
@@ -241,42 +241,44 @@ class FhirServerClient:
     ) -> tuple[int, bytes, str | None]:
         timeout = self.effective_timeouts(what)
         started = time.perf_counter()
-        try:
-            response = self._session.request(
-                method,
-                url,
-                headers=headers,
-                data=data,
-                timeout=timeout,
-                stream=True,
-                allow_redirects=False,
-            )
-            with response, _Watchdog(self._remaining(), response) as watchdog:
-                try:
+        # One guard from before the connect to the last body byte: the read timeout bounds
+        # each socket read only, and a server trickling its status line, headers or body a
+        # byte at a time is cut off when the deadline passes (checklist item 57).
+        with DeadlineGuard(self._remaining()) as guard:
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=data,
+                    timeout=timeout,
+                    stream=True,
+                    allow_redirects=False,
+                )
+                with response:
                     body = b"".join(self._chunks(response, what))
-                except requests.RequestException:
-                    if not watchdog.fired:
-                        raise
-                if watchdog.fired:  # cut off mid-body: whatever was read is not the answer
-                    raise requests.Timeout()
-                self._observe(self.base_url, response.status_code, self._since(started))
-                return response.status_code, body, response.headers.get("Retry-After")
-        except requests.Timeout:
-            self._observe(self.base_url, "timeout", self._since(started))
-            raise FhirServerUnavailable(f"the FHIR server did not answer {what} in time") from None
-        except requests.RequestException as exc:
-            self._observe(self.base_url, "connection", self._since(started))
-            raise FhirServerUnavailable(
-                f"{what} to the FHIR server failed ({type(exc).__name__})"
-            ) from None
+                    if guard.fired:  # cut off: whatever was read is not the answer
+                        raise requests.Timeout()
+                    status = response.status_code
+                    self._observe(self.base_url, status, self._since(started))
+                    return status, body, response.headers.get("Retry-After")
+            except requests.RequestException as exc:
+                if guard.fired or isinstance(exc, requests.Timeout):
+                    self._observe(self.base_url, "timeout", self._since(started))
+                    raise FhirServerUnavailable(
+                        f"the FHIR server did not answer {what} in time"
+                    ) from None
+                self._observe(self.base_url, "connection", self._since(started))
+                raise FhirServerUnavailable(
+                    f"{what} to the FHIR server failed ({type(exc).__name__})"
+                ) from None
 
     @staticmethod
     def _since(started: float) -> float:
         return time.perf_counter() - started
 
     def _chunks(self, response: requests.Response, what: str) -> Iterator[bytes]:
-        # The read timeout bounds each socket read only; a server that trickles bytes is cut
-        # off by the deadline here.
+        # The guard in _send cuts a trickling server off inside a read; this stops between reads.
         size = 0
         for chunk in response.iter_content(chunk_size=65536):
             size += len(chunk)
@@ -355,38 +357,3 @@ __all__ = [
     "outcome_text",
     "parse_retry_after",
 ]
-
-
-class _Watchdog:
-    """Cuts a response off when the deadline passes, even inside a blocking read.
-
-    The read timeout bounds each socket read only, and a 64 KiB read of a server that trickles
-    a byte at a time never times out: a timer shuts the connection down instead (a thread per
-    request that has a deadline, i.e. the CDS Hooks fallback fetch).
-    """
-
-    def __init__(self, seconds: float, response: requests.Response) -> None:
-        self.fired = False
-        self._response = response
-        self._timer: threading.Timer | None = None
-        if math.isfinite(seconds):
-            self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-            self._timer.daemon = True
-
-    def _fire(self) -> None:
-        self.fired = True
-        raw = self._response.raw
-        shutdown = getattr(raw, "shutdown", None)  # urllib3 >= 2.3: unblocks a pending read
-        if callable(shutdown):
-            shutdown()
-        else:
-            self._response.close()
-
-    def __enter__(self) -> _Watchdog:
-        if self._timer is not None:
-            self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._timer is not None:
-            self._timer.cancel()

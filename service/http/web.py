@@ -30,7 +30,7 @@ from service.errors import (
 )
 from service.fhir.outcome import operation_outcome
 from service.fhir_server.policy import FhirServerNotAllowed
-from service.metrics import REQUEST_SECONDS, REQUESTS, UNMATCHED
+from service.metrics import REQUEST_SECONDS, REQUESTS, UNMATCHED, method_label
 
 log = logging.getLogger("hipspine.http")
 
@@ -218,6 +218,6 @@ def register_request_metrics(app: Flask) -> None:
         started = g.get("metrics_started")
         if started is not None:
             elapsed = time.perf_counter() - started
-            REQUEST_SECONDS.labels(endpoint, request.method).observe(elapsed)
-        REQUESTS.labels(endpoint, request.method, str(resp.status_code)).inc()
+            REQUEST_SECONDS.labels(endpoint, method_label(request.method)).observe(elapsed)
+        REQUESTS.labels(endpoint, method_label(request.method), str(resp.status_code)).inc()
         return resp
