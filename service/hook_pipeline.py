@@ -19,6 +19,7 @@ from service.cds_hooks.prefetch import gather_bundle
 from service.config import Settings
 from service.core.assessment import Assessment
 from service.fhir.extraction import Extraction
+from service.fhir.unrecognised import card_notes
 from service.fhir_server.client import CallObserver
 from service.pipeline import Caller, EvaluationResult, HookNotes
 
@@ -63,7 +64,7 @@ def answer_hook(
         result = _evaluate(
             service, hook_request, caller, settings, pipeline, deadline, session, observe
         )
-        notes = [w.diagnostics for w in result.extraction.warnings]
+        notes = card_notes(result.extraction.warnings)  # skipped codes first, in one line
         notes += [f"Ignored: {i.diagnostics}" for i in result.extraction.ignored]
         cards = patient_view_cards(
             result.assessment,

@@ -11,12 +11,16 @@ rules do not read and is not listed: a chart's vitals and labs would otherwise b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 
 from service.errors import Issue
 from service.fhir.concept_maps import ConceptMapIndex
 from service.fhir.parse import Scan
 
+#: The words that mark an unrecognised-code warning (the card summarises them by these).
+MARK = "not recognised by any ConceptMap"
+_CODE_IN_TEXT = re.compile(r": code (.+?) " + re.escape(MARK))
 #: At most this many are listed one by one; the rest are counted in one more issue.
 LISTED_MAX = 50
 _SHOWN_CODES = 3
@@ -75,7 +79,7 @@ def unrecognised_observations(found: Scan, index: ConceptMapIndex) -> tuple[Issu
         Issue(
             "warning",
             "not-supported",
-            f"{entry.name}: code {_codes(entry.resource)} not recognised by any ConceptMap; "
+            f"{entry.name}: code {_codes(entry.resource)} {MARK}; "
             "skipped (map it in a site ConceptMap in MAPPINGS_DIR)",
             (f"{entry.expr}.code",),
         )
@@ -91,3 +95,31 @@ def unrecognised_observations(found: Scan, index: ConceptMapIndex) -> tuple[Issu
             )
         )
     return tuple(issues)
+
+
+def card_notes(warnings: Sequence[Issue]) -> list[str]:
+    """The warnings as card notes, the unrecognised codes summarised in ONE first line (count
+    and the first codes): the card shows only its first few notes, and a result that skipped
+    recorded findings must say so where the clinician looks."""
+    skipped = [
+        w for w in warnings if MARK in w.diagnostics or "ConceptMap recognises" in w.diagnostics
+    ]
+    rest = [w.diagnostics for w in warnings if w not in skipped]
+    if not skipped:
+        return rest
+    codes: list[str] = []
+    for warning in skipped:
+        found = _CODE_IN_TEXT.search(warning.diagnostics)
+        if found and found.group(1) not in codes:
+            codes.append(found.group(1))
+    count = sum(1 for w in skipped if _CODE_IN_TEXT.search(w.diagnostics))
+    extra = next((w for w in skipped if not _CODE_IN_TEXT.search(w.diagnostics)), None)
+    if extra is not None:  # the "and N more" issue
+        more = re.search(r"and (\d+) more", extra.diagnostics)
+        count += int(more.group(1)) if more else 0
+    shown = ", ".join(codes[:_SHOWN_CODES]) + (", …" if len(codes) > _SHOWN_CODES else "")
+    line = (
+        f"Not read: {count} Observation(s) with codes no ConceptMap maps ({shown}); "
+        "the result does not include them (map them in a site ConceptMap)"
+    )
+    return [line, *rest]

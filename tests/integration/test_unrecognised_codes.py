@@ -143,4 +143,25 @@ def test_the_patient_view_card_summarises_the_skipped_codes(tmp_path: Path) -> N
         app.extensions["hipspine"].store.close()
     assert resp.status_code == 200, resp.get_data(as_text=True)
     details = " ".join(card["detail"] for card in resp.get_json()["cards"])
-    assert "not recognised" in details and "HIP-IR" in details
+    assert "Not read: " in details and "HIP-IR" in details and "FADIR" in details
+
+
+def test_the_card_summarises_many_skipped_observations_in_one_first_note() -> None:
+    from service.errors import Issue
+    from service.fhir.parse import Entry, Scan, Subject
+    from service.fhir.unrecognised import LISTED_MAX, card_notes, unrecognised_observations
+
+    entries = [
+        Entry(i, f"Bundle.entry[{i}].resource", None, {
+            "resourceType": "Observation", "id": f"o{i}",
+            "code": {"coding": [{"system": LOCAL, "code": f"C{i % 4}"}]}}, "Observation")
+        for i in range(LISTED_MAX + 7)
+    ]  # fmt: skip
+    found = Scan((), (), tuple(Subject(e, "Patient/p", False) for e in entries))
+    issues = unrecognised_observations(found, SHIPPED)
+    assert len(issues) == LISTED_MAX + 1 and "and 7 more" in issues[-1].diagnostics
+    other = Issue("warning", "value", "Observation/x excluded: out of range")
+    notes = card_notes((other, *issues))
+    assert len(notes) == 2 and notes[1] == other.diagnostics
+    assert notes[0].startswith(f"Not read: {LISTED_MAX + 7} Observation(s)")
+    assert f"{LOCAL}|C0" in notes[0] and "…" in notes[0]
