@@ -30,8 +30,16 @@ class _Main(click.Group):
         from service.config import ConfigError
         from service.logs import configure as configure_logging
 
-        # JSON log lines (one line each, never a traceback); the command's own message says it.
-        configure_logging(os.environ.get("LOG_LEVEL", "INFO").upper())
+        try:
+            # JSON log lines (one each, never a traceback); the command's own message says it.
+            level = os.environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+            configure_logging(level)
+        except ValueError:
+            fatal(
+                f"configuration: LOG_LEVEL: expects DEBUG, INFO, WARNING, ERROR or CRITICAL; "
+                f"got {os.environ.get('LOG_LEVEL')!r}",
+                ExitCode.INPUT,
+            )
         try:
             return super().invoke(ctx)
         except ConfigError as exc:

@@ -57,6 +57,16 @@ def _float(e: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise ConfigError("LOG_LEVEL", f"expects one of {', '.join(LOG_LEVELS)}; got {raw!r}")
+    return level
+
+
 def _thresholds(e: Mapping[str, str]) -> Thresholds:
     """``THRESHOLD_<FIELD>`` overrides; an unknown name or a bad value names the variable."""
     valid = sorted(f"THRESHOLD_{f.name.upper()}" for f in fields(Thresholds))
@@ -138,6 +148,8 @@ class Settings:
     fhir_retry_budget: float = 30.0  # seconds spent waiting on 429/503 before giving up
     # Named clients of the FHIR operation, name -> bearer token (empty: the operation is open).
     fhir_api_clients: tuple[tuple[str, str], ...] = ()
+    # The console page (issue 13): GET /console, / redirects to it; off: both answer 404.
+    console_enabled: bool = True
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -168,7 +180,7 @@ class Settings:
                 f"a whole number of bytes, e.g. {d.max_body_bytes} for 5 MB (no unit)",
             ),
             public_base_url=e.get("PUBLIC_BASE_URL", f"http://{host}:{port}").rstrip("/"),
-            log_level=e.get("LOG_LEVEL", d.log_level).upper(),
+            log_level=_log_level(e.get("LOG_LEVEL", d.log_level)),
             thresholds=_thresholds(e),
             mappings_dir=Path(e["MAPPINGS_DIR"]) if e.get("MAPPINGS_DIR") else None,
             profiles_dir=Path(e["PROFILES_DIR"]) if e.get("PROFILES_DIR") else None,
@@ -191,4 +203,5 @@ class Settings:
             fhir_cli_read_timeout=_float(e, "FHIR_CLI_READ_TIMEOUT", d.fhir_cli_read_timeout),
             fhir_retry_budget=_float(e, "FHIR_RETRY_BUDGET", d.fhir_retry_budget),
             fhir_api_clients=_clients(e.get("FHIR_API_CLIENTS", "")),
+            console_enabled=_bool(e.get("CONSOLE_ENABLED", "true")),
         )

@@ -59,6 +59,8 @@ def test_audit_verify_from_another_folder_says_where_it_looked_and_creates_nothi
         ({"MAX_BODY_BYTES": "5MB"}, "MAX_BODY_BYTES"),
         ({"FHIR_DEADLINE": "soon"}, "FHIR_DEADLINE"),
         ({"THRESHOLD_PERSISTENT_PAIN_NRS": "four"}, "THRESHOLD_PERSISTENT_PAIN_NRS"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+        ({"FHIR_API_CLIENTS": "ris"}, "FHIR_API_CLIENTS"),
     ],
 )
 def test_a_bad_setting_names_the_variable_and_exits_2(
