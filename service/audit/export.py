@@ -12,7 +12,7 @@ import hmac
 import logging
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -87,6 +87,10 @@ def parse_instant(value: str, name: str) -> datetime:
         raise InvalidInput(f"{name} is not a FHIR instant: {value!r}", [name]) from None
     if moment.tzinfo is None:
         raise InvalidInput(f"{name} needs a timezone (e.g. Z): {value!r}", [name])
+    try:
+        moment.astimezone(UTC)  # e.g. 0001-01-01T00:00:00+14:00 is before datetime.min in UTC
+    except OverflowError:
+        raise InvalidInput(f"{name} is out of range: {value!r}", [name]) from None
     return moment
 
 

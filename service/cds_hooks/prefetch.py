@@ -20,6 +20,7 @@ import requests
 from service.cds_hooks.discovery import CdsService
 from service.cds_hooks.fhir_fetch import DataUnavailable, Deadline, FhirFetcher, next_link
 from service.config import Settings
+from service.errors import InvalidInput
 from service.fhir_server.client import CallObserver
 
 #: The resource types the rules read (clinical-spec.md §1).
@@ -33,13 +34,33 @@ _USER_TOKENS = {
 }
 
 
+def resource_type(value: Mapping[str, Any], *, where: str, fetched: bool) -> str | None:
+    """``value``'s resourceType: a string or absent (None).
+
+    :raise InvalidInput: anything else in the client's prefetch (400).
+    :raise DataUnavailable: anything else in the FHIR server's answer (412).
+    """
+    kind = value.get("resourceType")
+    if kind is None or isinstance(kind, str):
+        return kind
+    if fetched:
+        raise DataUnavailable(
+            f"the FHIR server's {where} answer has a resourceType that is not a string"
+        )
+    raise InvalidInput(f"prefetch {where}: resourceType must be a string", (f"prefetch.{where}",))
+
+
 @dataclass
 class _Gathered:
+    where: str = "prefetch"
+    fetched: bool = False  # the resources come from the FHIR server (bad ones are a 412)
     resources: list[dict[str, Any]] = field(default_factory=list)
     seen: set[tuple[str, str]] = field(default_factory=set)
 
     def add_resource(self, resource: Any) -> None:
-        if not isinstance(resource, dict) or resource.get("resourceType") not in INPUT_TYPES:
+        if not isinstance(resource, dict):
+            return
+        if resource_type(resource, where=self.where, fetched=self.fetched) not in INPUT_TYPES:
             return
         rid = resource.get("id")
         if isinstance(rid, str):
@@ -59,7 +80,7 @@ class _Gathered:
             self.add_resource(entry.get("resource"))
 
     def add(self, value: Mapping[str, Any]) -> None:
-        if value.get("resourceType") == "Bundle":
+        if resource_type(value, where=self.where, fetched=self.fetched) == "Bundle":
             self.add_page(value)
         else:
             self.add_resource(value)
@@ -114,9 +135,13 @@ def gather_bundle(
         value = prefetch[key]
         if value is None:  # the client has no such data: treat as empty, do not refetch
             continue
-        if not isinstance(value, dict) or value.get("resourceType") in {None, "OperationOutcome"}:
+        if not isinstance(value, dict) or resource_type(value, where=key, fetched=False) in {
+            None,
+            "OperationOutcome",
+        }:
             to_fetch.append(key)
             continue
+        gathered.where, gathered.fetched = key, False
         gathered.add(value)
         if value.get("resourceType") == "Bundle" and next_link(value) is not None:
             to_page.append((key, value))
@@ -164,13 +189,16 @@ def _fetch(
         session=session,
         observe=observe,
     ) as fetcher:
+        gathered.fetched = True
         for key, first in to_page:
+            gathered.where = key
             for page in fetcher.follow_pages(dict(first), what=key)[1:]:
                 gathered.add_page(page)
         for key in to_fetch:
             query = resolve_template(service.prefetch[key], context)
             result = fetcher.get(query, what=key)
-            kind = result.get("resourceType")
+            gathered.where = key
+            kind = resource_type(result, where=key, fetched=True)
             if kind == "Bundle":
                 for page in fetcher.follow_pages(result, what=key):
                     gathered.add_page(page)

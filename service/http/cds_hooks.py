@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from service.audit.port import FeedbackItem
@@ -77,12 +78,24 @@ def feedback(service_id: str) -> Response:
     """:raise 401, 404, 400 (a malformed item fails the batch), 503 (store)."""
     claims = _authenticate(_settings())
     service = _service(service_id)
-    items = load_feedback(request.get_json(force=True, silent=True))
+    items = load_feedback(_json_body())
     caller = claims.client if claims else UNAUTHENTICATED
     current_app.extensions["hipspine"].store.record_feedback(
         [_feedback_item(service, item, caller) for item in items]
     )
     return Response(status=200)
+
+
+def _json_body() -> Any:
+    """The body as JSON, or None when it is not JSON (then a 400 names what is missing).
+
+    orjson, as the FHIR operation: JSON nested deeper than 1024 levels is not JSON here,
+    where the standard library's parser would raise RecursionError (a 500).
+    """
+    try:
+        return orjson.loads(request.get_data(cache=True))
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _settings() -> Settings:
@@ -107,7 +120,7 @@ def _service(service_id: str) -> CdsService:
 
 
 def _hook_request(service: CdsService) -> dict[str, Any]:
-    hook_request = load(HookRequestSchema(), request.get_json(force=True, silent=True))
+    hook_request = load(HookRequestSchema(), _json_body())
     if hook_request["hook"] != service.hook:
         raise InvalidInput(f"this service answers the {service.hook} hook", ("hook",))
     schema = CONTEXT_SCHEMAS[service.hook]()
