@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from service.http.audit import bp as audit_bp
     from service.http.cds_hooks import bp as cds_bp
+    from service.http.console import bp as console_bp
     from service.http.fhir import bp as fhir_bp
     from service.http.ops import bp as ops_bp
     from service.http.rules import bp as rules_bp
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(cds_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(rules_bp)
+    app.register_blueprint(console_bp)
     register_error_handlers(app)
     register_request_metrics(app)
     _register_request_log(app)
