@@ -187,6 +187,18 @@
     });
     return out;
   }
+  /* ?set=key:value,key:value opens a what-if directly (a link a colleague can follow). */
+  var pendingSet = null;
+  function applySet(spec) {
+    spec.split(",").forEach(function (pair) {
+      var at = pair.lastIndexOf(":");
+      if (at < 1) { return; }
+      var key = pair.slice(0, at), value = pair.slice(at + 1);
+      var input = $("whatif").querySelector('[data-key="' + key.replace(/[^a-z0-9.\-]/gi, "") + '"]');
+      if (input) { input.value = value; }
+    });
+    scheduleWhatIf();
+  }
   function scheduleWhatIf() {
     if (timer) { clearTimeout(timer); }
     timer = setTimeout(function () { evaluate(overrides()); }, 150);
@@ -216,6 +228,7 @@
     });
     picture(a.picture);
     whatIfForm(a.editable, fresh);
+    if (fresh && pendingSet) { applySet(pendingSet); pendingSet = null; }
     rows("flags", a.flags, function (f) {
       return el("tr", {}, [el("td", { cls: "name" }, [el("a", { href: f.link, title: f.meaning, text: f.name })]), triCell(f.value), el("td", { text: f.basis })]);
     });
@@ -306,7 +319,9 @@
       useText($("bundle-text").value);
     });
     $("whatif-reset").addEventListener("click", function () { evaluate(null); });
-    var wanted = new URLSearchParams(window.location.search).get("example");
+    var query = new URLSearchParams(window.location.search);
+    var wanted = query.get("example");
+    pendingSet = query.get("set");
     if (wanted) { $("example").value = wanted; $("example").dispatchEvent(new Event("change")); }
   });
 })();
