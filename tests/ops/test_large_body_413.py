@@ -116,3 +116,6 @@ def test_the_drain_is_bounded() -> None:
     assert drain_body(environ, limit=1024) is False and stream.read_bytes == 0
     environ = {"wsgi.input": stream, "CONTENT_LENGTH": "3000"}
     assert drain_body(environ, limit=4096) is True and stream.read_bytes == 3000
+    stream.read_bytes = 0  # and in time: a trickling client is not waited for
+    environ = {"wsgi.input": stream, "CONTENT_LENGTH": str(10**6)}
+    assert drain_body(environ, seconds=-1) is False and stream.read_bytes == 0
