@@ -38,4 +38,8 @@ def add_cors_headers(response: Response) -> Response:
         response.headers["Access-Control-Allow-Methods"] = ALLOW_METHODS
         response.headers["Access-Control-Allow-Headers"] = ALLOW_HEADERS
         response.headers["Access-Control-Max-Age"] = MAX_AGE_SECONDS
+        # Private Network Access: a public https page (the CDS Hooks sandbox) calling a
+        # service on loopback or the LAN asks first; an allowlisted origin may (issue 11).
+        if request.headers.get("Access-Control-Request-Private-Network", "").lower() == "true":
+            response.headers["Access-Control-Allow-Private-Network"] = "true"
     return response
