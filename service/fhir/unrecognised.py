@@ -107,11 +107,13 @@ def card_notes(warnings: Sequence[Issue]) -> list[str]:
     rest = [w.diagnostics for w in warnings if w not in skipped]
     if not skipped:
         return rest
-    codes: list[str] = []
+    codes: list[str] = []  # bare codes: the card clips a note at 160 characters
     for warning in skipped:
         found = _CODE_IN_TEXT.search(warning.diagnostics)
-        if found and found.group(1) not in codes:
-            codes.append(found.group(1))
+        for shown_code in found.group(1).split(", ") if found else ():
+            bare = shown_code.rpartition("|")[2].split(" (+")[0]
+            if bare not in codes:
+                codes.append(bare)
     count = sum(1 for w in skipped if _CODE_IN_TEXT.search(w.diagnostics))
     extra = next((w for w in skipped if not _CODE_IN_TEXT.search(w.diagnostics)), None)
     if extra is not None:  # the "and N more" issue
@@ -119,7 +121,7 @@ def card_notes(warnings: Sequence[Issue]) -> list[str]:
         count += int(more.group(1)) if more else 0
     shown = ", ".join(codes[:_SHOWN_CODES]) + (", …" if len(codes) > _SHOWN_CODES else "")
     line = (
-        f"Not read: {count} Observation(s) with codes no ConceptMap maps ({shown}); "
-        "the result does not include them (map them in a site ConceptMap)"
+        f"Not read: {count} observation(s) with local codes ({shown}); the result leaves them "
+        "out until they are mapped (site ConceptMap)"
     )
     return [line, *rest]

@@ -163,5 +163,5 @@ def test_the_card_summarises_many_skipped_observations_in_one_first_note() -> No
     other = Issue("warning", "value", "Observation/x excluded: out of range")
     notes = card_notes((other, *issues))
     assert len(notes) == 2 and notes[1] == other.diagnostics
-    assert notes[0].startswith(f"Not read: {LISTED_MAX + 7} Observation(s)")
-    assert f"{LOCAL}|C0" in notes[0] and "…" in notes[0]
+    assert notes[0].startswith(f"Not read: {LISTED_MAX + 7} observation(s) with local codes")
+    assert "(C0, C1, C2, …)" in notes[0] and len(notes[0]) <= 160
