@@ -132,6 +132,10 @@ class RecContext:
         return self.true("SPINE_PATH") or self.true("SPINE_SIGNS")
 
 
+#: The reason of a referral added for a painful replaced hip (Q10-06).
+PAINFUL_REPLACEMENT_REASON = "groin pain of a replaced hip (Q10-06)"
+
+
 # --- the plan under construction ---------------------------------------------------------------
 
 
@@ -406,7 +410,7 @@ def add_to_any_category(category: Category, p: _Plan, c: RecContext) -> None:
     if f.painful_replaced is not None:  # Q10-06, Q11-02
         draft = p.add(
             ORTHO_HIP_REFERRAL,
-            "groin pain of a replaced hip (Q10-06)",
+            PAINFUL_REPLACEMENT_REASON,
             extra=advice.PAINFUL_REPLACEMENT.format(items=f.painful_replaced_words),
         )
         draft.extra_sides |= set(f.painful_replaced)
@@ -456,7 +460,9 @@ def _sides(code: str, d: _Draft, c: RecContext) -> tuple[Side, ...]:
         # Q4-17, Q5-03: KL ≥ 3 sides (HIP_SEVERE) and the AVN / FAI / labral side; otherwise
         # the general rule. Q10-06: the painful replaced side.
         chosen = set(f.kl3_sides if c.true("HIP_SEVERE") else ()) | set(f.condition_sides)
-        if not chosen:
+        if not chosen and d.reasons != [PAINFUL_REPLACEMENT_REASON]:
+            # Q10-06: a referral made only for a painful replaced hip is "for that side"; the
+            # general rule would also refer a native hip whose category calls for no referral.
             chosen = set(f.general_sides)
         chosen -= f.replaced  # Q4-13
         chosen |= d.extra_sides

@@ -1,0 +1,235 @@
+"""Independent clinical safety review of the fourth edition (clinical-spec.md §10, §11, Q10).
+
+Each test traces one concrete patient through ``create_app`` (the pipeline every entry point
+uses, and once through ``POST /fhir/$hip-spine-evaluate``) and checks what a clinician would
+act on. The spec id a test holds is in its name and docstring.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from examples.inputs import prior_physiotherapy, red_flag_screen, sided_pain
+from service.core import Side
+from service.core.assessment import Assessment
+from service.pipeline import Pipeline
+from service.samples.chart import Chart
+from service.samples.codes import SNOMED, concept
+
+VISIT = "2026-11-20"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+OSTEOPOROSIS = (SNOMED, "64859006", "Osteoporosis")
+
+
+def chart(birth: str = "1960-01-01") -> Chart:
+    return Chart("p1", "Ada", "Review", "female", birth, VISIT)
+
+
+def assess(app: Flask, c: Chart) -> Assessment:
+    pipeline: Pipeline = app.extensions["hipspine"].pipeline
+    _, assessment = pipeline.assess(c.collection("b1", f"{VISIT}T12:00:00Z"))
+    return assessment
+
+
+def plan(a: Assessment) -> dict[str, tuple[Side, ...]]:
+    return {r.code: r.sides for r in a.recommendations}
+
+
+def lbp_with_negative_hip_exam(c: Chart) -> None:
+    c.pain("site-low-back", 6)
+    red_flag_screen(c)
+    c.test("slr", "left", False)
+    c.test("slr", "right", False)
+    c.lumbar_imaging("normal")
+
+
+# --- (3) sides --------------------------------------------------------------------------------
+
+
+def test_q10_06_painful_replaced_hip_referral_names_only_the_replaced_side(app: Flask) -> None:
+    """Q10-06, Q4-13, Q4-17: left hip replaced with left groin pain 5, FADIR + on the native
+    right hip, LBP 6 → SECONDARY (FUNCTIONAL). The category's row has no orthopaedic referral;
+    Q10-06 adds it "for that side" (the painful replacement). The native right hip, whose
+    FUNCTIONAL pattern calls for a programme, not a surgeon, must not be referred as well
+    (the code named both hips: "Orthopaedic hip referral for both hips")."""
+    c = chart()
+    lbp_with_negative_hip_exam(c)
+    c.hip_replacement("left", "2020-01-01")
+    sided_pain(c, "site-groin", "left", 5)
+    c.rom("internal-rotation", "right", 30)
+    c.test("fadir", "right", True)
+    c.test("faber", "right", False)
+    c.kl("right", 1)
+    a = assess(app, c)
+    sides = plan(a)
+    assert sides["rec-ortho-hip-referral"] == (Side.LEFT,)
+    assert sides["rec-combined-hip-lumbar-management"] == (Side.RIGHT,)
+    ortho = next(r for r in a.recommendations if r.code == "rec-ortho-hip-referral")
+    assert "both hips" not in ortho.instruction
+    assert "painful hip replacement" in ortho.instruction.lower()
+
+
+def test_q10_06_q11_02_unsided_groin_pain_one_replaced_hip(app: Flask) -> None:
+    """Q11-02: a groin pain without side with exactly one (left) hip replaced is that side's;
+    the referral of Q10-06 names the left hip only."""
+    c = chart()
+    lbp_with_negative_hip_exam(c)
+    c.hip_replacement("left", "2020-01-01")
+    c.pain("site-groin", 5)
+    c.rom("internal-rotation", "right", 30)
+    c.test("fadir", "right", True)
+    c.test("faber", "right", False)
+    c.kl("right", 1)
+    assert plan(assess(app, c))["rec-ortho-hip-referral"] == (Side.LEFT,)
+
+
+def test_q4_17_q5_03_referral_names_kl3_side_not_the_sign_side(app: Flask) -> None:
+    """Q4-17, Q5-03 (no defect): KL 3 right, FADIR + left → the referral names the right hip,
+    the programme the left."""
+    c = chart()
+    lbp_with_negative_hip_exam(c)
+    c.pain("site-groin", 0)
+    c.rom("internal-rotation", "left", 30)
+    c.rom("internal-rotation", "right", 30)
+    for side, fadir in (("left", True), ("right", False)):
+        c.test("fadir", side, fadir)
+        c.test("faber", side, False)
+    c.kl("left", 1)
+    c.kl("right", 3)
+    sides = plan(assess(app, c))
+    assert sides["rec-ortho-hip-referral"] == (Side.RIGHT,)
+    assert sides["rec-combined-hip-lumbar-management"] == (Side.LEFT,)
+
+
+# --- (1) emergencies and urgent work-up ---------------------------------------------------------
+
+
+def test_q10_01_old_cancer_history_true_not_erased_by_later_false(app: Flask) -> None:
+    """Q10-01 (no defect): rf-cancer-history true in 2015, false at the visit → RED_FLAG with
+    an urgent MRI of the whole spine (Q10-02)."""
+    c = chart()
+    c.pain("site-low-back", 5)
+    c.sign("rf-cancer-history", True, when="2015-01-01")
+    c.sign("rf-cancer-history", False)
+    a = assess(app, c)
+    assert a.category.name == "RED_FLAG"
+    mri = next(r for r in a.recommendations if r.code == "rec-mri-lumbar-urgent")
+    assert "whole spine" in mri.instruction
+
+
+def test_q10_01_q7_02_malignancy_condition_any_status_but_c44(app: Flask) -> None:
+    """Q10-01, Q4-04, Q7-02 (no defect): a resolved breast cancer (C50.911) and a C7A code are
+    cancer history; a C44 skin cancer and a refuted C50 are not."""
+    for code, status, verification, red in (
+        ("C50.911", "resolved", "confirmed", True),
+        ("C7A.00", "remission", "confirmed", True),
+        ("C44.91", "active", "confirmed", False),
+        ("C50.911", "active", "refuted", False),
+    ):
+        c = chart()
+        c.pain("site-low-back", 5)
+        r = c.condition((ICD10CM, code, "malignancy"), "2019-01-01", verification=verification)
+        r["clinicalStatus"] = concept((CLINICAL, status, status))
+        a = assess(app, c)
+        assert (a.category.name == "RED_FLAG") is red, (code, status, verification)
+
+
+def test_q10_08_q11_06_partial_birth_date_counts_from_latest_day(app: Flask) -> None:
+    """Q10-08, Q11-06 (no defect): osteoporosis, reference 2026-11-20; birthDate 1956-11 (latest
+    day 1956-11-30: 69) does not fire; 1956-10 (latest 1956-10-31: 70) does."""
+    for birth, red in (("1956", False), ("1956-11", False), ("1956-10", True)):
+        c = chart(birth)
+        c.pain("site-low-back", 5)
+        c.condition(OSTEOPOROSIS, "2015-01-01")
+        assert (assess(app, c).category.name == "RED_FLAG") is red, birth
+
+
+def test_q4_08_q5_05_femoral_neck_fracture_recency(app: Flask) -> None:
+    """Q4-08, Q5-05 (no defect): a femoral-neck fracture Condition 30 days before the reference
+    time is RED_FLAG_HIP with urgent imaging of its side; one 90.5 days before is not."""
+    c = chart()
+    c.pain("site-low-back", 4)
+    c.condition((SNOMED, "5913000", "Fracture of neck of femur"), "2026-10-21", side="right")
+    a = assess(app, c)
+    assert plan(a)["rec-imaging-hip-urgent"] == (Side.RIGHT,)
+    c = chart()
+    c.pain("site-low-back", 4)
+    c.condition((ICD10CM, "S72.001A", "fracture"), "2026-08-21T12:00:00Z")
+    assert assess(app, c).category.name != "RED_FLAG"
+
+
+def test_q5_09_q4_02_excluded_observations_do_not_move_the_reference_time(app: Flask) -> None:
+    """Q5-09, Q4-02, E4-5 (no defect): bladder dysfunction 87 days before the visit stays
+    current although a replaced-hip log roll (excluded) is dated 10 days after the visit."""
+    c = chart()
+    c.pain("site-low-back", 5)
+    c.sign("rf-bladder-dysfunction", True, when="2026-08-25")
+    c.hip_replacement("left", "2020-01-01")
+    c.test("log-roll", "left", True, when="2026-11-30")
+    a = assess(app, c)
+    assert a.category.name == "RED_FLAG"
+    assert a.flags["RED_FLAG_EMERGENCY"].value.name == "TRUE"
+
+
+# --- (6) escalation ----------------------------------------------------------------------------
+
+
+def test_e4_16_q4_28_q5_07_escalation_after_negative_injection(app: Flask) -> None:
+    """E4-16, Q4-28 (no defect): IA relief 20 % with hip signs and LBP, physiotherapy failed →
+    INDETERMINATE_NOT_HIP and a spine referral instead of first-line care, no hip referral."""
+    c = chart()
+    c.pain("site-low-back", 6, when="2026-06-01")
+    prior_physiotherapy(c, "2026-08-01")
+    lbp_with_negative_hip_exam(c)
+    c.pain("site-groin", 0)
+    c.rom("internal-rotation", "left", 10)
+    c.rom("internal-rotation", "right", 32)
+    for side, fadir in (("left", True), ("right", False)):
+        c.test("fadir", side, fadir)
+        c.test("faber", side, False)
+    c.kl("left", 1)
+    c.kl("right", 1)
+    c.ia_relief(20, "2026-11-10")
+    codes = list(plan(assess(app, c)))
+    assert codes == ["rec-spine-referral"]
+
+
+# --- end to end ----------------------------------------------------------------------------------
+
+
+def test_q10_06_end_to_end_care_plan_laterality(client: FlaskClient) -> None:
+    """Q10-06, Q4-19 end to end: the CarePlan's orthopaedic referral carries one laterality
+    extension, the left (replaced, painful) hip."""
+    c = chart()
+    lbp_with_negative_hip_exam(c)
+    c.hip_replacement("left", "2020-01-01")
+    sided_pain(c, "site-groin", "left", 5)
+    c.rom("internal-rotation", "right", 30)
+    c.test("fadir", "right", True)
+    c.test("faber", "right", False)
+    c.kl("right", 1)
+    response = client.post(
+        "/fhir/$hip-spine-evaluate",
+        json=c.collection("b1", f"{VISIT}T12:00:00Z"),
+        content_type="application/fhir+json",
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    bundle: dict[str, Any] = response.get_json(force=True)
+    care_plan = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "CarePlan"
+    )
+    ortho = next(
+        a["detail"]
+        for a in care_plan["activity"]
+        if a["detail"]["code"]["coding"][0]["code"] == "rec-ortho-hip-referral"
+    )
+    sides = [
+        x["valueCodeableConcept"]["coding"][0]["code"]
+        for x in ortho.get("extension", [])
+        if x["url"].endswith("/laterality")
+    ]
+    assert sides == ["7771000"]
