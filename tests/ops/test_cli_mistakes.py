@@ -78,8 +78,11 @@ def test_a_misspelt_threshold_is_named_with_the_valid_ones(tmp_path: Path) -> No
 
 def test_an_unreachable_database_url_names_the_host_never_the_password() -> None:
     url = "postgresql://hipspine:s3cr3t-pw@127.0.0.1:1/audit"  # port 1: refused at once
-    for args in (["audit", "verify"], ["db", "upgrade"]):
-        result = run(args, {"DATABASE_URL": url})
+    with socket.socket() as probe:  # a free port, so that serve gets as far as the store
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    for args in (["audit", "verify"], ["db", "upgrade"], ["serve"]):
+        result = run(args, {"DATABASE_URL": url, "PORT": port, "HOST": "127.0.0.1"})
         out = _one_clear_line(result, ExitCode.STORE, "host 127.0.0.1 port 1")
         assert "s3cr3t-pw" not in out
 
