@@ -26,6 +26,7 @@ from service.fhir_server.policy import (
     FhirServerNotAllowed,
     check_scheme,
     check_url,
+    normalise_url,
     parse_retry_after,
 )
 from service.outbound import DeadlineGuard, mount_deadline_adapter
@@ -178,7 +179,8 @@ class FhirServerClient:
         """
         if not self._open:
             raise RuntimeError("FhirServerClient must be used inside a `with` block")
-        absolute = urljoin(self.base_url + "/", url) if url else self.base_url
+        # Checked and sent as resolved: a "next" link's "/../" cannot leave the allowlisted path.
+        absolute = normalise_url(urljoin(self.base_url + "/", url) if url else self.base_url)
         check_url(absolute, allowlist=self.allowlist, allow_http=self.allow_http)
         headers = {"Content-Type": FHIR_JSON} if body is not None else {}
         data = json.dumps(body).encode() if body is not None else None

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from service.errors import PreconditionFailed
 
@@ -35,12 +35,45 @@ class Deadline:
         return max(0.0, self._end - self._clock())
 
 
+_DOT = frozenset({".", "%2e"})
+_DOT_DOT = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
+
+
+def normalise_url(url: str) -> str:
+    """``url`` with its path's dot segments resolved (RFC 3986 §5.2.4), as it will be sent.
+
+    urllib3 removes ``.`` and ``..`` before sending, and servers decode ``%2e``: a ``next``
+    link ``[base]/../admin`` is a request for ``/admin``. Percent-encoded dots count as dots.
+    """
+    parts = urlsplit(url)
+    segments = parts.path.split("/")
+    if not any(seg.lower() in _DOT or seg.lower() in _DOT_DOT for seg in segments):
+        return url
+    out: list[str] = []
+    for seg in segments[1:] if parts.path.startswith("/") else segments:
+        low = seg.lower()
+        if low in _DOT:
+            continue
+        if low in _DOT_DOT:
+            if out:
+                out.pop()
+            continue
+        out.append(seg)
+    last = segments[-1].lower()
+    if last in _DOT or last in _DOT_DOT:
+        out.append("")  # "a/b/.." is the folder "a/"
+    path = "/" + "/".join(out)
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
 def on_allowlist(url: str, prefixes: Sequence[str]) -> bool:
     """True when ``url`` starts with an allowlisted prefix at a path boundary.
 
     ``https://fhir.example.org`` allows ``https://fhir.example.org/r4/Patient/1`` but not
-    ``https://fhir.example.org.evil.test/``.
+    ``https://fhir.example.org.evil.test/``; dot segments are resolved first
+    (:func:`normalise_url`), so ``https://fhir.example.org/r4/../admin`` is not under ``/r4``.
     """
+    url = normalise_url(url)
     for prefix in prefixes:
         p = prefix.rstrip("/")
         if not p:
