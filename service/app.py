@@ -13,7 +13,12 @@ from service.config import ConfigError, Settings
 from service.fhir.profiles import Profiles, default_profiles_dir
 from service.fhir.site_maps import load_index
 from service.http.registry import Services
-from service.http.web import register_error_handlers, register_request_metrics, request_id
+from service.http.web import (
+    StreamedBodyLimit,
+    register_error_handlers,
+    register_request_metrics,
+    request_id,
+)
 from service.logs import configure as configure_logging
 from service.metrics import InstrumentedStore
 from service.pipeline import Pipeline
@@ -30,6 +35,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
+    # chunked bodies over the limit: 413, never cut at it (issue 12 item 9)
+    limited = StreamedBodyLimit(app.wsgi_app, settings.max_body_bytes)
+    app.wsgi_app = limited  # type: ignore[method-assign]
     store = SqlAuditStore(settings.sqlalchemy_url)
     store.upgrade()
     try:
