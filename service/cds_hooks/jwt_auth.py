@@ -105,20 +105,63 @@ def sandbox_jwks() -> Mapping[str, Any]:
 
 
 @lru_cache(maxsize=8)
-def _jwks_file(path: str, mtime: float) -> Mapping[str, Any]:
+def _jwks_file(path: str, mtime_ns: int, size: int) -> Mapping[str, Any]:
     loaded = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(loaded, dict):
         raise ValueError("CDS_JWKS_FILE must hold a JSON object: issuer -> JWK Set")
     return loaded
 
 
+class _LastGoodJwks:
+    """The last key set read whole from each ``CDS_JWKS_FILE`` (issue 12 item 10).
+
+    A file rotated in place is, for a moment, half-written or missing: the last good set is
+    used meanwhile, and the problem logged once per state of the file (no key material).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._good: dict[str, Mapping[str, Any]] = {}
+        self._warned: dict[str, tuple[str, int, int]] = {}
+
+    def read(self, path: str) -> Mapping[str, Any]:
+        mtime_ns = size = 0
+        try:
+            st = Path(path).stat()
+            mtime_ns, size = st.st_mtime_ns, st.st_size
+            loaded = _jwks_file(path, mtime_ns, size)
+        except (OSError, ValueError) as exc:  # missing, half-written (JSONDecodeError), wrong
+            return self._fall_back(path, (type(exc).__name__, mtime_ns, size))
+        with self._lock:
+            self._good[path] = loaded
+            self._warned.pop(path, None)
+        return loaded
+
+    def _fall_back(self, path: str, state: tuple[str, int, int]) -> Mapping[str, Any]:
+        with self._lock:
+            good = self._good.get(path)
+            first = self._warned.get(path) != state
+            self._warned[path] = state
+        if first:
+            log.warning(
+                "CDS_JWKS_FILE unreadable: the last good key set is kept"
+                if good is not None
+                else "CDS_JWKS_FILE unreadable and no key set read yet: tokens are refused",
+                extra={"jwks_file": path, "error_type": state[0]},
+            )
+        return good or {}
+
+
+_LAST_GOOD_JWKS = _LastGoodJwks()
+
+
 def configured_jwks(settings: Settings, issuer: str) -> list[dict[str, Any]]:
     """The pre-registered keys of ``issuer`` (JWKS file, plus the sandbox in development)."""
     keys: list[dict[str, Any]] = []
     if settings.cds_jwks_file:
-        path = Path(settings.cds_jwks_file)
-        jwks = _jwks_file(str(path), path.stat().st_mtime).get(issuer) or {}
-        keys += [k for k in jwks.get("keys", ()) if isinstance(k, dict)]
+        jwks = _LAST_GOOD_JWKS.read(str(Path(settings.cds_jwks_file))).get(issuer) or {}
+        if isinstance(jwks, dict):
+            keys += [k for k in jwks.get("keys", ()) or () if isinstance(k, dict)]
     if settings.cds_trust_sandbox_key and issuer == SANDBOX_ISSUER:
         keys += list(sandbox_jwks()["keys"])
     return keys
