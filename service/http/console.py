@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template
+from flask import Blueprint, Response, redirect, render_template, request
 
 from service.cds_hooks.cards import ids_in_words, patient_view_cards, without_ids
 from service.core import meanings
@@ -52,8 +52,12 @@ from service.core.thresholds import PI_LL_MALALIGNMENT_DEG, RESTRICTED_IR_DEG
 from service.errors import InvalidInput, NotFound
 from service.fhir.extraction import Extraction
 from service.fhir.outputs import build_outputs
+from service.fhir_server.client import FhirServerClient
+from service.fhir_server.records import fetch_patient_bundle
+from service.http.api_auth import authenticate
 from service.http.registry import services
 from service.http.web import json_body
+from service.metrics import observe_fhir_call
 
 bp = Blueprint("console", __name__, template_folder="templates")
 
@@ -82,6 +86,9 @@ SECURITY_HEADERS: Mapping[str, str] = {
 IR_LINE_DEG = RESTRICTED_IR_DEG
 PI_LL_LINE_DEG = PI_LL_MALALIGNMENT_DEG
 _EXAMPLE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # R4 id datatype
+#: Seconds a console read of a FHIR server may spend waiting on 429/503 (a person is waiting).
+PATIENT_RETRY_BUDGET = 5.0
 WHAT_IF = "what-if"  # the source of every overridden finding
 
 
@@ -133,6 +140,8 @@ def console_page() -> Response:
         stylesheet=STYLESHEET,
         script_path=SCRIPT_PATH,
         examples=example_names(),
+        fhir_servers=svc.settings.fhir_server_allowlist,
+        needs_token=bool(svc.settings.fhir_api_clients),
         rule_set=svc.profiles.rule_set,
         service_version=svc.version,
     )
@@ -175,6 +184,40 @@ def console_evaluate() -> Response:
         raise InvalidInput("overrides must be a JSON object", ("overrides",))
     answer = evaluate_view(bundle, overrides)
     return _headers(Response(json.dumps(answer), status=200, mimetype="application/json"))
+
+
+@bp.post(f"{PATH}/patient")
+def console_patient() -> Response:
+    """The Bundle of one patient read from a FHIR server on the allowlist
+    (``{"fhirServer": url, "patientId": id}``): Patient, Observations, Conditions, Procedures.
+
+    The page then evaluates it like a pasted Bundle (what-if included): nothing is recorded and
+    nothing is written back. When ``FHIR_API_CLIENTS`` is set the caller needs one of its
+    bearer tokens (the same as the FHIR operation). Neither the id nor the data is logged.
+    """
+    _enabled()
+    settings = services().settings
+    authenticate(request.headers.get("Authorization"), settings.fhir_api_clients)
+    body = json_body()
+    if not isinstance(body, dict):
+        raise InvalidInput('send {"fhirServer": url, "patientId": id}', ("fhirServer",))
+    server, patient_id = body.get("fhirServer"), body.get("patientId")
+    if not isinstance(server, str) or not server.strip():
+        raise InvalidInput("fhirServer: expects the base URL of a FHIR server", ("fhirServer",))
+    if not isinstance(patient_id, str) or not _FHIR_ID.match(patient_id):
+        raise InvalidInput("patientId: expects a FHIR id", ("patientId",))
+    client = FhirServerClient(
+        server.strip(),
+        allowlist=settings.fhir_server_allowlist,  # checked before any request (412)
+        allow_http=settings.fhir_allow_http,
+        connect_timeout=settings.fhir_cli_connect_timeout,
+        read_timeout=settings.fhir_cli_read_timeout,
+        retry_budget=min(settings.fhir_retry_budget, PATIENT_RETRY_BUDGET),
+        observe=observe_fhir_call,
+    )
+    with client:
+        bundle = fetch_patient_bundle(client, patient_id)
+    return _headers(Response(json.dumps(bundle), status=200, mimetype="application/json"))
 
 
 # --- the evaluation, never recorded ------------------------------------------------------------

@@ -320,3 +320,151 @@ def test_what_if_bad_overrides_are_400(client: FlaskClient, overrides: dict[str,
     )
     assert resp.status_code == 400
     assert resp.get_json()["resourceType"] == "OperationOutcome"
+
+
+# --- a patient on a FHIR server (the allowlist applies) ------------------------------------------
+class _TinyFhirServer:
+    """A FHIR server on 127.0.0.1 in a thread, serving one example Bundle's resources:
+    ``GET /fhir/Patient/{id}`` and ``GET /fhir/{Type}?patient={id}`` (searchset)."""
+
+    def __init__(self, bundle: dict[str, Any]) -> None:
+        from werkzeug.serving import make_server
+
+        self.resources = [e["resource"] for e in bundle["entry"]]
+        self.requests: list[str] = []
+        self.server = make_server("127.0.0.1", 0, self._app)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/fhir"
+        import threading
+
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def _app(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        from urllib.parse import parse_qs
+
+        path = environ["PATH_INFO"].removeprefix("/fhir/")
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        self.requests.append(path)
+        kind, _, rid = path.partition("/")
+        if rid:
+            found = [r for r in self.resources if r["resourceType"] == kind and r["id"] == rid]
+            status, body = ("200 OK", found[0]) if found else ("404 Not Found", {})
+        else:
+            patient = query.get("patient", [""])[0]
+            matches = [
+                r
+                for r in self.resources
+                if r["resourceType"] == kind
+                and (r.get("subject") or r.get("patient") or {})
+                .get("reference", "")
+                .endswith(f"Patient/{patient}")
+            ]
+            status = "200 OK"
+            body = {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{"resource": r, "search": {"mode": "match"}} for r in matches],
+            }
+        start_response(status, [("Content-Type", "application/fhir+json")])
+        return [json.dumps(body).encode()]
+
+    def __enter__(self) -> _TinyFhirServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+def _patient_app(tmp_path: Path, **overrides: Any) -> Flask:
+    settings = Settings.from_env({}).with_overrides(
+        data_dir=tmp_path / "data", public_base_url="http://127.0.0.1:8080", **overrides
+    )
+    return create_app(settings)
+
+
+def test_a_patient_is_read_from_an_allowlisted_server_and_evaluated_unrecorded(
+    tmp_path: Path,
+) -> None:
+    bundle = _bundle(HIP_DRIVEN)
+    patient = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    with _TinyFhirServer(bundle) as fhir:
+        app = _patient_app(tmp_path, fhir_server_allowlist=(fhir.url,))
+        try:
+            client = app.test_client()
+            html = client.get("/console").get_data(as_text=True)
+            assert f'<option value="{fhir.url}">' in html and 'id="patient-id"' in html
+            before = _count(app)
+            resp = client.post(
+                "/console/patient", json={"fhirServer": fhir.url, "patientId": patient["id"]}
+            )
+            assert resp.status_code == 200, resp.get_data(as_text=True)
+            read = resp.get_json()
+            assert read["resourceType"] == "Bundle"
+            assert fhir.requests[0] == f"Patient/{patient['id']}"
+            view = _evaluate(client, read)
+            assert view["category"]["code"] == _evaluate(client, bundle)["category"]["code"]
+            assert _count(app) == before  # read and evaluated, never recorded
+        finally:
+            app.extensions["hipspine"].store.close()
+
+
+def test_a_server_off_the_allowlist_is_refused_before_any_request(tmp_path: Path) -> None:
+    with _TinyFhirServer(_bundle(HIP_DRIVEN)) as fhir:
+        app = _patient_app(tmp_path, fhir_server_allowlist=("https://fhir.example.org",))
+        try:
+            client = app.test_client()
+            resp = client.post("/console/patient", json={"fhirServer": fhir.url, "patientId": "p1"})
+            assert resp.status_code == 412
+            assert "FHIR_SERVER_ALLOWLIST" in resp.get_json()["issue"][0]["diagnostics"]
+            assert fhir.requests == []
+        finally:
+            app.extensions["hipspine"].store.close()
+
+
+def test_without_an_allowlist_the_page_says_so(client: FlaskClient) -> None:
+    html = client.get("/console").get_data(as_text=True)
+    assert 'id="no-fhir-server"' in html and "FHIR_SERVER_ALLOWLIST" in html
+
+
+def test_the_patient_read_needs_the_api_token_when_clients_are_set(tmp_path: Path) -> None:
+    bundle = _bundle(HIP_DRIVEN)
+    patient_id = next(
+        e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    with _TinyFhirServer(bundle) as fhir:
+        app = _patient_app(
+            tmp_path,
+            fhir_server_allowlist=(fhir.url,),
+            fhir_api_clients=(("portal", "s3cret-token"),),
+        )
+        try:
+            client = app.test_client()
+            assert 'id="api-token"' in client.get("/console").get_data(as_text=True)
+            body = {"fhirServer": fhir.url, "patientId": patient_id}
+            assert client.post("/console/patient", json=body).status_code == 401
+            wrong = {"Authorization": "Bearer nope"}
+            assert client.post("/console/patient", json=body, headers=wrong).status_code == 401
+            assert fhir.requests == []
+            right = {"Authorization": "Bearer s3cret-token"}
+            assert client.post("/console/patient", json=body, headers=right).status_code == 200
+        finally:
+            app.extensions["hipspine"].store.close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"fhirServer": "https://fhir.example.org", "patientId": "../admin"},
+        {"fhirServer": "", "patientId": "p1"},
+        {"patientId": "p1"},
+        {"fhirServer": "https://fhir.example.org", "patientId": 5},
+        [1],
+    ],
+)
+def test_the_patient_read_refuses_bad_input(client: FlaskClient, body: Any) -> None:
+    resp = client.post("/console/patient", json=body)
+    assert resp.status_code == 400
+    assert resp.get_json()["resourceType"] == "OperationOutcome"

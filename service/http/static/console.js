@@ -293,6 +293,27 @@
       })
       .catch(function () { status("The service could not be reached.", true); });
   }
+  function readPatient() {
+    var id = $("patient-id").value.trim();
+    if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) { status("Enter a FHIR patient id (letters, digits, - and .).", true); return; }
+    var headers = { "Content-Type": "application/json", "Accept": "application/json" };
+    var token = $("api-token") ? $("api-token").value.trim() : "";  // kept in the page only
+    if (token) { headers.Authorization = "Bearer " + token; }
+    status("Reading the patient from the FHIR server…");
+    fetch("/console/patient", { method: "POST", headers: headers, credentials: "same-origin",
+      body: JSON.stringify({ fhirServer: $("fhir-server").value, patientId: id }) })
+      .then(function (resp) {
+        return resp.json().then(function (body) { return { resp: resp, body: body }; },
+          function () { return { resp: resp, body: null }; });
+      })
+      .then(function (r) {
+        if (!r.resp.ok) { status(problem(r.resp, r.body), true); return; }
+        bundle = r.body;
+        $("bundle-text").value = JSON.stringify(r.body, null, 2);
+        evaluate(null);
+      })
+      .catch(function () { status("The service could not be reached.", true); });
+  }
   function useText(text) {
     try { bundle = JSON.parse(text); }
     catch (e) { status("That is not valid JSON: " + e.message, true); return; }
@@ -319,6 +340,8 @@
       useText($("bundle-text").value);
     });
     $("whatif-reset").addEventListener("click", function () { evaluate(null); });
+    var read = $("read-patient");
+    if (read) { read.addEventListener("click", readPatient); }
     var query = new URLSearchParams(window.location.search);
     var wanted = query.get("example");
     pendingSet = query.get("set");
