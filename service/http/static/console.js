@@ -147,6 +147,9 @@
     svg.appendChild(s("line", { x1: px - 8, y1: y10, x2: px + 40, y2: y10, "class": "line" }));
     svg.appendChild(s("text", { x: px + 42, y: y10 + 4 }, p.pi_ll_line + "°"));
     box.appendChild(svg);
+    box.appendChild(el("p", { cls: "legend", text: "Dark bars: internal rotation (IR); light bars: external rotation (ER); " +
+      "dashed red lines: restricted IR below " + p.ir_line + "° (RESTRICTED_IR), malalignment above PI−LL " + p.pi_ll_line +
+      "° (SPINE_PATH); asymmetry counts from " + p.asymmetry_line + "° (ROT_ASYMMETRY)." }));
   }
 
   function whatIfForm(editable, fresh) {
