@@ -98,3 +98,22 @@ def test_the_sandbox_serves_a_card_for_the_printed_patient_and_ctrl_c_stops_all(
     while time.monotonic() < deadline and not (_closed(port) and _closed(fhir_port)):
         time.sleep(0.2)
     assert _closed(port) and _closed(fhir_port)
+
+
+def test_the_readmes_by_hand_settings_are_the_ones_hipspine_sandbox_uses() -> None:
+    """README "Point the CDS Hooks sandbox at the service": the `make run` block's variables
+    give the same settings as ``hipspine sandbox`` (so the two ways cannot drift apart)."""
+    from service.config import Settings
+    from service.sandbox import sandbox_settings
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Point the CDS Hooks sandbox at the service") :]
+    block = re.search(r"By hand.*?```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    env = dict(re.findall(r"^([A-Z_]+)=(\S+) \\$", block.group(1), re.M))
+    assert set(env) == {
+        "CDS_TRUST_SANDBOX_KEY", "CORS_ORIGINS", "PUBLIC_BASE_URL", "FHIR_SERVER_ALLOWLIST",
+    }  # fmt: skip
+    by_hand = Settings.from_env(env)
+    one_command = sandbox_settings(Settings.from_env({}), 8080, "http://127.0.0.1:8090/fhir")
+    assert by_hand == one_command
