@@ -328,11 +328,15 @@ class _TinyFhirServer:
     ``GET /fhir/Patient/{id}`` and ``GET /fhir/{Type}?patient={id}`` (searchset)."""
 
     def __init__(self, bundle: dict[str, Any]) -> None:
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class Quiet(WSGIRequestHandler):  # the stand-in server's own lines are not ours
+            def log(self, type: str, message: str, *args: Any) -> None:
+                pass
 
         self.resources = [e["resource"] for e in bundle["entry"]]
         self.requests: list[str] = []
-        self.server = make_server("127.0.0.1", 0, self._app)
+        self.server = make_server("127.0.0.1", 0, self._app, request_handler=Quiet)
         self.url = f"http://127.0.0.1:{self.server.server_port}/fhir"
         import threading
 
@@ -468,3 +472,46 @@ def test_the_patient_read_refuses_bad_input(client: FlaskClient, body: Any) -> N
     resp = client.post("/console/patient", json=body)
     assert resp.status_code == 400
     assert resp.get_json()["resourceType"] == "OperationOutcome"
+
+
+def test_no_patient_data_reaches_the_logs(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The console logs routes and statuses only: no patient id, resource id or value."""
+    import io
+    import logging
+
+    from service.logs import JsonFormatter
+
+    sink = io.StringIO()
+    handler = logging.StreamHandler(sink)
+    handler.setFormatter(JsonFormatter())
+    loggers = [logging.getLogger(n) for n in ("hipspine", "service", "")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    bundle = _bundle(HIP_DRIVEN)
+    patient_id = next(
+        e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    ids = [e["resource"]["id"] for e in bundle["entry"]]
+    try:
+        with _TinyFhirServer(bundle) as fhir:
+            app = _patient_app(tmp_path, fhir_server_allowlist=(fhir.url,))
+            try:
+                client = app.test_client()
+                body = {"fhirServer": fhir.url, "patientId": patient_id}
+                assert client.post("/console/patient", json=body).status_code == 200
+                _evaluate(client, bundle)
+                _evaluate(client, {"bundle": bundle, "overrides": {"pi-ll": 25}})
+                bad = {"bundle": bundle, "overrides": {"rom.internal-rotation.left": patient_id}}
+                assert client.post("/console/evaluate", json=bad).status_code == 400
+            finally:
+                app.extensions["hipspine"].store.close()
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    out, err = capfd.readouterr()
+    everything = "\n".join((sink.getvalue(), out, err))
+    assert '"route": "/console/patient"' in everything or "/console/patient" in everything
+    leaked = [i for i in ids if i in everything]
+    assert leaked == []
