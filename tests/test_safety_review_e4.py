@@ -17,7 +17,7 @@ from service.core import Side
 from service.core.assessment import Assessment
 from service.pipeline import Pipeline
 from service.samples.chart import Chart
-from service.samples.codes import SNOMED, concept
+from service.samples.codes import SNOMED, UCUM, concept
 
 VISIT = "2026-11-20"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -233,3 +233,62 @@ def test_q10_06_end_to_end_care_plan_laterality(client: FlaskClient) -> None:
         if x["url"].endswith("/laterality")
     ]
     assert sides == ["7771000"]
+
+
+# --- (5) MRI and lumbar imaging ---------------------------------------------------------------
+
+
+def radicular_lbp(c: Chart) -> None:
+    c.pain("site-low-back", 5)
+    c.pain("site-groin", 0)
+    red_flag_screen(c)
+    c.test("slr", "left", True)
+    c.test("slr", "right", False)
+    c.rom("internal-rotation", "left", 30)
+    c.rom("internal-rotation", "right", 30)
+    for side in ("left", "right"):
+        c.test("fadir", side, False)
+        c.test("faber", side, False)
+
+
+def test_q10_05_old_lumbar_imaging_is_listed_as_old(app: Flask) -> None:
+    """Q10-05, Q11-01: a disc herniation imaged 366 days before the visit and a radicular SLR
+    today → the lumbar MRI is asked for, and its instruction lists the imaging on record as old
+    ("older ones are listed as old imaging"); the code said nothing, so the clinician could
+    not tell why an MRI was asked although imaging exists."""
+    c = chart()
+    radicular_lbp(c)
+    c.lumbar_imaging("disc-herniation", when="2025-11-19")
+    a = assess(app, c)
+    mri = next(r for r in a.recommendations if r.code == "rec-mri-lumbar")
+    assert "2025-11-19" in mri.instruction
+    assert "older than 12 months" in mri.instruction
+
+
+def test_q10_05_q11_01_imaging_365_days_old_is_known(app: Flask) -> None:
+    """Q10-05, Q11-01 (no defect): imaging exactly 365 days old is known (no MRI); untimed
+    imaging is known."""
+    c = chart()
+    radicular_lbp(c)
+    c.lumbar_imaging("disc-herniation", when="2025-11-20")
+    assert "rec-mri-lumbar" not in plan(assess(app, c))
+
+
+def test_q10_05_mri_deferred_only_with_motor_examination_known_normal(app: Flask) -> None:
+    """Q10-05, E4-13 (no defect): a 3-week radicular episode gets the MRI while the motor
+    examination is unknown or only half recorded, and first-line care with the safety-netting
+    sentence once myotomal weakness and myelopathy are both recorded false."""
+    c = chart()
+    radicular_lbp(c)
+    c.observation(
+        "survey",
+        concept(("http://hipspine-cds.org/fhir/CodeSystem/hsc", "symptom-duration", "d")),
+        {"valueQuantity": {"value": 3, "unit": "wk", "system": UCUM, "code": "wk"}},
+    )
+    c.sign("myotomal-weakness", False)
+    assert "rec-mri-lumbar" in plan(assess(app, c))
+    c.sign("myelopathy-signs", False)
+    a = assess(app, c)
+    assert "rec-mri-lumbar" not in plan(a)
+    care = next(r for r in a.recommendations if r.code == "rec-lbp-first-line-care")
+    assert "new or worsening leg weakness" in care.instruction

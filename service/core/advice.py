@@ -404,6 +404,10 @@ MYELOPATHY_REFERRAL = (
     "Myelopathy signs: MRI of the cervical and thoracic spine; not explained by the hip."  # Q10-04
 )
 TRAUMA_IMAGING = "Imaging for a vertebral or hip fracture as the examination indicates."  # Q4-41
+#: Q10-05: lumbar imaging older than 365 days [P] is not "lumbar imaging known"; it is listed.
+OLD_LUMBAR_IMAGING = (
+    "The lumbar imaging on record ({date}) is older than 12 months: not counted as current."
+)
 
 #: ``{code: ((when, in words), text), …}``: the case sentences appended to an instruction.
 ADDENDA: Mapping[str, tuple[tuple[str, str], ...]] = MappingProxyType(

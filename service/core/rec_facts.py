@@ -20,6 +20,7 @@ from service.core.evidence import (
     lumbar_imaging_known,
     myelopathy,
     myotomal_weakness,
+    old_lumbar_imaging,
     prior_lumbar_surgery,
     sij_reason,
 )
@@ -139,6 +140,7 @@ class Facts:
     precautions: tuple[str, ...] = ()
     sij_from_cluster: bool = True
     lumbar_imaging_known: bool = False
+    old_lumbar_imaging: str = ""  # Q10-05: the date of imaging older than 365 days
     prior_lumbar_surgery: bool = False
     radicular_findings: tuple[str, ...] = ()
     painful_replaced: tuple[Side, ...] | None = None
@@ -344,12 +346,20 @@ def facts_of(f: Findings, flags: Mapping[str, Flag], t: Thresholds) -> Facts:
         precautions=mt_precautions(f, t),
         sij_from_cluster=sij_reason(f, groin) == "cluster",
         lumbar_imaging_known=lumbar_imaging_known(f, t),
+        old_lumbar_imaging=_old_imaging_date(f, t),
         prior_lumbar_surgery=prior_lumbar_surgery(f),
         radicular_findings=_radicular_findings(f),
         painful_replaced=painful_sides if painful_sides or painful_unsided else None,
         hip_findings=hip_finding_words(f, flags, replaced),
         spine_findings=spine_finding_words(f),
     )
+
+
+def _old_imaging_date(f: Findings, t: Thresholds) -> str:
+    """Q10-05: lumbar imaging older than 365 days is "listed as old imaging": its date."""
+    if not old_lumbar_imaging(f, t) or f.lumbar_imaging_time is None:
+        return ""
+    return f.lumbar_imaging_time.date().isoformat()
 
 
 # --- the findings that carry a conclusion (§6.1 lead, Q4-44) ------------------------------------

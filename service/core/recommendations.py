@@ -493,6 +493,9 @@ def _finish(d: _Draft, c: RecContext, category: Category) -> Recommendation:
     }.get(d.code, "")
     if d.code == MRI_LUMBAR and f.prior_lumbar_surgery:
         variant = "AFTER_SURGERY"  # Q10-05
+    old_imaging = advice.OLD_LUMBAR_IMAGING.format(date=f.old_lumbar_imaging)
+    if d.code == MRI_LUMBAR and f.old_lumbar_imaging and old_imaging not in d.extras:
+        d.extras.append(old_imaging)  # Q10-05: older imaging is listed as old imaging
     if d.code == IA_HIP_INJECTION and len(sides) == 2:
         variant = "BOTH_SIDES"  # §5.2, §5.4: one hip at a time (conservative reading)
     text = entry.text(variant).format(
