@@ -92,6 +92,12 @@ def on_starting(server: Any) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
+    # gunicorn's own refusals (414, 431, 400) as JSON OperationOutcomes, whatever the
+    # worker class (GUNICORN_WORKER_CLASS=sync included; issue 12 item 11)
+    from service.workers import install_json_errors
+
+    install_json_errors()
+
     # The app (mappings, profiles, fhir.resources models, SQLAlchemy) is built by now and lives
     # as long as the worker: move it out of the garbage collector's generations, so a full
     # collection no longer walks it (measured: a 60 ms pause about every 250 calls before,

@@ -26,6 +26,7 @@ TLS is not buffered (gunicorn's own TLS would need the handshake inside the work
 from __future__ import annotations
 
 import errno
+import json
 import os
 import queue
 import selectors
@@ -60,6 +61,52 @@ _TIMEOUT_ANSWER = (
     + b"\r\n\r\n"
     + _TIMEOUT_BODY
 )
+
+
+#: What gunicorn's own refusals say (never the request line or a header: they can carry
+#: tokens and names). Status -> (OperationOutcome issue code, diagnostics).
+_GUNICORN_REFUSALS = {
+    400: ("invalid", "the request is not valid HTTP/1.1"),
+    403: ("forbidden", "the request is forbidden"),
+    414: ("too-long", "the request line is too long (at most 8190 bytes)"),
+    417: ("not-supported", "the Expect header is not supported"),
+    431: ("too-long", "the header fields are too large (at most 100 fields of 8190 bytes)"),
+    500: ("exception", "internal error"),
+    501: ("not-supported", "the transfer coding is not supported"),
+}
+
+
+def outcome_answer(status: int, reason: str) -> bytes:
+    """A whole HTTP answer (``Connection: close``) with an OperationOutcome in JSON."""
+    code, text = _GUNICORN_REFUSALS.get(status, ("processing", reason))
+    severity = "fatal" if status >= 500 else "error"
+    body = json.dumps(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": severity, "code": code, "diagnostics": text}],
+        },
+        separators=(",", ":"),
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def write_error_outcome(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's ``util.write_error`` (HTML with the message) as an OperationOutcome."""
+    util.write_nonblock(sock, outcome_answer(int(status_int), str(reason)))
+
+
+def install_json_errors() -> None:
+    """Make gunicorn's own error answers (400, 414, 431, 500, ...) JSON OperationOutcomes."""
+    util.write_error = write_error_outcome
+
+
+# gunicorn loads the worker class in the master before it forks the workers: every worker
+# (and `hipspine serve`) answers its refusals in JSON (issue 12 item 11).
+install_json_errors()
 
 
 def max_body_bytes() -> int:
@@ -438,4 +485,11 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
         lingering.sock.close()
 
 
-__all__ = ["BufferingWorker", "Prebuffered", "RequestReader", "max_body_bytes"]
+__all__ = [
+    "BufferingWorker",
+    "Prebuffered",
+    "RequestReader",
+    "install_json_errors",
+    "max_body_bytes",
+    "outcome_answer",
+]
