@@ -33,6 +33,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request
 
 from service.cds_hooks.cards import ids_in_words, patient_view_cards, without_ids
+from service.core import evaluate as evaluate_findings
 from service.core import meanings
 from service.core.assessment import Assessment
 from service.core.classifications import pi_minus_ll
@@ -48,6 +49,7 @@ from service.core.findings import (
     TestFinding,
     TestResult,
 )
+from service.core.red_flags import RED_FLAG_WORDS
 from service.core.thresholds import PI_LL_MALALIGNMENT_DEG, RESTRICTED_IR_DEG
 from service.errors import InvalidInput, NotFound
 from service.fhir.extraction import Extraction
@@ -231,8 +233,6 @@ def evaluate_view(bundle: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
     if overrides:
         changed = apply_overrides(extraction.findings, overrides)
         what_if_extraction = replace(extraction, findings=changed)
-        from service.core import evaluate as evaluate_findings
-
         after = evaluate_findings(changed, svc.profiles.rule_set, pipeline.thresholds)
         what_if = _view(what_if_extraction, after)
         what_if["editable"] = editable(changed)
@@ -427,6 +427,12 @@ class Editable:
 
 _ROM = (Motion.INTERNAL_ROTATION, Motion.EXTERNAL_ROTATION)
 _WHAT_IF_TESTS = (SidedTest.FADIR, SidedTest.FABER, SidedTest.SLR, SidedTest.THOMAS)
+_TEST_WORDS = {
+    SidedTest.FADIR: "FADIR test",
+    SidedTest.FABER: "FABER test",
+    SidedTest.SLR: "Straight leg raise",
+    SidedTest.THOMAS: "Thomas test",
+}
 
 
 def _words_of(enum_value: str) -> str:
@@ -455,7 +461,7 @@ def editable(f: Findings) -> list[dict[str, Any]]:
     for test in _WHAT_IF_TESTS:
         for side in Side:
             t = f.sided_tests.get((test, side))
-            label = f"{_words_of(test.value).upper()}, {side.value}"
+            label = f"{_TEST_WORDS.get(test, _words_of(test.value))}, {side.value}"
             items.append(
                 Editable(
                     f"test.{test.value}.{side.value}",
@@ -469,7 +475,7 @@ def editable(f: Findings) -> list[dict[str, Any]]:
         items.append(
             Editable(
                 f"red-flag.{kind.value}",
-                f"Red flag: {_words_of(kind.value)}",
+                f"Red flag: {RED_FLAG_WORDS.get(kind, _words_of(kind.value))}",
                 "bool",
                 b.value if b else None,
             )

@@ -122,7 +122,7 @@
     function bar(x, v, cls, label) {
       var hgt = v === null ? 0 : Math.max(0, Math.min(v, 65)) * scale;
       svg.appendChild(s("rect", { x: x, y: base - hgt, width: 26, height: hgt, "class": cls }));
-      svg.appendChild(s("text", { x: x + 13, y: base - hgt - 4, "text-anchor": "middle" }, v === null ? "–" : fmt(v)));
+      svg.appendChild(s("text", { x: x + 13, y: base - hgt - 4, "text-anchor": "middle" }, v === null ? "n/r" : fmt(v)));
       svg.appendChild(s("text", { x: x + 13, y: base + 14, "text-anchor": "middle" }, label));
     }
     bar(40, p.ir.left, "bar-ir", "IR");
@@ -134,7 +134,7 @@
     var y15 = base - p.ir_line * scale;
     svg.appendChild(s("line", { x1: 30, y1: y15, x2: 235, y2: y15, "class": "line" }));
     svg.appendChild(s("text", { x: 238, y: y15 + 4 }, "IR " + p.ir_line + "°"));
-    svg.appendChild(s("text", { x: 30, y: 16 }, p.asymmetry === null ? "asymmetry: not computed" :
+    svg.appendChild(s("text", { x: 30, y: 16 }, p.asymmetry === null ? "IR asymmetry: not computed (IR needed on both sides)" :
       "|IR L − IR R| = " + fmt(p.asymmetry) + (p.asymmetry >= p.asymmetry_line ? " ≥ " : " < ") + p.asymmetry_line + "°"));
     // PI−LL on the right, one bar against the 10° line (negative values drawn at zero height)
     var px = 330;
@@ -147,7 +147,7 @@
     svg.appendChild(s("line", { x1: px - 8, y1: y10, x2: px + 40, y2: y10, "class": "line" }));
     svg.appendChild(s("text", { x: px + 42, y: y10 + 4 }, p.pi_ll_line + "°"));
     box.appendChild(svg);
-    box.appendChild(el("p", { cls: "legend", text: "Dark bars: internal rotation (IR); light bars: external rotation (ER); " +
+    box.appendChild(el("p", { cls: "legend", text: "n/r: not recorded. Dark bars: internal rotation (IR); light bars: external rotation (ER); " +
       "dashed red lines: restricted IR below " + p.ir_line + "° (RESTRICTED_IR), malalignment above PI−LL " + p.pi_ll_line +
       "° (SPINE_PATH); asymmetry counts from " + p.asymmetry_line + "° (ROT_ASYMMETRY)." }));
   }
