@@ -515,3 +515,27 @@ def test_no_patient_data_reaches_the_logs(
     assert '"route": "/console/patient"' in everything or "/console/patient" in everything
     leaked = [i for i in ids if i in everything]
     assert leaked == []
+
+
+def test_every_control_of_the_page_has_a_label(client: FlaskClient) -> None:
+    """Accessible names: each input, select and textarea is named by a <label for=…>."""
+    from html.parser import HTMLParser
+
+    class Controls(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ids: list[str] = []
+            self.labelled: set[str] = set()
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if tag in {"input", "select", "textarea"}:
+                self.ids.append(str(a.get("id")))
+            if tag == "label" and a.get("for"):
+                self.labelled.add(str(a["for"]))
+
+    page = Controls()
+    page.feed(client.get("/console").get_data(as_text=True))
+    assert page.ids and set(page.ids) <= page.labelled
+    js = client.get(SCRIPT_PATH).get_data(as_text=True)
+    assert '"for": id' in js  # the what-if controls the script builds are labelled too

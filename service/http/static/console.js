@@ -153,7 +153,10 @@
   }
 
   function whatIfForm(editable, fresh) {
-    var box = clear($("whatif"));
+    var box = $("whatif");
+    var focused = box.contains(document.activeElement) && document.activeElement.dataset ?
+      document.activeElement.dataset.key : null;  // keyboard users keep their place
+    clear(box);
     editable.forEach(function (e) {
       if (fresh) { recorded[e.key] = e.value; }
       var id = "wi-" + e.key.replace(/[^a-z0-9]+/gi, "-");
@@ -176,6 +179,7 @@
       input.addEventListener("change", scheduleWhatIf);
       item.appendChild(input);
       box.appendChild(item);
+      if (focused === e.key) { input.focus(); }
     });
   }
   function overrides() {
