@@ -292,3 +292,58 @@ def test_q10_05_mri_deferred_only_with_motor_examination_known_normal(app: Flask
     assert "rec-mri-lumbar" not in plan(a)
     care = next(r for r in a.recommendations if r.code == "rec-lbp-first-line-care")
     assert "new or worsening leg weakness" in care.instruction
+
+
+# --- (3) sides: a Condition of a replaced hip (Q4-13) -------------------------------------------
+
+HSC_SYSTEM = "http://hipspine-cds.org/fhir/CodeSystem/hsc"
+
+
+def replaced_left_native_right_fadir(c: Chart) -> None:
+    c.pain("site-low-back", 5)
+    c.pain("site-groin", 0)
+    red_flag_screen(c)
+    c.hip_replacement("left", "2019-01-01")
+    c.rom("internal-rotation", "right", 30)
+    c.test("fadir", "right", True)
+    c.test("faber", "right", False)
+    c.kl("right", 1)
+    c.test("slr", "left", False)
+    c.test("slr", "right", False)
+    c.lumbar_imaging("normal")
+
+
+def test_q4_13_e4_22_avn_of_the_replaced_hip_is_no_urgent_referral_of_the_other(
+    app: Flask,
+) -> None:
+    """Q4-13, E4-22, Q10-13: AVN of the left hip, replaced in 2019 for it (the Condition stays on
+    the problem list), FADIR + on the native right hip, LBP → SECONDARY (FUNCTIONAL). The AVN of
+    a replaced side is not hip evidence: the code asked for an "urgent orthopaedic referral for
+    the right hip, with hip MRI (avascular necrosis)" and named AVN among the right hip's
+    findings: a wrong-side urgent work-up. The programme keeps its precautions (no hip
+    mobilisation)."""
+    c = chart()
+    replaced_left_native_right_fadir(c)
+    c.condition((HSC_SYSTEM, "condition-avn", "AVN"), "2018-01-01", side="left")
+    a = assess(app, c)
+    assert "rec-ortho-hip-referral" not in plan(a)
+    assert "avascular necrosis" not in a.lead
+    programme = next(r for r in a.recommendations if r.code == "rec-combined-hip-lumbar-management")
+    assert "no hip joint mobilisation" in programme.instruction
+
+
+def test_q4_13_e4_22_fai_of_the_replaced_hip_is_no_hip_preservation_referral(app: Flask) -> None:
+    """Q4-13, E4-22: FAI recorded on the left hip, since replaced; physiotherapy failed; FADIR +
+    on the native right hip. The code referred the right hip for hip preservation "after
+    physiotherapist-led care (femoroacetabular impingement)": the FAI was the other hip's.
+    The escalation of E4-16 (referral and injection of the right hip) stays."""
+    c = chart()
+    c.pain("site-low-back", 6, when="2026-06-01")
+    prior_physiotherapy(c, "2026-08-01")
+    replaced_left_native_right_fadir(c)
+    c.condition((HSC_SYSTEM, "condition-fai", "FAI"), "2018-01-01", side="left")
+    a = assess(app, c)
+    ortho = next(r for r in a.recommendations if r.code == "rec-ortho-hip-referral")
+    assert ortho.sides == (Side.RIGHT,)
+    assert "femoroacetabular" not in ortho.instruction
+    assert "femoroacetabular" not in a.lead

@@ -225,6 +225,13 @@ def _positive(tf: TestFinding | None) -> bool:
     return tf is not None and tf.result is TestResult.POSITIVE
 
 
+def _native(f: Findings, kind: ConditionKind) -> bool:
+    """Q4-13: a hip Condition of a replaced side is not hip evidence (one without a side still
+    counts: it may concern the native hip); as ``native_hip_conditions`` reads HIP_PATH."""
+    c = f.conditions.get(kind)
+    return c is not None and not (c.sides and c.sides <= f.replaced_sides)
+
+
 def _condition_sides(f: Findings, kinds: Iterable[ConditionKind]) -> set[Side]:
     return {s for k in kinds if (c := f.conditions.get(k)) is not None for s in c.sides}
 
@@ -320,7 +327,7 @@ def facts_of(f: Findings, flags: Mapping[str, Flag], t: Thresholds) -> Facts:
             (ConditionKind.FAI, "femoroacetabular impingement"),
             (ConditionKind.LABRAL_TEAR, "labral tear"),
         )
-        if kind in f.conditions
+        if _native(f, kind)
     ]
     groin = flags.get("GROIN_PAIN") or Flag("GROIN_PAIN", Tri.UNKNOWN, "")
     return Facts(
@@ -331,7 +338,7 @@ def facts_of(f: Findings, flags: Mapping[str, Flag], t: Thresholds) -> Facts:
         condition_sides=sides_in_order(_condition_sides(f, AVN_FAI_LABRAL) - replaced),
         trochanter_sides=sides_in_order(trochanter),
         red_flag_hip_sides=items.hip_sides,
-        avn=avn_present(f),
+        avn=avn_present(f) and _native(f, ConditionKind.AVN),
         fai_or_labral=" and ".join(fai) if fai_or_labral_present(f) else "",
         myelopathy=is_true(myelopathy(f)),
         myotomal_weakness=is_true(myotomal_weakness(f)),
@@ -411,7 +418,7 @@ def hip_finding_words(
         (ConditionKind.FAI, "femoroacetabular impingement"),
         (ConditionKind.LABRAL_TEAR, "labral tear"),
     ):
-        if kind in f.conditions:
+        if _native(f, kind):
             out.append(f"{words} recorded")
     return tuple(out)
 
