@@ -142,6 +142,7 @@ class Settings:
     # Audit export (issue 4).
     export_token: str = ""
     export_min_poll_seconds: float = 1.0
+    export_max_jobs: int = 4  # export jobs running at once, all replicas (429 past it)
     # FHIR client for the CLI (issue 5): a batch tool may wait longer than a hook.
     fhir_cli_connect_timeout: float = 5.0
     fhir_cli_read_timeout: float = 30.0
@@ -197,6 +198,9 @@ class Settings:
             fhir_deadline=_float(e, "FHIR_DEADLINE", d.fhir_deadline),
             export_token=e.get("EXPORT_TOKEN", ""),
             export_min_poll_seconds=_float(e, "EXPORT_MIN_POLL_SECONDS", d.export_min_poll_seconds),
+            export_max_jobs=_int(
+                e, "EXPORT_MAX_JOBS", d.export_max_jobs, 1, 1000, "a whole number of jobs, e.g. 4"
+            ),
             fhir_cli_connect_timeout=_float(
                 e, "FHIR_CLI_CONNECT_TIMEOUT", d.fhir_cli_connect_timeout
             ),

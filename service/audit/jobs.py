@@ -8,14 +8,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, insert, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 
 from service.audit import tables as t
 from service.audit.chain import aware
 from service.audit.clock import lock_head, take_transaction_time
 from service.audit.engine import unavailable_on_error, write_transaction
+from service.errors import TooManyRequests
 
 IN_PROGRESS, COMPLETE, FAILED = "in-progress", "complete", "error"
+#: Seconds a refused kick-off is told to wait (jobs usually finish within seconds).
+RETRY_AFTER_FULL = 5
+
+
+class TooManyExportJobs(TooManyRequests):
+    """As many export jobs as allowed are running (``EXPORT_MAX_JOBS``): 429."""
+
+    def __init__(self, running: int) -> None:
+        super().__init__(
+            f"{running} export jobs are running, the most allowed (EXPORT_MAX_JOBS); "
+            "try again later",
+            retry_after=RETRY_AFTER_FULL,
+        )
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -62,18 +76,32 @@ class ExportJobs:
         self.engine = engine
 
     def create(
-        self, *, request: str, since: datetime | None, types: Collection[str] | None
+        self,
+        *,
+        request: str,
+        since: datetime | None,
+        types: Collection[str] | None,
+        max_running: int | None = None,
+        running: timedelta = timedelta(seconds=30),
     ) -> ExportJob:
         """A new job whose snapshot is the chain as committed now.
 
         ``max_seq`` and ``transaction_time`` are taken together under the chain lock
         (service.audit.clock): records up to ``max_seq`` were stored at or before
         ``transaction_time``, every later one strictly after it.
+
+        :param max_running: at most this many jobs in progress at once, across replicas
+            (counted in the database under the same lock); a cancelled job, or one in
+            progress for longer than ``running`` (it lost its worker: the next poll runs
+            it), does not count.
+        :raise TooManyExportJobs: ``max_running`` such jobs (429).
         """
         now = datetime.now(UTC)
         job_id = str(uuid.uuid4())
         with unavailable_on_error("start an export"), write_transaction(self.engine) as conn:
             head = lock_head(conn)
+            if max_running is not None:
+                self._check_room(conn, max_running, now - running)
             values = {
                 "id": job_id,
                 "status": IN_PROGRESS,
@@ -90,6 +118,19 @@ class ExportJobs:
             }
             conn.execute(insert(t.export_jobs), [values])
         return ExportJob.from_row(values)
+
+    @staticmethod
+    def _check_room(conn: Any, max_running: int, started_after: datetime) -> None:
+        j = t.export_jobs.c
+        count = conn.execute(
+            select(func.count())
+            .select_from(t.export_jobs)
+            .where(
+                and_(j.status == IN_PROGRESS, j.cancelled.is_(False), j.created > started_after)
+            )
+        ).scalar_one()
+        if int(count) >= max_running:
+            raise TooManyExportJobs(int(count))
 
     def get(self, job_id: str) -> ExportJob | None:
         with unavailable_on_error("read an export job"), self.engine.connect() as conn:

@@ -88,6 +88,8 @@ def kick_off() -> Response:
         request=f"{_base_url()}{request.path}" + (f"?{query}" if query else ""),
         since=wanted.since,
         types=wanted.types,
+        max_running=_settings().export_max_jobs,  # a flood of kick-offs: 429 (issue 12 item 11)
+        running=STALE_JOB,
     )
     worker = threading.Thread(target=run_job, args=(store, job), name=f"export-{job.id}")
     worker.daemon = True

@@ -90,6 +90,7 @@ def effective_settings(settings: Settings) -> dict[str, Any]:
         "MAPPINGS_DIR": str(settings.mappings_dir) if settings.mappings_dir else None,
         "FHIR_API_CLIENTS": [name for name, _token in settings.fhir_api_clients],
         "EXPORT_TOKEN": "set" if settings.export_token else "unset (export off)",
+        "EXPORT_MAX_JOBS": settings.export_max_jobs,
         "MAX_BODY_BYTES": settings.max_body_bytes,
         "thresholds_overridden": overridden,
     }
