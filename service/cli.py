@@ -15,6 +15,8 @@ import orjson
 from service.errors import ExitCode, HipSpineError, StoreUnavailable, exit_code, fatal
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     from service.core.assessment import Assessment
     from service.fhir.extraction import Extraction
     from service.pipeline import Caller
@@ -103,30 +105,41 @@ def serve(threads: int) -> None:
 @click.option("--trace", is_flag=True, help="with --summary: add the flag-by-flag reasoning")
 @click.option("--patient", "patient_id", default=None, help="require every subject to be this id")
 @click.option("--fhir-server", default=None, help="fetch the --patient from this FHIR R4 base URL")
+@click.option(
+    "--patients-from",
+    "patients_from",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="with --fhir-server: evaluate each patient id of this file (one a line; # comments)",
+)
 @click.option("--write-back", is_flag=True, help="write the outputs to the FHIR server")
 @click.option("--token", default=None, envvar="FHIR_TOKEN", help="bearer token for the server")
 @click.option("--smart-client-id", default=None, help="SMART Backend Services client id")
 @click.option("--smart-key", default=None, type=click.Path(exists=True, dir_okay=False))
 @click.option("--smart-token-url", default=None, help="token endpoint (default: discovered)")
+@click.option("--pretty", is_flag=True, help="indent the output Bundle (default: compact JSON)")
 def evaluate(
     file: Path | None,
     summary: bool,
     trace: bool,
     patient_id: str | None,
     fhir_server: str | None,
+    patients_from: Path | None,
     write_back: bool,
     token: str | None,
     smart_client_id: str | None,
     smart_key: str | None,
     smart_token_url: str | None,
+    pretty: bool,
 ) -> None:
     """Evaluate a FHIR Bundle FILE (JSON), or --patient on --fhir-server; recorded in the store.
 
-    With FILE it prints the output Bundle (--summary: plain words). FILE may be a folder: each
-    *.json Bundle in it is evaluated, one line each, then the count per category. With
-    --fhir-server it prints the summary; --write-back then stores ClinicalImpression, CarePlan
-    and Provenance on the server in one transaction (a re-run for the same inputs creates
-    nothing new).
+    With FILE it prints the output Bundle as compact JSON (--pretty: indented; --summary: plain
+    words). FILE may be a folder: each *.json Bundle in it is evaluated, one line each, then the
+    count per category. With --fhir-server it prints the summary; --write-back then stores
+    ClinicalImpression, CarePlan and Provenance on the server in one transaction (a re-run for
+    the same inputs creates nothing new). --patients-from FILE evaluates each patient id of FILE
+    on --fhir-server: one line each, then the count per category, as for a folder.
     """
     from service.app import create_app
 
@@ -135,13 +148,28 @@ def evaluate(
             "--write-back writes to a FHIR server: use it with --fhir-server URL --patient ID, "
             "not with FILE"
         )
-    if fhir_server is not None or file is None:
-        if file is not None or fhir_server is None or patient_id is None:
-            raise click.UsageError("give either FILE, or --fhir-server URL with --patient ID")
+    if fhir_server is not None or file is None or patients_from is not None:
+        if patients_from is not None and (
+            file is not None or fhir_server is None or patient_id is not None
+        ):
+            raise click.UsageError(
+                "--patients-from FILE needs --fhir-server URL, without --patient or a Bundle FILE"
+            )
+        one_patient = file is None and fhir_server is not None and patient_id is not None
+        if patients_from is None and not one_patient:
+            raise click.UsageError(
+                "give either FILE, or --fhir-server URL with --patient ID or --patients-from FILE"
+            )
         from service.remote import Credentials
 
+        assert fhir_server is not None
         creds = Credentials(token, smart_client_id, smart_key, smart_token_url)
-        _evaluate_remote(fhir_server, patient_id, write_back, creds, trace)
+        if patients_from is not None:
+            ids = _patient_ids(patients_from)
+            _evaluate_remote_many(fhir_server, ids, write_back, creds)
+        else:
+            assert patient_id is not None
+            _evaluate_remote(fhir_server, patient_id, write_back, creds, trace)
         return
     if file.is_dir():
         _evaluate_folder(file, patient_id)
@@ -158,7 +186,8 @@ def evaluate(
     if summary:
         click.echo(format_summary(result.assessment, result.extraction, trace))
     else:
-        click.echo(orjson.dumps(result.bundle, option=orjson.OPT_INDENT_2).decode())
+        option = orjson.OPT_INDENT_2 if pretty else 0
+        click.echo(orjson.dumps(result.bundle, option=option).decode())
 
 
 def _evaluate_folder(folder: Path, patient_id: str | None) -> None:
@@ -186,18 +215,87 @@ def _evaluate_folder(folder: Path, patient_id: str | None) -> None:
             failed += 1
             click.echo(f"{path.name}\t{_describe(exc).splitlines()[0]}")
             continue
-        assessment = result.assessment
-        label = assessment.category.name
-        if assessment.subtype is not None:
-            label += f" ({assessment.subtype.name})"
-        counts[assessment.category.name] += 1
-        click.echo(f"{path.name}\t{label}")
+        click.echo(f"{path.name}\t{_count(counts, result.assessment)}")
+    _print_counts(counts, failed)
+    if failed:
+        raise SystemExit(int(ExitCode.INPUT))
+
+
+def _count(counts: Counter[str], assessment: Assessment) -> str:
+    """Count ``assessment``'s category; its label for a row ("SECONDARY (FUNCTIONAL)")."""
+    label = assessment.category.name
+    if assessment.subtype is not None:
+        label += f" ({assessment.subtype.name})"
+    counts[assessment.category.name] += 1
+    return label
+
+
+def _print_counts(counts: Counter[str], failed: int) -> None:
+    """The summary table: the count per category, then how many were evaluated and failed."""
     click.echo("")
     for category, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         click.echo(f"{count:5d}  {category}")
     click.echo(f"{sum(counts.values()):5d}  evaluated" + (f", {failed} failed" if failed else ""))
-    if failed:
-        raise SystemExit(int(ExitCode.INPUT))
+
+
+def _patient_ids(path: Path) -> list[str]:
+    """The patient ids of ``path``: one a line; blank lines and ``#`` comments ignored."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fatal(f"{path}: cannot read the patient ids: {exc}", ExitCode.INPUT)
+    ids = []
+    for line in text.splitlines():
+        patient_id = line.split("#", 1)[0].strip()
+        if patient_id:
+            ids.append(patient_id)
+    if not ids:
+        fatal(f"{path}: no patient id (one a line; # starts a comment)", ExitCode.INPUT)
+    return ids
+
+
+def _evaluate_remote_many(
+    url: str, patient_ids: list[str], write: bool, credentials: Credentials
+) -> None:
+    """Each patient id on the FHIR server: one line each (its category, or why it failed), then
+    the count per category. Exit 5 if any failed on the server, else 2 if any input was wrong;
+    a server off the allowlist or an unwritable store stops at once (5, 3)."""
+    from collections import Counter
+
+    from service.app import create_app
+    from service.fhir_server.policy import FhirServerNotAllowed
+    from service.remote import cli_client, evaluate_patient
+
+    services = create_app().extensions["hipspine"]
+    counts: Counter[str] = Counter()
+    failures: list[ExitCode] = []
+    try:
+        with cli_client(url, services.settings, credentials) as client:
+            for patient_id in _progress(patient_ids):
+                try:
+                    done = evaluate_patient(
+                        client, services.pipeline, patient_id, caller=_cli_caller(), write=write
+                    )
+                except (FhirServerNotAllowed, StoreUnavailable):
+                    raise  # the same for every patient: one line, below
+                except HipSpineError as exc:
+                    failures.append(exit_code(exc))
+                    click.echo(f"{patient_id}\t{_describe(exc).splitlines()[0]}")
+                    continue
+                label = _count(counts, done.result.assessment)
+                if done.written is not None:
+                    label += "\twritten" if done.written.created else "\talready written"
+                click.echo(f"{patient_id}\t{label}")
+    except FhirServerNotAllowed as exc:
+        fatal(_fhir_server_problem(url, exc), ExitCode.FHIR_SERVER)
+    except StoreUnavailable as exc:
+        fatal(_describe(exc), ExitCode.STORE)
+    except ValueError as exc:  # e.g. an unreadable SMART key
+        fatal(str(exc), ExitCode.INPUT)
+    _print_counts(counts, len(failures))
+    if failures:
+        worst = ExitCode.FHIR_SERVER if ExitCode.FHIR_SERVER in failures else max(failures)
+        raise SystemExit(int(worst))
 
 
 def _evaluate_remote(
