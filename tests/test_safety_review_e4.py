@@ -347,3 +347,29 @@ def test_q4_13_e4_22_fai_of_the_replaced_hip_is_no_hip_preservation_referral(app
     assert ortho.sides == (Side.RIGHT,)
     assert "femoroacetabular" not in ortho.instruction
     assert "femoroacetabular" not in a.lead
+
+
+# --- (7) "Missing": what would change the conclusion (E4-26) -------------------------------------
+
+
+def test_e4_26_e4_3_weakness_without_mrc_grade_asks_for_the_grade_first(app: Flask) -> None:
+    """E4-26, E4-3, Q4-07: myotomal weakness recorded true without an MRC grade, LBP 5, a
+    complete screen and a negative hip exam → NOT_HSS_SPINE with an MRI and a spine referral.
+    An MRC grade ≤ 3 would make it RED_FLAG (same-day evaluation, urgent MRI): the grade is
+    the one missing item that changes the conclusion most, so "Missing" must name it first
+    after the screen. The code listed only PI−LL (radiographs)."""
+    c = chart()
+    c.pain("site-low-back", 5)
+    c.pain("site-groin", 0)
+    red_flag_screen(c)
+    c.sign("myotomal-weakness", True)
+    c.rom("internal-rotation", "left", 30)
+    c.rom("internal-rotation", "right", 30)
+    for side in ("left", "right"):
+        c.test("fadir", side, False)
+        c.test("faber", side, False)
+        c.test("slr", side, False)
+    a = assess(app, c)
+    assert a.category.name == "NOT_HSS_SPINE"
+    assert a.missing, "nothing named as missing"
+    assert "MRC grade" in a.missing[0]

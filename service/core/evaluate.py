@@ -37,6 +37,7 @@ from service.core.recommendations import (
     minimum_set_missing,
     recommend,
 )
+from service.core.red_flags import mrc_grade
 from service.core.rules import RuleInputs, classify
 from service.core.summary import REVIEW_WEEKS, lead, review_weeks, summarise
 from service.core.thresholds import Thresholds
@@ -60,6 +61,10 @@ def _bands(findings: Findings) -> tuple[dict[str, str], list[str]]:
     return extra, words
 
 
+#: E4-26: myotomal weakness without its MRC grade (E4-3: MRC ≤ 3 is a spine red flag).
+MRC_GRADE_MISSING = "MRC grade of the weakest muscle (MRC 3 or less is a red flag)"
+
+
 def _missing(
     category: Category,
     c: RecContext,
@@ -74,6 +79,8 @@ def _missing(
     out: list[str] = []
     if category is not Category.NO_FINDINGS and c.not_true("RED_FLAG_SCREEN_COMPLETE"):
         out += [f"{item} (red-flag screen)" for item in c.facts.screen_unrecorded]
+    if c.facts.myotomal_weakness and mrc_grade(c.findings) is None:
+        out.append(MRC_GRADE_MISSING)  # E4-3, E4-26: MRC ≤ 3 would make it a red flag
     for r in recommendations:
         if r.code == COLLECT_MISSING:
             out += [m for m in r.missing if m not in out]
