@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -373,3 +374,26 @@ def test_e4_26_e4_3_weakness_without_mrc_grade_asks_for_the_grade_first(app: Fla
     assert a.category.name == "NOT_HSS_SPINE"
     assert a.missing, "nothing named as missing"
     assert "MRC grade" in a.missing[0]
+
+
+# --- (1)/(3) femoral-neck fracture: the side of the recent one (Q5-05, Q4-18) --------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open, core-flags: service/fhir/selection.py::_conditions merges the sides of every "
+    "Condition of a kind, so an old healed fracture's side is named with the recent one's",
+)
+def test_q5_05_q4_18_urgent_imaging_names_the_recent_fracture_side_only(app: Flask) -> None:
+    """Q5-05, Q4-18, §5.4: a femoral-neck fracture of the left hip in 2015 (still on the problem
+    list) and a new one of the right hip 19 days before the visit → RED_FLAG_HIP from the
+    recent right fracture; rec-imaging-hip-urgent names the side whose sign made the red flag,
+    the right. The code named both hips (the sides of all fracture Conditions merged)."""
+    fracture = (SNOMED, "5913000", "Fracture of neck of femur")
+    c = chart()
+    c.pain("site-low-back", 4)
+    c.condition(fracture, "2015-01-01", side="left")
+    c.condition(fracture, "2026-11-01", side="right")
+    a = assess(app, c)
+    assert a.category.name == "RED_FLAG"
+    assert plan(a)["rec-imaging-hip-urgent"] == (Side.RIGHT,)
