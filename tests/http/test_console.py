@@ -539,3 +539,18 @@ def test_every_control_of_the_page_has_a_label(client: FlaskClient) -> None:
     assert page.ids and set(page.ids) <= page.labelled
     js = client.get(SCRIPT_PATH).get_data(as_text=True)
     assert '"for": id' in js  # the what-if controls the script builds are labelled too
+
+
+def test_without_an_examples_folder_the_page_says_so(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from service.http import console
+
+    monkeypatch.setattr(console, "examples_dir", lambda: tmp_path / "absent")
+    console.example_names.cache_clear()
+    try:
+        html = client.get("/console").get_data(as_text=True)
+        assert 'id="no-examples"' in html
+        assert client.get(f"/console/examples/{HIP_DRIVEN}").status_code == 404
+    finally:
+        console.example_names.cache_clear()
