@@ -7,12 +7,16 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
+from service.app import create_app
+from service.config import Settings
 from tests.security.servers import HIPSPINE_SERVE, SERVE_PROD, serve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,10 +62,25 @@ def send_chunked(port: int, path: str, body: bytes) -> tuple[int, bytes]:
     return status, bytes(answer.partition(b"\r\n\r\n")[2])
 
 
-@pytest.fixture(scope="module", params=["serve-prod", "hipspine-serve"])
+@pytest.fixture(scope="module", params=["serve-prod", "hipspine-serve", "werkzeug-dev"])
 def port(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    command = SERVE_PROD if request.param == "serve-prod" else HIPSPINE_SERVE
     tmp = tmp_path_factory.mktemp(request.param)
+    if request.param == "werkzeug-dev":  # `flask run`: werkzeug's server dechunks itself
+        settings = Settings.from_env({}).with_overrides(
+            data_dir=tmp, cds_auth_required=False, max_body_bytes=LIMIT
+        )
+        app = create_app(settings)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield server.server_port
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            app.extensions["hipspine"].store.close()
+        return
+    command = SERVE_PROD if request.param == "serve-prod" else HIPSPINE_SERVE
     with serve(command, tmp, MAX_BODY_BYTES=str(LIMIT)) as served:
         yield served.port
 
