@@ -596,7 +596,12 @@ def changes(before: Assessment, after: Assessment) -> list[str]:
     """What the what-if changed, in words: category, plan and sides, each flag that changed
     with the values and the threshold behind its new value."""
     out: list[str] = []
-    if (before.category, before.subtype) != (after.category, after.subtype):
+    if before.category == after.category and before.subtype != after.subtype:
+        out.append(
+            f"Subtype: {_subtype_words(before)} → {_subtype_words(after)} "
+            f"(rule {before.rule} → {after.rule})"
+        )
+    elif before.category != after.category:
         out.append(
             f"Category: {_category_words(before)} → {_category_words(after)} "
             f"(rule {before.rule} → {after.rule})"
@@ -622,6 +627,13 @@ def changes(before: Assessment, after: Assessment) -> list[str]:
             was = old.value.value if old is not None else "absent"
             out.append(f"{name} became {flag.value.value} (was {was}): {words(flag.basis)}")
     return out
+
+
+def _subtype_words(assessment: Assessment) -> str:
+    for c in assessment.conclusions:
+        if c.kind == "subtype":
+            return c.display.removeprefix("Subtype: ")
+    return "none"
 
 
 def _sides(sides: tuple[Side, ...], *, bare: bool = False) -> str:

@@ -276,6 +276,7 @@ def test_what_if_pi_ll_crosses_the_10_degree_line(client: FlaskClient) -> None:
     view = _what_if(client, {"pi-ll": 25})
     assert view["picture"]["pi_ll"] == 25.0
     assert view["category"]["rule"] == "R5"
+    assert view["changes"][0] == "Subtype: hip-driven → structural (rule R7 → R5)"
     assert any("SPINE_PATH became true" in c and "> 10°" in c for c in view["changes"])
 
 
