@@ -555,3 +555,23 @@ def test_without_an_examples_folder_the_page_says_so(
         assert client.get(f"/console/examples/{HIP_DRIVEN}").status_code == 404
     finally:
         console.example_names.cache_clear()
+
+
+def test_an_unknown_patient_or_a_dead_server_is_an_operation_outcome(tmp_path: Path) -> None:
+    with _TinyFhirServer(_bundle(HIP_DRIVEN)) as fhir:
+        dead = f"http://127.0.0.1:{fhir.server.server_port}/gone"
+        app = _patient_app(tmp_path, fhir_server_allowlist=(fhir.url,))
+        try:
+            client = app.test_client()
+            body = {"fhirServer": fhir.url, "patientId": "nobody"}
+            resp = client.post("/console/patient", json=body)
+            assert resp.status_code in {404, 502}
+            assert resp.get_json()["resourceType"] == "OperationOutcome"
+            before = _count(app)
+            assert (
+                client.post("/console/patient", json={**body, "fhirServer": dead}).status_code
+                == 412
+            )
+            assert _count(app) == before
+        finally:
+            app.extensions["hipspine"].store.close()
