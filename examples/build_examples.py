@@ -5,8 +5,8 @@ Run ``python examples/build_examples.py [OUT_DIR]``; the output is deterministic
 the findings it must give, and its docstring says why; examples/README.md has one table line per
 case with the same. The charts are built with the sample-data builder (service/samples/chart.py)
 and the fourth-edition inputs of inputs.py; the worked example is also written as CDS Hooks
-requests: ``patient-view``, and ``order-sign`` with a draft lumbar MRI at STAT and at routine
-priority (cds-hooks/).
+requests: ``patient-view``, ``order-sign`` with a draft lumbar MRI at STAT and at routine
+priority, and ``order-select`` with the routine one selected (cds-hooks/).
 """
 
 from __future__ import annotations
@@ -38,6 +38,16 @@ ORDER_SIGN_FILES = {
         "6c1d2a4b-93f7-4e55-a0d8-7e2b5c9f1a34",
         "one card (hip findings); every suggestion a `create` of the hip work-up, none `delete`"
         " or `update`; override reasons offered",
+    ),
+}
+#: order-select requests on the worked-example chart: the draft lumbar MRI at ``priority``,
+#: named in ``context.selections`` (Q4-32h), and what the service must answer (§6.3, E4-1).
+ORDER_SELECT_FILES = {
+    "routine": (
+        "cds-hooks/order-select-routine-lumbar-mri-worked-example.json",
+        "3f8e2c71-5b4d-4a9e-9c06-2d7b1e8f4a55",
+        "one card (hip findings), as at order-sign: every suggestion a `create` of the hip "
+        "work-up, none `delete` or `update`; override reasons offered",
     ),
 }
 #: When the example Bundles were last updated (their ``meta.lastUpdated`` and ``timestamp``).
@@ -120,6 +130,8 @@ def readme() -> str:
     ]
     for name, _instance, answer in ORDER_SIGN_FILES.values():
         hooks.append(f"| `{name.removeprefix('cds-hooks/')}` | order-sign | {answer} |")
+    for name, _instance, answer in ORDER_SELECT_FILES.values():
+        hooks.append(f"| `{name.removeprefix('cds-hooks/')}` | order-select | {answer} |")
     return README_HEAD + "\n".join(rows) + "\n" + HOOKS_HEAD + "\n".join(hooks) + "\n"
 
 
@@ -174,6 +186,22 @@ def order_sign_request(chart: Chart, priority: str, hook_instance: str) -> Json:
     return request
 
 
+def order_select_request(chart: Chart, priority: str, hook_instance: str) -> Json:
+    """A CDS Hooks ``order-select`` request: one draft lumbar MRI at ``priority``, the order
+    just selected (named in ``context.selections``)."""
+    request = order_sign_request(chart, priority, hook_instance)
+    request["hook"] = "order-select"
+    order = request["context"]["draftOrders"]["entry"][0]["resource"]
+    context = request["context"]
+    request["context"] = {
+        "userId": context["userId"],
+        "patientId": context["patientId"],
+        "selections": [f"ServiceRequest/{order['id']}"],
+        "draftOrders": context["draftOrders"],
+    }
+    return request
+
+
 def build_all() -> dict[str, str]:
     """Every example's path (below examples/) and text, in registration order, then the
     worked example's CDS Hooks requests and README.md."""
@@ -185,6 +213,8 @@ def build_all() -> dict[str, str]:
     files[HOOK_FILE] = render(patient_view_request(worked))
     for priority, (name, instance, _answer) in ORDER_SIGN_FILES.items():
         files[name] = render(order_sign_request(worked, priority, instance))
+    for priority, (name, instance, _answer) in ORDER_SELECT_FILES.items():
+        files[name] = render(order_select_request(worked, priority, instance))
     files["README.md"] = readme()
     return files
 

@@ -5,6 +5,7 @@ edition fails here until the copy is refreshed."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,14 @@ def test_the_copy_equals_the_shared_original_where_that_exists() -> None:
     assert COPY.read_bytes() == SHARED.read_bytes(), (
         f"docs/clinical-spec.md differs from {SHARED.resolve()}: copy the new edition in"
     )
+
+
+def test_the_readme_links_the_contract_to_the_repository_copy_and_names_its_source() -> None:
+    """The README's first link to the clinical contract leads somewhere in a fresh clone."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    first = re.search(r"\[[^\]]*clinical-spec\.md[^\]]*\]\(([^)]+)\)", readme)
+    assert first is not None
+    assert first.group(1) == "docs/clinical-spec.md"
+    assert (REPO / first.group(1)).is_file()
+    paragraph = readme[first.start() :].split("\n\n", 1)[0]
+    assert "`../shared/clinical-spec.md`" in paragraph and "source" in paragraph

@@ -358,6 +358,27 @@ def test_the_routine_order_sign_example_gets_one_card_that_only_creates(
     assert card.get("overrideReasons")
 
 
+def test_the_order_select_example_selects_its_routine_order_and_gets_one_card_that_only_creates(
+    examples_client: FlaskClient,
+) -> None:
+    """E4-1, Q4-32 (d, f, h): order-select on the worked-example chart, the routine lumbar MRI
+    named in ``context.selections``: one card, suggestions only ``create``, override reasons;
+    the same request selecting another order is silent (only the selected orders are read)."""
+    request = hook_file("order-select-routine-lumbar-mri-worked-example.json")
+    assert request["hook"] == "order-select"
+    (order,) = [e["resource"] for e in request["context"]["draftOrders"]["entry"]]
+    assert (order["status"], order["priority"]) == ("draft", "routine")
+    assert request["context"]["selections"] == [f"ServiceRequest/{order['id']}"]
+    assert set(request["prefetch"]) == {"patient", "observations", "conditions", "procedures"}
+    (card,) = post_hook(examples_client, request)
+    actions = [a for s in card.get("suggestions", []) for a in s.get("actions", [])]
+    assert actions and {a["type"] for a in actions} == {"create"}
+    assert card.get("overrideReasons")
+    other = {**request, "hookInstance": "7a0c9e1d-2b3f-4c5d-8e6f-0a1b2c3d4e5f"}
+    other["context"] = {**request["context"], "selections": ["ServiceRequest/something-else"]}
+    assert post_hook(examples_client, other) == []
+
+
 def test_the_patient_view_example_gets_one_card(examples_client: FlaskClient) -> None:
     (card,) = post_hook(examples_client, hook_file("patient-view-worked-example.json"))
     assert card["summary"]

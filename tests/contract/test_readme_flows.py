@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,37 @@ def test_a_recommendation_is_never_returned_unrecorded(app: Flask, client: Flask
     body = resp.get_json()
     assert body["resourceType"] == "OperationOutcome"
     assert "CarePlan" not in orjson.dumps(body).decode()
+
+
+def test_readme_signed_order_hook_calls_answer_as_the_readme_says(dev_app: Flask) -> None:
+    """E4-1, Q4-32 (d, f, h): the README's order-sign / order-select loop, run as written (each
+    FILE signed for its own URL): STAT no card; routine, signed or selected, one card that only
+    creates."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```sh\n(for FILE in ([^;]+); do\n.*?)```", readme, re.DOTALL)
+    assert block is not None
+    assert "hipspine jwt --key tests/cds_hooks/data/sandbox-ecprivkey.pem --aud $URL" in block[1]
+    url_line = re.search(r"URL=(\S+)\$\{FILE%-\*\}", block[1])
+    data = re.search(r"--data-binary @(\S+)\$FILE([^\s;]+)", block[1])
+    assert url_line is not None and data is not None
+    client = dev_app.test_client()
+    answers = {}
+    for name in block[2].split():
+        url = url_line[1] + name.rsplit("-", 1)[0]  # ${FILE%-*}
+        token = mint_jwt(
+            KEY.read_bytes(),
+            aud=url,
+            iss="https://sandbox.cds-hooks.org",
+            kid="44823f3d-0b01-4a6c-a80e-b9d3e8a7226f",
+        )
+        body = (REPO / f"{data[1]}{name}{data[2]}").read_bytes()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        resp = client.post(url.removeprefix(BASE), data=body, headers=headers)
+        assert resp.status_code == 200, (name, resp.get_data(as_text=True))
+        answers[name] = resp.get_json()["cards"]
+    assert set(answers) == {"order-sign-stat", "order-sign-routine", "order-select-routine"}
+    assert answers.pop("order-sign-stat") == []
+    for name, cards in answers.items():
+        (card,) = cards
+        actions = [a for s in card.get("suggestions", []) for a in s.get("actions", [])]
+        assert actions and {a["type"] for a in actions} == {"create"}, name
