@@ -93,3 +93,17 @@ def test_a_patient_the_server_lacks_is_a_line_of_the_table_and_the_exit_status_i
     assert "404" in rows["no-such-patient"]
     assert rows[ids[0]].split(" ")[0] == loaded[0]["category"]
     assert counts[-1].strip() == "2  evaluated, 1 failed"
+
+
+def test_write_back_writes_each_patient_once_and_a_rerun_writes_nothing_new(
+    fhir_server: FhirServer, loaded: list[Any], tmp_path: Path
+) -> None:
+    ids = [p["patient_id"] for p in loaded[2:4]]
+    args = ["evaluate", "--fhir-server", fhir_server.url, "--write-back", "--patients-from"]
+    args.append(str(_ids_file(tmp_path / "ids.txt", ids)))
+    first, again = run(args, fhir_server, tmp_path), run(args, fhir_server, tmp_path)
+    assert first.exit_code == 0 and again.exit_code == 0, (first.output, again.output)
+    assert [row.rsplit("\t", 1)[1] for row in _table(first.stdout)[0].values()] == ["written"] * 2
+    assert [row.rsplit("\t", 1)[1] for row in _table(again.stdout)[0].values()] == [
+        "already written"
+    ] * 2
