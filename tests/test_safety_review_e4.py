@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -379,11 +378,6 @@ def test_e4_26_e4_3_weakness_without_mrc_grade_asks_for_the_grade_first(app: Fla
 # --- (1)/(3) femoral-neck fracture: the side of the recent one (Q5-05, Q4-18) --------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open, core-flags: service/fhir/selection.py::_conditions merges the sides of every "
-    "Condition of a kind, so an old healed fracture's side is named with the recent one's",
-)
 def test_q5_05_q4_18_urgent_imaging_names_the_recent_fracture_side_only(app: Flask) -> None:
     """Q5-05, Q4-18, §5.4: a femoral-neck fracture of the left hip in 2015 (still on the problem
     list) and a new one of the right hip 19 days before the visit → RED_FLAG_HIP from the
@@ -397,3 +391,25 @@ def test_q5_05_q4_18_urgent_imaging_names_the_recent_fracture_side_only(app: Fla
     a = assess(app, c)
     assert a.category.name == "RED_FLAG"
     assert plan(a)["rec-imaging-hip-urgent"] == (Side.RIGHT,)
+
+
+def test_q10_06_e4_19_lead_says_why_a_replaced_hip_is_referred(app: Flask) -> None:
+    """Q10-06, E4-19, §6.1: left hip replaced, left groin pain 5, LBP 5, native right hip
+    examined normal → NOT_HSS_SPINE, whose display reads "no hip involvement found". The lead's
+    "Next:" said only "an orthopaedic referral for the left hip", so the first lines a clinician
+    reads denied hip involvement and gave no reason for the referral (a painful prosthesis:
+    infection, loosening). The lead names the painful hip replacement."""
+    c = chart()
+    c.pain("site-low-back", 5)
+    red_flag_screen(c)
+    c.hip_replacement("left", "2019-01-01")
+    sided_pain(c, "site-groin", "left", 5)
+    c.rom("internal-rotation", "right", 30)
+    c.test("fadir", "right", False)
+    c.test("faber", "right", False)
+    c.kl("right", 0)
+    c.test("slr", "left", False)
+    c.test("slr", "right", False)
+    a = assess(app, c)
+    assert plan(a)["rec-ortho-hip-referral"] == (Side.LEFT,)
+    assert "painful hip replacement" in a.lead

@@ -71,6 +71,16 @@ def review_weeks(
 # --- the lead (Q4-44) ---------------------------------------------------------------------------
 
 
+def _painful_replacement(hip: str, text: str) -> str:
+    """Q10-06: the lead says why a replaced hip is referred (the category's words may deny hip
+    involvement): "the left hip (painful hip replacement)"."""
+    if "Painful hip replacement" not in text:
+        return hip
+    if hip.endswith(")"):
+        return f"{hip[:-1]}; painful hip replacement)"
+    return f"{hip} (painful hip replacement)"
+
+
 def _step(r: Recommendation, emergency: bool) -> str:
     """The plan entry in a few plain words for the lead's "Next: …"."""
     hip = hip_words(r.sides)
@@ -95,7 +105,7 @@ def _step(r: Recommendation, emergency: bool) -> str:
         if len(r.sides) == 2
         else f"a diagnostic injection of {hip}",
         ORTHO_HIP_REFERRAL: ("an urgent " if text.count("Urgent") else "an ")
-        + f"orthopaedic referral for {hip}",
+        + f"orthopaedic referral for {_painful_replacement(hip, text)}",
         MRI_LUMBAR: "a lumbar MRI",
         SPINE_REFERRAL: "a spine specialist referral",
         COMBINED_MANAGEMENT: "a combined hip–lumbar physiotherapy programme"
