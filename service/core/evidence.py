@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from service.core.assessment import Flag
 from service.core.findings import (
     SIJ_TESTS,
+    ConditionFinding,
     ConditionKind,
     Findings,
     ImagingFinding,
@@ -17,6 +18,7 @@ from service.core.findings import (
     SidedTest,
     TestResult,
     TreatmentKind,
+    condition_records,
 )
 from service.core.thresholds import SIJ_CLUSTER_MIN, Thresholds
 from service.core.tri import Tri
@@ -84,8 +86,18 @@ def native_hip_conditions(f: Findings) -> list[str]:
     return [
         f"{k.value} Condition ({c.source})"
         for k in HIP_CONDITIONS
-        if (c := f.conditions.get(k)) and not (c.sides and c.sides <= f.replaced_sides)
+        for c in native_conditions(f, k)
     ]
+
+
+def native_conditions(f: Findings, kind: ConditionKind) -> tuple[ConditionFinding, ...]:
+    """The Conditions of ``kind`` that are not a replaced side's (Q4-13), each on its own: a
+    Condition without side counts (it may concern the native hip)."""
+    return tuple(
+        c
+        for c in condition_records(f, kind)
+        if not (c.sides and c.sides <= f.replaced_sides)
+    )
 
 
 def conditions_present(f: Findings, kinds: Iterable[ConditionKind]) -> list[str]:
@@ -96,13 +108,16 @@ def conditions_present(f: Findings, kinds: Iterable[ConditionKind]) -> list[str]
 
 
 def avn_present(f: Findings) -> bool:
-    """An AVN Condition is present (E4-22, Q10-13)."""
-    return ConditionKind.AVN in f.conditions
+    """An AVN Condition of a native hip is present (E4-22, Q10-13; Q4-13: not a replaced
+    side's). MT_CAUTION still names any AVN Condition (precautions.py)."""
+    return bool(native_conditions(f, ConditionKind.AVN))
 
 
 def fai_or_labral_present(f: Findings) -> bool:
-    """An FAI or labral-tear Condition is present (E4-22)."""
-    return ConditionKind.FAI in f.conditions or ConditionKind.LABRAL_TEAR in f.conditions
+    """An FAI or labral-tear Condition of a native hip is present (E4-22, Q4-13)."""
+    return bool(
+        native_conditions(f, ConditionKind.FAI) or native_conditions(f, ConditionKind.LABRAL_TEAR)
+    )
 
 
 def _sign(f: Findings, sign: NeuroSign) -> Tri:

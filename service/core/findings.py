@@ -307,6 +307,16 @@ def aggregate_unsided(
     return out
 
 
+def condition_records(f: Findings, kind: ConditionKind) -> tuple[ConditionFinding, ...]:
+    """The counted Conditions of ``kind``, one per resource (the merged one when Findings were
+    built without records)."""
+    records = tuple(c for c in f.condition_records if c.kind is kind)
+    if records:
+        return records
+    merged = f.conditions.get(kind)
+    return (merged,) if merged is not None else ()
+
+
 def _frozen(mapping: Mapping | None) -> Mapping:  # type: ignore[type-arg]
     return MappingProxyType(dict(mapping or {}))
 
@@ -344,6 +354,9 @@ class Findings:
     treatments_denied: Mapping[TreatmentKind, str] = field(default_factory=dict)  # B false
     conditions: Mapping[ConditionKind, ConditionFinding] = field(default_factory=dict)
     # Fourth edition.
+    # Every counted Condition, one per resource, in Bundle order (``conditions`` merges them per
+    # kind). Rules that need one Condition's own side or onset read these (Q5-05, Q4-13, Q4-18).
+    condition_records: tuple[ConditionFinding, ...] = ()
     reference_time: datetime | None = None  # §0.8, Q4-02, Q5-09 (set by the adapter)
     birth_date: date | None = None  # Q11-06: a partial birthDate is its latest possible day
     replaced_sides: frozenset[Side] = frozenset()  # §1.2 E4-9: sides with a hip arthroplasty

@@ -18,6 +18,7 @@ from service.core.evidence import SIDES
 from service.core.findings import (
     LASTING_RED_FLAGS,
     BoolFinding,
+    ConditionFinding,
     ConditionKind,
     Findings,
     NeuroSign,
@@ -27,6 +28,7 @@ from service.core.findings import (
     SidedTest,
     TestFinding,
     TestResult,
+    condition_records,
 )
 from service.core.thresholds import Thresholds
 from service.core.tri import Tri
@@ -378,16 +380,21 @@ def _hip_items(
             )
             sides |= {s for s, _, _ in severe if s is not None}
             sides |= set(ir_pain) | set(log_roll) | set(replaced_sides)
-    fracture = f.conditions.get(ConditionKind.FEMORAL_NECK_FRACTURE)
-    if fracture is not None and _recent_fracture(f, t):
-        when = fracture.onset.date().isoformat() if fracture.onset else "undated"
+    recent = recent_fractures(f, t)
+    if recent:
+        listed = [
+            f"{c.source}, {c.onset.date().isoformat() if c.onset else 'undated'}" for c in recent
+        ]
         items.append(
             (
                 "recent femoral neck fracture recorded",
-                f"femoral-neck fracture Condition ({fracture.source}, {when})",
+                f"femoral-neck fracture Condition ({'; '.join(listed)})",
             )
         )
-        sides |= fracture.sides  # Q5-05, Q6-02: a replaced side included
+        # Q5-05, Q6-02, Q4-18: the sides of the recent fracture(s) only, a replaced side
+        # included; an old healed fracture on the problem list names no side.
+        for c in recent:
+            sides |= c.sides
     return items, tuple(s for s in SIDES if s in sides)
 
 
@@ -396,14 +403,15 @@ def _groin_words(side: Side | None, value: int, source: str) -> str:
     return f"groin NRS{where} {value} ({source})"
 
 
-def _recent_fracture(f: Findings, t: Thresholds) -> bool:
-    """Q4-08, Q5-05: onset undated, or no reference time, or at most 90 days [P] before it."""
-    fracture = f.conditions.get(ConditionKind.FEMORAL_NECK_FRACTURE)
-    if fracture is None:
-        return False
-    if fracture.onset is None or f.reference_time is None:
-        return True
-    return f.reference_time - fracture.onset <= Thresholds.days(t.femoral_neck_fracture_recent_days)
+def recent_fractures(f: Findings, t: Thresholds) -> tuple[ConditionFinding, ...]:
+    """Q4-08, Q5-05: the femoral-neck fracture Conditions whose onset is undated, or at most
+    90 days [P] before the reference time (all of them without a reference time)."""
+    limit = Thresholds.days(t.femoral_neck_fracture_recent_days)
+    return tuple(
+        c
+        for c in condition_records(f, ConditionKind.FEMORAL_NECK_FRACTURE)
+        if c.onset is None or f.reference_time is None or f.reference_time - c.onset <= limit
+    )
 
 
 def unrecorded_screen_items(f: Findings, t: Thresholds) -> tuple[str, ...]:

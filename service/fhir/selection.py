@@ -240,6 +240,11 @@ def assemble(readings: Iterable[Reading]) -> Selection:
         treatments=tuple(treatments),
         treatments_denied={k: r.entry.ref for k, r in denied.items() if k not in done},
         conditions=_conditions(condition_readings),
+        condition_records=tuple(
+            r.payload
+            for r in sorted(condition_readings, key=lambda r: r.entry.index)
+            if isinstance(r.payload, ConditionFinding)
+        ),
         symptom_duration=_one(winners, Slot.SYMPTOM_DURATION, Measurement),
         lumbar_imaging_time=imaging_time,
     )

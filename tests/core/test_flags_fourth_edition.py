@@ -416,3 +416,23 @@ def test_threshold_register_matches_the_comments_of_thresholds_py() -> None:
 def test_recency_windows_outside_0_to_a_century_are_refused_at_start_up(days: str) -> None:
     with pytest.raises(ValueError, match="red_flag_recency_days"):
         Thresholds(red_flag_recency_days=Decimal(days))
+
+
+def test_q4_13_an_unsided_hip_condition_still_counts_beside_a_replaced_sides_one() -> None:
+    from service.core.evidence import avn_present
+
+    left = ConditionFinding(ConditionKind.AVN, "Condition/avn-left", frozenset({L}))
+    unsided = ConditionFinding(ConditionKind.AVN, "Condition/avn")
+    f = F(
+        conditions={ConditionKind.AVN: left},
+        condition_records=(left, unsided),
+        replaced_sides=LEFT_REPLACED,
+    )
+    assert avn_present(f)
+    assert value(f, "HIP_PATH") is T
+    only_replaced = F(
+        conditions={ConditionKind.AVN: left}, condition_records=(left,),
+        replaced_sides=LEFT_REPLACED,
+    )
+    assert not avn_present(only_replaced)
+    assert value(only_replaced, "MT_CAUTION") is T  # still a manual-therapy precaution

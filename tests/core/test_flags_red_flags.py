@@ -480,3 +480,27 @@ def test_e4_3_weakness_without_a_grade_is_named_in_the_trace() -> None:
     f = _weak(None)
     assert red_flag_items(f, TH).mrc_missing
     assert "without an MRC grade" in flags(f)["RED_FLAG_SPINE"].basis
+
+
+def test_q5_05_q4_18_only_the_recent_fractures_side_is_named() -> None:
+    old = ConditionFinding(
+        ConditionKind.FEMORAL_NECK_FRACTURE, "Condition/old", frozenset({Side.LEFT}),
+        REF - 4000 * DAY,
+    )
+    new = ConditionFinding(
+        ConditionKind.FEMORAL_NECK_FRACTURE, "Condition/new", frozenset({Side.RIGHT}),
+        REF - 19 * DAY,
+    )
+    f = findings(
+        conditions={ConditionKind.FEMORAL_NECK_FRACTURE: new},
+        condition_records=(old, new),
+        reference_time=REF,
+    )
+    assert value(f, "RED_FLAG_HIP") is T
+    assert red_flag_items(f, TH).hip_sides == (Side.RIGHT,)
+    only_old = findings(
+        conditions={ConditionKind.FEMORAL_NECK_FRACTURE: old},
+        condition_records=(old,),
+        reference_time=REF,
+    )
+    assert value(only_old, "RED_FLAG_HIP") is U

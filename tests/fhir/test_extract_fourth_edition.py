@@ -491,3 +491,14 @@ def test_lumbar_imaging_time_is_the_latest_imaging_time() -> None:
                          effectiveDateTime="2024-01-01"))
     assert result.findings.lumbar_imaging_time == datetime(2024, 1, 1, tzinfo=UTC)
     assert HSC  # the HSC CodeSystem is the source of the codes above
+
+
+def test_q5_05_each_condition_keeps_its_own_side_and_onset() -> None:
+    old = condition(SCT, "5913000", onsetDateTime="2015-01-01", bodySite=[lateral("left")])
+    new = condition(SCT, "5913000", onsetDateTime="2026-11-01", bodySite=[lateral("right")])
+    new["id"] = "c-new"
+    records = extract(old, new).findings.condition_records
+    assert [(c.sides, c.onset) for c in records] == [
+        (frozenset({Side.LEFT}), datetime(2015, 1, 1, tzinfo=UTC)),
+        (frozenset({Side.RIGHT}), datetime(2026, 11, 1, tzinfo=UTC)),
+    ]
