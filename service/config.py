@@ -150,7 +150,9 @@ class Settings:
     # Named clients of the FHIR operation, name -> bearer token (empty: the operation is open).
     fhir_api_clients: tuple[tuple[str, str], ...] = ()
     # The console page (issue 13): GET /console, / redirects to it; off: both answer 404.
-    console_enabled: bool = True
+    # Off unless enabled (issue 13 item 7: in production it is reached only when a deployment
+    # turns it on); `make run`, the development entry point, turns it on.
+    console_enabled: bool = False
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -207,5 +209,5 @@ class Settings:
             fhir_cli_read_timeout=_float(e, "FHIR_CLI_READ_TIMEOUT", d.fhir_cli_read_timeout),
             fhir_retry_budget=_float(e, "FHIR_RETRY_BUDGET", d.fhir_retry_budget),
             fhir_api_clients=_clients(e.get("FHIR_API_CLIENTS", "")),
-            console_enabled=_bool(e.get("CONSOLE_ENABLED", "true")),
+            console_enabled=_bool(e.get("CONSOLE_ENABLED", "false")),
         )
