@@ -413,3 +413,36 @@ def test_q10_06_e4_19_lead_says_why_a_replaced_hip_is_referred(app: Flask) -> No
     a = assess(app, c)
     assert plan(a)["rec-ortho-hip-referral"] == (Side.LEFT,)
     assert "painful hip replacement" in a.lead
+
+
+def test_e4_25_e4_26_no_injection_or_treatment_asked_without_reason(app: Flask) -> None:
+    """E4-25, E4-26, §0.7: buttock pain 5 with a complete, negative hip and spine examination
+    (KL 0 both, imaging normal, motor examination normal), no prior treatment → INSUFFICIENT_DATA
+    with the minimum set complete, so rec-collect-missing-data names the flags left unknown.
+    The code asked to "measure and record: … response to a diagnostic hip injection; pain NRS
+    after the prior lumbar treatment; … hip treatment; … physiotherapy programme": an invasive
+    injection for a hip with no sign or pathology (it cannot change the conclusion: R4 needs
+    hip evidence), and NRS after treatments that were never given."""
+    c = chart()
+    c.pain("site-low-back", 0)
+    c.pain("site-groin", 0)
+    c.pain("site-buttock", 5)
+    red_flag_screen(c)
+    c.rom("internal-rotation", "left", 30)
+    c.rom("internal-rotation", "right", 30)
+    for side in ("left", "right"):
+        c.test("fadir", side, False)
+        c.test("faber", side, False)
+        c.test("slr", side, False)
+        c.test("thomas", side, False)
+    c.kl("left", 0)
+    c.kl("right", 0)
+    c.lumbar_imaging("normal")
+    c.sign("myotomal-weakness", False)
+    c.sign("myelopathy-signs", False)
+    a = assess(app, c)
+    assert a.category.name == "INSUFFICIENT_DATA"
+    collect = next(r for r in a.recommendations if r.code == "rec-collect-missing-data")
+    assert "injection" not in collect.instruction
+    assert "prior" not in collect.instruction
+    assert "sacroiliac joint provocation tests" in collect.instruction

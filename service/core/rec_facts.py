@@ -25,6 +25,8 @@ from service.core.evidence import (
     sij_reason,
 )
 from service.core.findings import (
+    HIP_TREATMENTS,
+    LUMBAR_TREATMENTS,
     ConditionKind,
     Findings,
     Motion,
@@ -35,6 +37,7 @@ from service.core.findings import (
     SidedTest,
     TestFinding,
     TestResult,
+    TreatmentKind,
     UnsidedTest,
 )
 from service.core.flags import slr_radicular
@@ -85,11 +88,32 @@ FLAG_WORDS: Mapping[str, str] = {
 }
 
 
-def flag_words(flags: Mapping[str, Flag]) -> tuple[str, ...]:
-    """The unknown flags of :data:`FLAG_WORDS` in words, each once, in the flags' order."""
+#: The treatments whose follow-up NRS a ``*_TX_FAILED`` flag reads.
+_TX_FLAG_KINDS: Mapping[str, frozenset[TreatmentKind]] = {
+    "SPINE_TX_FAILED": LUMBAR_TREATMENTS,
+    "HIP_TX_FAILED": HIP_TREATMENTS,
+    "CONSERVATIVE_TX_FAILED": frozenset({TreatmentKind.PHYSIOTHERAPY}),
+}
+
+
+def flag_words(flags: Mapping[str, Flag], findings: Findings | None = None) -> tuple[str, ...]:
+    """The unknown flags of :data:`FLAG_WORDS` in words, each once, in the flags' order.
+
+    E4-26 ("what would change the conclusion"), §0.7: never a diagnostic hip injection while
+    neither HIP_PATH nor HIP_SIGNS is true (R4 needs them), and never the NRS after a prior
+    treatment that is not recorded."""
+    hip_evidence = any(
+        (flag := flags.get(n)) is not None and flag.value is Tri.TRUE
+        for n in ("HIP_PATH", "HIP_SIGNS")
+    )
+    given = {t.kind for t in findings.treatments} if findings is not None else None
     out: list[str] = []
     for name, flag in flags.items():
         words = FLAG_WORDS.get(name)
+        if name == "IA_POS" and not hip_evidence:
+            continue
+        if given is not None and name in _TX_FLAG_KINDS and not given & _TX_FLAG_KINDS[name]:
+            continue
         if words and flag.value is Tri.UNKNOWN and words not in out:
             out.append(words)
     return tuple(out)

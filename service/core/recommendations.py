@@ -317,7 +317,7 @@ def insufficient_data(p: _Plan, c: RecContext) -> None:
     if missing:
         p.add(COLLECT_MISSING, "minimum data set incomplete").missing = missing
     else:
-        unknown = flag_words(c.flags)
+        unknown = flag_words(c.flags, c.findings)  # E4-26: only what could change it
         if unknown:
             draft = p.add(COLLECT_MISSING, "minimum data set complete; some flags still unknown")
             draft.missing = unknown
