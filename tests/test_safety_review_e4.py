@@ -446,3 +446,96 @@ def test_e4_25_e4_26_no_injection_or_treatment_asked_without_reason(app: Flask) 
     assert "injection" not in collect.instruction
     assert "prior" not in collect.instruction
     assert "sacroiliac joint provocation tests" in collect.instruction
+
+
+# --- checks that found no defect (kept as regression tests) -------------------------------------
+
+
+def worked_example(c: Chart) -> None:
+    """§8: LBP 6, IR 10° left / 32° right, FADIR + left, KL 1/1, imaging normal, screen done."""
+    c.pain("site-low-back", 6)
+    c.pain("site-groin", 0)
+    c.rom("internal-rotation", "left", 10)
+    c.rom("internal-rotation", "right", 32)
+    for side, fadir in (("left", True), ("right", False)):
+        c.test("fadir", side, fadir)
+        c.test("faber", side, False)
+        c.test("slr", side, False)
+    c.kl("left", 1)
+    c.kl("right", 1)
+    c.lumbar_imaging("normal")
+    red_flag_screen(c)
+
+
+def test_e4_8_q4_43_every_precaution_drops_hip_mobilisation(app: Flask) -> None:
+    """E4-8, Q4-43, Q4-24 (no defect): rheumatoid arthritis (M05.79), osteoporosis (M80.08XA)
+    under 70, an old femoral-neck fracture (S72.009A) → the FUNCTIONAL programme drops hip
+    mobilisation and names the precaution."""
+    for code, words in (
+        ("M05.79", "rheumatoid arthritis"),
+        ("M80.08XA", "osteoporosis"),
+        ("S72.009A", "femoral neck fracture"),
+    ):
+        c = chart()
+        worked_example(c)
+        c.condition((ICD10CM, code, words), "2010-01-01")
+        a = assess(app, c)
+        programme = next(
+            r for r in a.recommendations if r.code == "rec-combined-hip-lumbar-management"
+        )
+        assert "no hip joint mobilisation or manipulation" in programme.instruction, code
+        assert words in programme.instruction, code
+        assert "Pain-free hip joint mobilisation" not in programme.instruction, code
+        assert any(x.code == "caution-no-hip-manual-therapy" for x in a.conclusions), code
+
+
+def test_q10_06_q4_14_fever_with_a_painful_replaced_hip_is_a_hip_red_flag(app: Flask) -> None:
+    """Q10-06, Q4-14, Q5-01, Q11-02 (no defect): left hip replaced, fever, groin pain 3 without
+    side → RED_FLAG with urgent imaging of the left hip (possible septic arthritis)."""
+    c = chart()
+    c.hip_replacement("left", "2020-01-01")
+    c.pain("site-groin", 3)
+    c.sign("rf-fever", True)
+    a = assess(app, c)
+    assert a.category.name == "RED_FLAG"
+    assert plan(a)["rec-imaging-hip-urgent"] == (Side.LEFT,)
+
+
+def test_q10_02_urgent_mri_before_urgent_hip_imaging(app: Flask) -> None:
+    """Q10-02, §5.3 (no defect): fever, weight loss and a painful log roll left → urgent
+    evaluation, urgent lumbar MRI, then urgent imaging of the left hip."""
+    c = chart()
+    c.pain("site-low-back", 5)
+    c.sign("rf-fever", True)
+    c.sign("rf-weight-loss", True)
+    c.test("log-roll", "left", True)
+    assert list(plan(assess(app, c))) == [
+        "rec-urgent-evaluation",
+        "rec-mri-lumbar-urgent",
+        "rec-imaging-hip-urgent",
+    ]
+
+
+def test_q10_14_failed_physiotherapy_with_lbp_only(app: Flask) -> None:
+    """Q10-14, E4-16 (no defect): LBP 6 before and after a physiotherapy programme, hip and
+    spine examinations negative → first-line care becomes a combined physical and psychological
+    programme, with the safety-netting sentence (Q10-05); no spine referral."""
+    c = chart()
+    c.pain("site-low-back", 6, when="2026-06-01")
+    prior_physiotherapy(c, "2026-08-01")
+    c.pain("site-low-back", 6)
+    c.pain("site-groin", 0)
+    red_flag_screen(c)
+    c.rom("internal-rotation", "left", 30)
+    c.rom("internal-rotation", "right", 32)
+    for side in ("left", "right"):
+        c.test("fadir", side, False)
+        c.test("faber", side, False)
+        c.test("slr", side, False)
+    c.kl("left", 0)
+    c.kl("right", 0)
+    a = assess(app, c)
+    assert list(plan(a)) == ["rec-lbp-first-line-care"]
+    care = a.recommendations[0]
+    assert "psychological" in care.instruction
+    assert "new or worsening leg weakness" in care.instruction
