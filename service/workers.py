@@ -12,9 +12,13 @@ not a worker:
   ``GUNICORN_REQUEST_READ_TIMEOUT``, default 30) of its connection, or it is answered 408 and
   closed; at most ``MAX_PENDING`` connections and ``MAX_BUFFERED_BYTES`` per worker are
   buffered at once (the oldest connection goes first when more arrive);
-- a body is buffered up to ``MAX_BODY_BYTES``; a larger declared body, a head over gunicorn's
-  header limits, or a malformed head is handed over at once, and gunicorn or the app refuses
-  it (413, 431, 400) without waiting for the rest;
+- a body is buffered up to ``MAX_BODY_BYTES``; a head over gunicorn's header limits or a
+  malformed head is handed over at once, and gunicorn refuses it (431, 400: JSON
+  OperationOutcomes, see :func:`install_json_errors`) without waiting for the rest; a larger
+  declared ``Content-Length`` is answered 413 here, after its body is read and thrown away
+  without blocking (up to ``DISCARD_LIMIT``; at once with ``Expect: 100-continue``), so a
+  client trickling an oversized body holds no worker; a chunked body that passes the limit
+  is handed over and the app refuses it (413, ``service.http.web.StreamedBodyLimit``);
 - after the answer the connection is half-closed and drained by the selector, not by the
   worker (gunicorn's graceful close otherwise lingers up to 2 s per connection in the worker).
 
@@ -50,6 +54,11 @@ MAX_BUFFERED_BYTES = 64 * 1024 * 1024
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 65536
 _READ_CHUNK = 65536
+#: A declared body over MAX_BODY_BYTES is read and thrown away up to this many bytes (without
+#: blocking, by the selector) before the 413 leaves: clients that send the whole body before
+#: reading the answer otherwise meet a reset. Beyond it the 413 is sent and the connection
+#: closed.
+DISCARD_LIMIT = 64 * 1024 * 1024
 _TIMEOUT_BODY = (
     b'{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"timeout",'
     b'"diagnostics":"the request was not received in time; send it again"}]}'
@@ -109,6 +118,27 @@ def install_json_errors() -> None:
 install_json_errors()
 
 
+def _too_large_answer(max_body: int) -> bytes:
+    body = json.dumps(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [
+                {
+                    "severity": "error",
+                    "code": "too-costly",
+                    "diagnostics": f"the request body is larger than {max_body} bytes",
+                }
+            ],
+        },
+        separators=(",", ":"),
+    ).encode()
+    head = (
+        "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\n"
+        f"Content-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
 def max_body_bytes() -> int:
     """The body size buffered at most: the app's ``MAX_BODY_BYTES``."""
     from service.config import Settings
@@ -128,11 +158,18 @@ class RequestReader:
     chunked: bool = False
     expects_continue: bool = False
     handed_over: bool = False  # ready: complete, or to be refused by gunicorn or the app
+    too_large: bool = False  # a declared Content-Length over max_body: refused here (413)
+    discarded: int = 0  # body bytes of a too-large request read and thrown away
     _next_chunk: int = -1  # where the next chunk-size line starts (chunked bodies)
     _chunk_total: int = 0  # chunk bytes so far
 
     def feed(self, chunk: bytes) -> bool:
-        """Add bytes read; True once the request should go to the worker."""
+        """Add bytes read; True once the request should go to the worker (or, when
+        ``too_large``, once its body is discarded and the 413 can leave)."""
+        if self.too_large:
+            self.discarded += len(chunk)
+            self.handed_over = self._discarded_enough()
+            return self.handed_over
         searched = max(0, len(self.data) - 3)  # each byte is searched once, not per read
         self.data += chunk
         if self.head_end < 0:
@@ -146,6 +183,11 @@ class RequestReader:
             if self.head_end > self.max_head or not self._read_head(bytes(self.data[:end])):
                 self.handed_over = True
                 return True
+            if self.too_large:  # keep the head only; the body is counted, not kept
+                self.discarded = len(self.data) - self.head_end
+                del self.data[self.head_end :]
+                self.handed_over = self.expects_continue or self._discarded_enough()
+                return self.handed_over
         self.handed_over = self._body_complete()
         return self.handed_over
 
@@ -173,8 +215,11 @@ class RequestReader:
         if self.chunked and self.length is not None:
             return False
         if self.length is not None and self.length > self.max_body:
-            return False  # handed over now: the app refuses it by its Content-Length
+            self.too_large = True  # refused here with 413 once its body is discarded
         return True
+
+    def _discarded_enough(self) -> bool:
+        return self.discarded >= (self.length or 0) or self.discarded > DISCARD_LIMIT
 
     @property
     def wants_body(self) -> bool:
@@ -359,15 +404,19 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
                 self._drop(pending)
                 return
             sent_continue = reader.expects_continue
+            kept = len(reader.data)
             ready = reader.feed(chunk)
-            self._buffered += len(chunk)
+            self._buffered += len(reader.data) - kept  # a discarded body is not held
             while self._buffered > MAX_BUFFERED_BYTES:
                 oldest = next(iter(self._pending.values()))
                 if oldest is pending:
                     break
                 self._drop(oldest)
             if ready:
-                self._hand_over(pending)
+                if reader.too_large:
+                    self._refuse_too_large(pending)
+                else:
+                    self._hand_over(pending)
                 return
             if reader.expects_continue and not sent_continue and reader.wants_body:
                 try:  # the client waits for this before it sends the body (RFC 9110 §10.1.1)
@@ -377,6 +426,18 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
                     return
             if len(chunk) < _READ_CHUNK:
                 return
+
+    def _refuse_too_large(self, pending: _Pending) -> None:
+        """413 without the app: its body was discarded here, so no worker waits on it."""
+        self._release(pending)
+        self._forget(pending.sock)
+        try:
+            pending.sock.send(_too_large_answer(self._max_body))
+        except OSError:
+            pending.sock.close()
+            return
+        self._done.put(pending.sock)  # half-closed and drained by the selector
+        self._finish_done()
 
     def _expire(self) -> None:
         now = time.monotonic()
