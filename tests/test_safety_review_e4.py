@@ -539,3 +539,24 @@ def test_q10_14_failed_physiotherapy_with_lbp_only(app: Flask) -> None:
     care = a.recommendations[0]
     assert "psychological" in care.instruction
     assert "new or worsening leg weakness" in care.instruction
+
+
+def test_q4_44_q10_09_lead_names_the_groin_pain_that_carries_it(app: Flask) -> None:
+    """Q4-44, §6.1, Q10-09, Q4-15: right groin pain 5 with the hip examined (rotation normal,
+    provocation tests not recorded), LBP 5 → SECONDARY (FUNCTIONAL) for the right hip, carried
+    by the groin pain alone. The lead said "The right hip may be contributing to the low back
+    pain." with no finding; it names the right groin pain."""
+    c = chart()
+    c.pain("site-low-back", 5)
+    sided_pain(c, "site-groin", "right", 5)
+    red_flag_screen(c)
+    c.rom("internal-rotation", "left", 30)
+    c.rom("internal-rotation", "right", 30)
+    c.test("slr", "left", False)
+    c.test("slr", "right", False)
+    c.kl("left", 0)
+    c.kl("right", 0)
+    c.lumbar_imaging("normal")
+    a = assess(app, c)
+    assert plan(a)["rec-combined-hip-lumbar-management"] == (Side.RIGHT,)
+    assert "groin pain 5/10 right" in a.lead

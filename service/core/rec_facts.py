@@ -396,6 +396,26 @@ def _old_imaging_date(f: Findings, t: Thresholds) -> str:
 # --- the findings that carry a conclusion (§6.1 lead, Q4-44) ------------------------------------
 
 
+def _groin_sign_words(
+    f: Findings, flags: Mapping[str, Flag], replaced: frozenset[Side]
+) -> list[str]:
+    """Q4-44, Q10-09, Q4-15: a groin pain that is a hip sign (GROIN_PAIN with the hip examined
+    and HIP_EXAM_NEGATIVE not true) carries the conclusion: "groin pain 5/10 right"."""
+    groin, negative = flags.get("GROIN_PAIN"), flags.get("HIP_EXAM_NEGATIVE")
+    if groin is None or not is_true(groin.value) or (negative and is_true(negative.value)):
+        return []
+    if not any(
+        (flag := flags.get(n)) is not None and flag.value is not Tri.UNKNOWN
+        for n in ("RESTRICTED_IR", "ROT_ASYMMETRY", "HIP_PROVOCATIVE")
+    ):
+        return []
+    out = []
+    for side, value, _ in groin_series(f):
+        if value >= 1 and side not in replaced:
+            out.append(f"groin pain {value}/10" + (f" {side.value}" if side else ""))
+    return out
+
+
 def hip_finding_words(
     f: Findings, flags: Mapping[str, Flag], replaced: frozenset[Side]
 ) -> tuple[str, ...]:
@@ -433,6 +453,7 @@ def hip_finding_words(
     ]
     if faber:
         out.append(f"FABER positive with groin pain {' and '.join(faber)}")
+    out += _groin_sign_words(f, flags, replaced)
     kl = [(s, m) for s, m in f.kl_grade.items() if m.value >= HIP_OA_KL_MIN and s not in replaced]
     for s, m in sorted(kl, key=lambda sm: (-sm[1].value, SIDES.index(sm[0]))):
         out.append(f"Kellgren–Lawrence grade {number(m.value)} {s.value}")
