@@ -560,3 +560,17 @@ def test_q4_44_q10_09_lead_names_the_groin_pain_that_carries_it(app: Flask) -> N
     a = assess(app, c)
     assert plan(a)["rec-combined-hip-lumbar-management"] == (Side.RIGHT,)
     assert "groin pain 5/10 right" in a.lead
+
+
+def test_q4_13_unsided_avn_next_to_a_replaced_sides_avn_still_counts(app: Flask) -> None:
+    """Q4-13, E4-22 (with core-flags' per-Condition reading): an AVN Condition without side and
+    one of the replaced left hip → the unsided one may concern the native right hip: urgent
+    referral (AVN words), no diagnostic injection (Q10-13)."""
+    c = chart()
+    replaced_left_native_right_fadir(c)
+    c.condition((HSC_SYSTEM, "condition-avn", "AVN"), "2018-01-01", side="left")
+    c.condition((HSC_SYSTEM, "condition-avn", "AVN"), "2024-01-01")
+    a = assess(app, c)
+    ortho = next(r for r in a.recommendations if r.code == "rec-ortho-hip-referral")
+    assert "avascular necrosis" in ortho.instruction
+    assert "rec-diagnostic-ia-hip-injection" not in plan(a)

@@ -20,6 +20,7 @@ from service.core.evidence import (
     lumbar_imaging_known,
     myelopathy,
     myotomal_weakness,
+    native_conditions,
     old_lumbar_imaging,
     prior_lumbar_surgery,
     sij_reason,
@@ -251,9 +252,8 @@ def _positive(tf: TestFinding | None) -> bool:
 
 def _native(f: Findings, kind: ConditionKind) -> bool:
     """Q4-13: a hip Condition of a replaced side is not hip evidence (one without a side still
-    counts: it may concern the native hip); as ``native_hip_conditions`` reads HIP_PATH."""
-    c = f.conditions.get(kind)
-    return c is not None and not (c.sides and c.sides <= f.replaced_sides)
+    counts: it may concern the native hip); each Condition on its own (core-flags)."""
+    return bool(native_conditions(f, kind))
 
 
 def _condition_sides(f: Findings, kinds: Iterable[ConditionKind]) -> set[Side]:
@@ -362,7 +362,7 @@ def facts_of(f: Findings, flags: Mapping[str, Flag], t: Thresholds) -> Facts:
         condition_sides=sides_in_order(_condition_sides(f, AVN_FAI_LABRAL) - replaced),
         trochanter_sides=sides_in_order(trochanter),
         red_flag_hip_sides=items.hip_sides,
-        avn=avn_present(f) and _native(f, ConditionKind.AVN),
+        avn=avn_present(f),
         fai_or_labral=" and ".join(fai) if fai_or_labral_present(f) else "",
         myelopathy=is_true(myelopathy(f)),
         myotomal_weakness=is_true(myotomal_weakness(f)),
