@@ -24,12 +24,13 @@ RETRY_AFTER_FULL = 5
 class TooManyExportJobs(TooManyRequests):
     """As many export jobs as allowed are running (``EXPORT_MAX_JOBS``): 429."""
 
-    def __init__(self, running: int) -> None:
-        super().__init__(
-            f"{running} export jobs are running, the most allowed (EXPORT_MAX_JOBS); "
-            "try again later",
-            retry_after=RETRY_AFTER_FULL,
-        )
+    def __init__(
+        self,
+        diagnostics: str,
+        retry_after: int = RETRY_AFTER_FULL,
+        expression: Sequence[str] = (),
+    ) -> None:
+        super().__init__(diagnostics, retry_after, expression)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -130,7 +131,10 @@ class ExportJobs:
             )
         ).scalar_one()
         if int(count) >= max_running:
-            raise TooManyExportJobs(int(count))
+            raise TooManyExportJobs(
+                f"{int(count)} export jobs are running, the most allowed (EXPORT_MAX_JOBS); "
+                "try again later"
+            )
 
     def get(self, job_id: str) -> ExportJob | None:
         with unavailable_on_error("read an export job"), self.engine.connect() as conn:
