@@ -48,15 +48,6 @@ EXACT_FAMILIES = (
     "confidence-",
     "priority-",
 )
-#: Examples whose path has not landed yet in the core (xfail until it does; see the report).
-PENDING: dict[str, str] = {}
-
-
-def pending(stem: str) -> Any:
-    """``stem`` as a parameter, xfail while its path is PENDING."""
-    reason = PENDING.get(stem)
-    marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
-    return pytest.param(stem, marks=marks, id=stem)
 
 
 #: Codes retired in the fourth edition (E4-14, E4-15): never emitted.
@@ -246,7 +237,7 @@ def test_the_readme_line_parser_reads_plans_and_categories() -> None:
 # What each example gives ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stem", [pending(path.stem) for path in EXAMPLE_FILES])
+@pytest.mark.parametrize("stem", [path.stem for path in EXAMPLE_FILES])
 def test_each_example_gives_the_category_its_file_name_says(
     examples_client: FlaskClient, stem: str
 ) -> None:
