@@ -126,9 +126,7 @@ class ExportJobs:
         count = conn.execute(
             select(func.count())
             .select_from(t.export_jobs)
-            .where(
-                and_(j.status == IN_PROGRESS, j.cancelled.is_(False), j.created > started_after)
-            )
+            .where(and_(j.status == IN_PROGRESS, j.cancelled.is_(False), j.created > started_after))
         ).scalar_one()
         if int(count) >= max_running:
             raise TooManyExportJobs(

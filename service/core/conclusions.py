@@ -33,8 +33,7 @@ CATEGORY_DISPLAY: Mapping[Category, str] = {
     Category.MISDIAGNOSED_SPINE_MISSED: "Pain persists after hip treatment; the spine has not "
     "been addressed (Offierski & MacNab: misdiagnosed)",
     Category.SIMPLE_HIP_PRIMARY: "The hip is the main pain source (Offierski & MacNab: simple)",
-    Category.SIMPLE_SPINE_PRIMARY: "The spine is the main pain source (Offierski & MacNab: "
-    "simple)",
+    Category.SIMPLE_SPINE_PRIMARY: "The spine is the main pain source (Offierski & MacNab: simple)",
     Category.INDETERMINATE_NOT_HIP: "The hip injection did not relieve the pain; the hip is "
     "unlikely to be the source",  # Q10-11
     Category.SECONDARY: "The hip may be contributing to the back pain (Offierski & MacNab: "

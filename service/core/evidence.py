@@ -84,9 +84,7 @@ def native_hip_conditions(f: Findings) -> list[str]:
     """Hip Conditions that are hip evidence: Q4-13, a hip Condition of a replaced side is not
     (one without a side still counts: it may concern the native hip)."""
     return [
-        f"{k.value} Condition ({c.source})"
-        for k in HIP_CONDITIONS
-        for c in native_conditions(f, k)
+        f"{k.value} Condition ({c.source})" for k in HIP_CONDITIONS for c in native_conditions(f, k)
     ]
 
 
@@ -94,9 +92,7 @@ def native_conditions(f: Findings, kind: ConditionKind) -> tuple[ConditionFindin
     """The Conditions of ``kind`` that are not a replaced side's (Q4-13), each on its own: a
     Condition without side counts (it may concern the native hip)."""
     return tuple(
-        c
-        for c in condition_records(f, kind)
-        if not (c.sides and c.sides <= f.replaced_sides)
+        c for c in condition_records(f, kind) if not (c.sides and c.sides <= f.replaced_sides)
     )
 
 

@@ -369,9 +369,7 @@ class Findings:
 
     def __post_init__(self) -> None:
         if self.unsided_tests_by_side and not self.unsided_tests:
-            object.__setattr__(
-                self, "unsided_tests", aggregate_unsided(self.unsided_tests_by_side)
-            )
+            object.__setattr__(self, "unsided_tests", aggregate_unsided(self.unsided_tests_by_side))
         for name in (
             "rom",
             "contracture_angle",

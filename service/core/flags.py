@@ -236,9 +236,7 @@ def hip_ext_deficit(f: Findings, t: Thresholds) -> Flag:
     """§2 HIP_EXT_DEFICIT [P; concept V S4, S19]. Q5-08: a replaced side counts as Thomas −
     and extension > 0° (its values never reach here, E4-9)."""
     replaced = f.replaced_sides
-    ext = {
-        s: m for s in SIDES if s not in replaced and (m := f.rom.get((Motion.EXTENSION, s)))
-    }
+    ext = {s: m for s in SIDES if s not in replaced and (m := f.rom.get((Motion.EXTENSION, s)))}
     true_parts = tests_with(f, SidedTest.THOMAS, TestResult.POSITIVE)
     true_parts += [
         measured(f"extension {s.value}", m, "°")
@@ -258,8 +256,7 @@ def hip_ext_deficit(f: Findings, t: Thresholds) -> Flag:
         return Flag("HIP_EXT_DEFICIT", Tri.FALSE, joined(thomas_neg + _replaced_text(f)))
     if len(set(ext) | replaced) == 2:  # both > threshold, else a true-part above
         text = joined(
-            [measured(f"extension {s.value}", m, "°") for s, m in ext.items()]
-            + _replaced_text(f)
+            [measured(f"extension {s.value}", m, "°") for s, m in ext.items()] + _replaced_text(f)
         )
         return Flag("HIP_EXT_DEFICIT", Tri.FALSE, f"{text} (> {number(t.extension_deficit_deg)}°)")
     return Flag(
@@ -307,9 +304,7 @@ def _slr_words(side: Side, tf: TestFinding) -> str:
     if tf.slr_angle is not None:
         parts.append(f"at {number(tf.slr_angle)}°")
     if tf.pain_locations:
-        where = ", ".join(
-            sorted(loc.value.removeprefix("location-") for loc in tf.pain_locations)
-        )
+        where = ", ".join(sorted(loc.value.removeprefix("location-") for loc in tf.pain_locations))
         parts.append(f"with {where} pain")
     return " ".join([f"SLR + {side.value}", *parts]) + f" ({tf.source})"
 
@@ -416,9 +411,7 @@ def gluteal_signs(f: Findings, t: Thresholds) -> Flag:
         f, SidedTest.FADER_R
     )
     same = [s.value for s in SIDES if s in palpation and s in specific]
-    recorded = [
-        s for s in SIDES if (SidedTest.GREATER_TROCHANTER_PALPATION, s) in f.sided_tests
-    ]
+    recorded = [s for s in SIDES if (SidedTest.GREATER_TROCHANTER_PALPATION, s) in f.sided_tests]
     text = (
         f"{joined(nrs, 'no lateral-hip NRS')}; trochanter palpation + "
         f"{joined([s.value for s in SIDES if s in palpation])}; single-leg stance or FADER-R + "

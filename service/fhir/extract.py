@@ -103,9 +103,12 @@ def read_input(
         if len(entry.kinds) > 1:
             codes = ", ".join(spec.code for spec in entry.kinds)
             warnings.append(
-                Issue("warning", "code-invalid",
-                      f"{entry.name}: its codes mean different inputs ({codes}); excluded",
-                      (f"{entry.expr}.code",))
+                Issue(
+                    "warning",
+                    "code-invalid",
+                    f"{entry.name}: its codes mean different inputs ({codes}); excluded",
+                    (f"{entry.expr}.code",),
+                )
             )
             continue
         spec = entry.kinds[0]
@@ -113,8 +116,12 @@ def read_input(
             reason = _ignore_reason(entry)
             if reason is not None:
                 ignored.append(
-                    Issue("information", "informational", f"{entry.name}: ignored, {reason[0]}",
-                          (f"{entry.expr}.{reason[1]}",))
+                    Issue(
+                        "information",
+                        "informational",
+                        f"{entry.name}: ignored, {reason[0]}",
+                        (f"{entry.expr}.{reason[1]}",),
+                    )
                 )
                 continue
             if entry.rtype == "Observation":
@@ -125,8 +132,12 @@ def read_input(
                 readings += history_readings(entry, spec, index)
         except Excluded as exc:
             warnings.append(
-                Issue("warning", exc.code, f"{entry.name}: {exc.reason}; excluded",
-                      (f"{entry.expr}.{exc.field}",))
+                Issue(
+                    "warning",
+                    exc.code,
+                    f"{entry.name}: {exc.reason}; excluded",
+                    (f"{entry.expr}.{exc.field}",),
+                )
             )
     warnings += unrecognised_observations(found, index)  # issue 11 item 6 (integration)
     pre = prefilter(readings, thresholds if thresholds is not None else Thresholds())
@@ -149,9 +160,12 @@ def read_input(
         used.setdefault(entry.ref, InputRef(entry.ref, entry.kinds[0].group, entry.rtype))
         if entry.rtype == "Observation" and entry.resource.get("status") == PRELIMINARY:
             warnings.append(
-                Issue("warning", "informational",
-                      f"{entry.name}: status is preliminary; used, but it may still change",
-                      (f"{entry.expr}.status",))
+                Issue(
+                    "warning",
+                    "informational",
+                    f"{entry.name}: status is preliminary; used, but it may still change",
+                    (f"{entry.expr}.status",),
+                )
             )
     used_hash = hashlib.sha256(patient_ref.encode())
     for entry in sorted(selection.used, key=lambda e: (e.ref, e.index)):

@@ -102,8 +102,15 @@ class Slot(enum.Enum):
 
 
 Member: TypeAlias = (
-    Motion | SidedTest | UnsidedTest | Radiographic | NeuroSign | RedFlag | TreatmentKind
-    | ConditionKind | None
+    Motion
+    | SidedTest
+    | UnsidedTest
+    | Radiographic
+    | NeuroSign
+    | RedFlag
+    | TreatmentKind
+    | ConditionKind
+    | None
 )
 
 
@@ -180,59 +187,222 @@ def _build() -> dict[str, KindSpec]:
         low, high = ROM_RANGES[motion]
         label = f"hip {motion.value.replace('-', ' ')}"
         rows.append(
-            KindSpec(f"hip-rom-{motion.value}", label, _OBS, Reader.ANGLE, Slot.ROM, "hip-rom",
-                     motion, True, low, high)
+            KindSpec(
+                f"hip-rom-{motion.value}",
+                label,
+                _OBS,
+                Reader.ANGLE,
+                Slot.ROM,
+                "hip-rom",
+                motion,
+                True,
+                low,
+                high,
+            )
         )
-    rows.append(KindSpec("hip-rom-panel", "hip ROM panel", _OBS, Reader.ROM_PANEL, Slot.ROM,
-                         "hip-rom", per_side=True))
-    rows.append(KindSpec("hip-rom", "hip range of movement", _OBS, Reader.ROM_PANEL, Slot.ROM,
-                         "hip-rom", per_side=True, generic=True))
-    rows.append(KindSpec("hip-flexion-contracture-angle", "flexion contracture angle", _OBS,
-                         Reader.ANGLE, Slot.CONTRACTURE, "hip-rom", None, True,
-                         *CONTRACTURE_RANGE))
+    rows.append(
+        KindSpec(
+            "hip-rom-panel",
+            "hip ROM panel",
+            _OBS,
+            Reader.ROM_PANEL,
+            Slot.ROM,
+            "hip-rom",
+            per_side=True,
+        )
+    )
+    rows.append(
+        KindSpec(
+            "hip-rom",
+            "hip range of movement",
+            _OBS,
+            Reader.ROM_PANEL,
+            Slot.ROM,
+            "hip-rom",
+            per_side=True,
+            generic=True,
+        )
+    )
+    rows.append(
+        KindSpec(
+            "hip-flexion-contracture-angle",
+            "flexion contracture angle",
+            _OBS,
+            Reader.ANGLE,
+            Slot.CONTRACTURE,
+            "hip-rom",
+            None,
+            True,
+            *CONTRACTURE_RANGE,
+        )
+    )
     for sided in SidedTest:
         label = _LABELS.get(sided.value, sided.value.removeprefix("test-").upper() + " test")
-        rows.append(KindSpec(sided.value, label,
-                             _OBS, Reader.TEST, Slot.SIDED_TEST, "special-tests", sided, True))
+        rows.append(
+            KindSpec(
+                sided.value, label, _OBS, Reader.TEST, Slot.SIDED_TEST, "special-tests", sided, True
+            )
+        )
     for unsided in UnsidedTest:
-        rows.append(KindSpec(unsided.value, unsided.value.removeprefix("test-") + " test",
-                             _OBS, Reader.TEST, Slot.UNSIDED_TEST, "special-tests", unsided))
-    rows.append(KindSpec("kl-grade-hip", "hip KL grade", _OBS, Reader.INTEGER, Slot.KL,
-                         "radiographic", None, True, *KL_RANGE))
-    rows.append(KindSpec("lumbar-imaging-finding", "lumbar imaging finding", _OBS,
-                         Reader.IMAGING, Slot.IMAGING, "radiographic"))
+        rows.append(
+            KindSpec(
+                unsided.value,
+                unsided.value.removeprefix("test-") + " test",
+                _OBS,
+                Reader.TEST,
+                Slot.UNSIDED_TEST,
+                "special-tests",
+                unsided,
+            )
+        )
+    rows.append(
+        KindSpec(
+            "kl-grade-hip",
+            "hip KL grade",
+            _OBS,
+            Reader.INTEGER,
+            Slot.KL,
+            "radiographic",
+            None,
+            True,
+            *KL_RANGE,
+        )
+    )
+    rows.append(
+        KindSpec(
+            "lumbar-imaging-finding",
+            "lumbar imaging finding",
+            _OBS,
+            Reader.IMAGING,
+            Slot.IMAGING,
+            "radiographic",
+        )
+    )
     for measure in Radiographic:
         reader = Reader.LENGTH if measure is Radiographic.SVA else Reader.ANGLE
-        rows.append(KindSpec(measure.value, measure.value.replace("-", " "), _OBS, reader,
-                             Slot.RADIOGRAPHIC, "radiographic", measure, False,
-                             *RADIOGRAPHIC_RANGES[measure]))
+        rows.append(
+            KindSpec(
+                measure.value,
+                measure.value.replace("-", " "),
+                _OBS,
+                reader,
+                Slot.RADIOGRAPHIC,
+                "radiographic",
+                measure,
+                False,
+                *RADIOGRAPHIC_RANGES[measure],
+            )
+        )
     for sign in NeuroSign:
-        rows.append(KindSpec(sign.value, sign.value.replace("-", " "), _OBS, Reader.BOOLEAN,
-                             Slot.NEURO, "special-tests", sign))
+        rows.append(
+            KindSpec(
+                sign.value,
+                sign.value.replace("-", " "),
+                _OBS,
+                Reader.BOOLEAN,
+                Slot.NEURO,
+                "special-tests",
+                sign,
+            )
+        )
     for flag in RedFlag:
-        rows.append(KindSpec(flag.value, "red flag " + flag.value.removeprefix("rf-"), _OBS,
-                             Reader.BOOLEAN, Slot.RED_FLAG, "history", flag))
+        rows.append(
+            KindSpec(
+                flag.value,
+                "red flag " + flag.value.removeprefix("rf-"),
+                _OBS,
+                Reader.BOOLEAN,
+                Slot.RED_FLAG,
+                "history",
+                flag,
+            )
+        )
     rows += [
-        KindSpec("pain-nrs", "pain NRS", _OBS, Reader.INTEGER, Slot.PAIN, "pain", None, False,
-                 *NRS_RANGE),
+        KindSpec(
+            "pain-nrs", "pain NRS", _OBS, Reader.INTEGER, Slot.PAIN, "pain", None, False, *NRS_RANGE
+        ),
         KindSpec("odi", "ODI", _OBS, Reader.PERCENT, Slot.ODI, "pain", None, False, *ODI_RANGE),
-        KindSpec("odi-panel", "ODI panel", _OBS, Reader.ODI_PANEL, Slot.ODI, "pain",
-                 None, False, *ODI_RANGE, generic=True),
-        KindSpec("symptom-duration", "symptom duration", _OBS, Reader.DURATION,
-                 Slot.SYMPTOM_DURATION, "history", None, False, *SYMPTOM_DURATION_RANGE),
-        KindSpec("ia-hip-injection-nrs-pre", "IA injection NRS before", _OBS, Reader.INTEGER,
-                 Slot.IA_PRE, "pain", None, False, *NRS_RANGE),
-        KindSpec("ia-hip-injection-nrs-post", "IA injection NRS after", _OBS, Reader.INTEGER,
-                 Slot.IA_POST, "pain", None, False, *NRS_RANGE),
-        KindSpec("ia-hip-injection-relief-pct", "IA injection relief", _OBS, Reader.PERCENT,
-                 Slot.IA_RELIEF, "pain", None, False, *RELIEF_RANGE),
+        KindSpec(
+            "odi-panel",
+            "ODI panel",
+            _OBS,
+            Reader.ODI_PANEL,
+            Slot.ODI,
+            "pain",
+            None,
+            False,
+            *ODI_RANGE,
+            generic=True,
+        ),
+        KindSpec(
+            "symptom-duration",
+            "symptom duration",
+            _OBS,
+            Reader.DURATION,
+            Slot.SYMPTOM_DURATION,
+            "history",
+            None,
+            False,
+            *SYMPTOM_DURATION_RANGE,
+        ),
+        KindSpec(
+            "ia-hip-injection-nrs-pre",
+            "IA injection NRS before",
+            _OBS,
+            Reader.INTEGER,
+            Slot.IA_PRE,
+            "pain",
+            None,
+            False,
+            *NRS_RANGE,
+        ),
+        KindSpec(
+            "ia-hip-injection-nrs-post",
+            "IA injection NRS after",
+            _OBS,
+            Reader.INTEGER,
+            Slot.IA_POST,
+            "pain",
+            None,
+            False,
+            *NRS_RANGE,
+        ),
+        KindSpec(
+            "ia-hip-injection-relief-pct",
+            "IA injection relief",
+            _OBS,
+            Reader.PERCENT,
+            Slot.IA_RELIEF,
+            "pain",
+            None,
+            False,
+            *RELIEF_RANGE,
+        ),
     ]
     for treatment in TreatmentKind:
-        rows.append(KindSpec(treatment.value, treatment.value.replace("-", " "), _OBS_OR_PROC,
-                             Reader.BOOLEAN, Slot.TREATMENT, "history", treatment))
+        rows.append(
+            KindSpec(
+                treatment.value,
+                treatment.value.replace("-", " "),
+                _OBS_OR_PROC,
+                Reader.BOOLEAN,
+                Slot.TREATMENT,
+                "history",
+                treatment,
+            )
+        )
     for condition in ConditionKind:
-        rows.append(KindSpec(condition.value, condition.value.replace("-", " ") + " condition",
-                             _COND, Reader.CONDITION, Slot.CONDITION, "history", condition))
+        rows.append(
+            KindSpec(
+                condition.value,
+                condition.value.replace("-", " ") + " condition",
+                _COND,
+                Reader.CONDITION,
+                Slot.CONDITION,
+                "history",
+                condition,
+            )
+        )
     return {row.code: row for row in rows}
 
 

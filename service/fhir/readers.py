@@ -123,8 +123,11 @@ def _keys(ctx: Context) -> list[Hashable]:
         return [member]
     sides = sides_of(ctx.resource, ctx.index)
     if not sides:
-        raise Excluded(f"{ctx.spec.label} has no side (laterality); per-side inputs need one",
-                       "bodySite", "required")
+        raise Excluded(
+            f"{ctx.spec.label} has no side (laterality); per-side inputs need one",
+            "bodySite",
+            "required",
+        )
     ordered = sorted(sides, key=lambda s: s.value)
     return [(member, side) if member is not None else side for side in ordered]
 
@@ -132,8 +135,13 @@ def _keys(ctx: Context) -> list[Hashable]:
 def _measure(ctx: Context, dimension: str | None = None) -> list[Reading]:
     dimension = dimension or _DIMENSION[ctx.spec.reader]
     value = quantity_value(ctx.resource, dimension)
-    check_range(value, ctx.spec.low, ctx.spec.high,
-                f"{ctx.spec.label} ({_UNIT[dimension]})", "valueQuantity")
+    check_range(
+        value,
+        ctx.spec.low,
+        ctx.spec.high,
+        f"{ctx.spec.label} ({_UNIT[dimension]})",
+        "valueQuantity",
+    )
     time = ctx.time if ctx.spec.slot is Slot.SYMPTOM_DURATION else None
     measurement = Measurement(value, ctx.entry.ref, method_of(ctx.resource), time)
     return ctx.readings(measurement, _keys(ctx))
@@ -155,8 +163,10 @@ def _test_result(ctx: Context) -> TestResult:
     if "valueCodeableConcept" in resource:
         target = ctx.index.lookup_codings(TEST_RESULT, resource["valueCodeableConcept"])
         if target is None:
-            raise Excluded("the test result is not a recognised positive/negative answer",
-                           "valueCodeableConcept")
+            raise Excluded(
+                "the test result is not a recognised positive/negative answer",
+                "valueCodeableConcept",
+            )
         return TestResult(target)
     other = [k for k in resource if k.startswith("value")]
     if other:
@@ -165,8 +175,7 @@ def _test_result(ctx: Context) -> TestResult:
         target = ctx.index.lookup_codings(TEST_RESULT, concept)
         if target is not None:
             return TestResult(target)
-    raise Excluded("no test result: no value and no POS/NEG interpretation", "value[x]",
-                   "required")
+    raise Excluded("no test result: no value and no POS/NEG interpretation", "value[x]", "required")
 
 
 def _test(ctx: Context) -> list[Reading]:
@@ -196,8 +205,9 @@ def _test(ctx: Context) -> list[Reading]:
 def _imaging(ctx: Context) -> list[Reading]:
     target = ctx.index.lookup_codings(IMAGING_FINDING, ctx.resource.get("valueCodeableConcept"))
     if target is None:
-        raise Excluded("the lumbar imaging finding is missing or not recognised",
-                       "valueCodeableConcept")
+        raise Excluded(
+            "the lumbar imaging finding is missing or not recognised", "valueCodeableConcept"
+        )
     finding = ImagingFinding(target)
     return ctx.readings(finding, [finding])
 
@@ -233,8 +243,11 @@ def _mrc_grade(ctx: Context) -> int | None:
             value, path = integer_value(component)
             check_range(Decimal(value), *MRC_RANGE, "MRC grade", path)
         except Excluded as exc:
-            ctx.warn(f"MRC grade: {exc.reason}; this component was excluded",
-                     f"component[{k}].{exc.field}", exc.code)
+            ctx.warn(
+                f"MRC grade: {exc.reason}; this component was excluded",
+                f"component[{k}].{exc.field}",
+                exc.code,
+            )
             continue
         return value
     return None
@@ -243,8 +256,12 @@ def _mrc_grade(ctx: Context) -> int | None:
 def _rom_panel(ctx: Context) -> list[Reading]:
     components = ctx.resource.get("component") or []
     if not components:
-        raise Excluded(f"{ctx.spec.label}: the motion is not identified (no HSC motion code and "
-                       "no components)", "code", "required")
+        raise Excluded(
+            f"{ctx.spec.label}: the motion is not identified (no HSC motion code and "
+            "no components)",
+            "code",
+            "required",
+        )
     sides = _keys(ctx)  # side check first: a panel without a side is excluded whole
     method = method_of(ctx.resource)
     readings: list[Reading] = []
@@ -259,8 +276,11 @@ def _rom_panel(ctx: Context) -> list[Reading]:
             value = quantity_value(component, "angle")
             check_range(value, spec.low, spec.high, f"{spec.label} (deg)", "valueQuantity")
         except Excluded as exc:
-            ctx.warn(f"{exc.reason}; this component was excluded", f"component[{k}].{exc.field}",
-                     exc.code)
+            ctx.warn(
+                f"{exc.reason}; this component was excluded",
+                f"component[{k}].{exc.field}",
+                exc.code,
+            )
             continue
         measurement = Measurement(value, ctx.entry.ref, method)
         readings += [

@@ -21,14 +21,27 @@ REQUIRED_BINDINGS: Mapping[str, frozenset[str]] = {
     "CarePlan.intent": frozenset({"proposal", "plan", "order", "option"}),
     "CarePlan.activity.detail.kind": frozenset(
         {
-            "Appointment", "CommunicationRequest", "DeviceRequest", "MedicationRequest",
-            "NutritionOrder", "Task", "ServiceRequest", "VisionPrescription",
+            "Appointment",
+            "CommunicationRequest",
+            "DeviceRequest",
+            "MedicationRequest",
+            "NutritionOrder",
+            "Task",
+            "ServiceRequest",
+            "VisionPrescription",
         }
     ),  # fmt: skip
     "CarePlan.activity.detail.status": frozenset(
         {
-            "not-started", "scheduled", "in-progress", "on-hold", "completed", "cancelled",
-            "stopped", "unknown", "entered-in-error",
+            "not-started",
+            "scheduled",
+            "in-progress",
+            "on-hold",
+            "completed",
+            "cancelled",
+            "stopped",
+            "unknown",
+            "entered-in-error",
         }
     ),  # fmt: skip
     "Provenance.entity.role": frozenset(

@@ -34,7 +34,12 @@ from service.fhir.kinds import Slot
 from service.fhir.parse import Entry
 
 Payload = (
-    Measurement | TestFinding | BoolFinding | PainReading | ImagingFinding | Treatment
+    Measurement
+    | TestFinding
+    | BoolFinding
+    | PainReading
+    | ImagingFinding
+    | Treatment
     | ConditionFinding
 )
 Order = tuple[bool, datetime, bool, datetime, int]
@@ -122,9 +127,7 @@ def _imaging(
     if not readings:
         return {}, [], None
     latest = max(r.order[:2] for r in readings)
-    chosen = sorted(
-        (r for r in readings if r.order[:2] == latest), key=lambda r: r.order
-    )
+    chosen = sorted((r for r in readings if r.order[:2] == latest), key=lambda r: r.order)
     found: dict[ImagingFinding, str] = {}
     for reading in chosen:
         if isinstance(reading.payload, ImagingFinding):

@@ -40,9 +40,9 @@ def sides_of_any(resource: Mapping[str, Any], index: ConceptMapIndex) -> frozens
     return frozenset(found)
 
 
-def region_codings(resource: Mapping[str, Any], index: ConceptMapIndex) -> tuple[
-    list[Mapping[str, Any]], list[Mapping[str, Any]]
-]:
+def region_codings(
+    resource: Mapping[str, Any], index: ConceptMapIndex
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
     """The ``bodySite`` and ``reasonCode`` codings of a Procedure that are not side qualifiers
     (Q6-01, Q9-01: a coding that only gives a side names nothing)."""
 

@@ -46,8 +46,7 @@ def resolve_patient(scan: Scan, base: str, patient_id: str | None = None) -> str
         pid = raw_id if isinstance(raw_id, str) and raw_id else patient_id_of(full_url)
         if patient_id is not None and pid is not None and pid != patient_id:
             raise UnprocessableInput(
-                f"the Patient entry is Patient/{pid}, but the request is for "
-                f"Patient/{patient_id}",
+                f"the Patient entry is Patient/{pid}, but the request is for Patient/{patient_id}",
                 [f"{patient.expr}.id"],
             )
         pid = pid or patient_id

@@ -75,8 +75,9 @@ def quantity_value(container: Mapping[str, object], dimension: str) -> Decimal:
     if not isinstance(quantity, Mapping):
         raise Excluded("needs a valueQuantity", "value[x]")
     if quantity.get("comparator") is not None:
-        raise Excluded("a valueQuantity with a comparator is not an exact value",
-                       "valueQuantity.comparator")
+        raise Excluded(
+            "a valueQuantity with a comparator is not an exact value", "valueQuantity.comparator"
+        )
     value = to_decimal(quantity.get("value"))
     if value is None:
         raise Excluded("valueQuantity.value is missing or not a number", "valueQuantity.value")
@@ -103,11 +104,14 @@ def integer_value(container: Mapping[str, object]) -> tuple[int, str]:
         raise Excluded("needs a valueInteger (or a valueQuantity in {score})", "value[x]")
     unit = unit_of(quantity)
     if unit not in (None, SCORE):
-        raise Excluded(f"unit {unit!r} is not accepted for a score (no unit or '{{score}}')",
-                       "valueQuantity.code" if quantity.get("code") else "valueQuantity.unit")
+        raise Excluded(
+            f"unit {unit!r} is not accepted for a score (no unit or '{{score}}')",
+            "valueQuantity.code" if quantity.get("code") else "valueQuantity.unit",
+        )
     if quantity.get("comparator") is not None:
-        raise Excluded("a valueQuantity with a comparator is not an exact value",
-                       "valueQuantity.comparator")
+        raise Excluded(
+            "a valueQuantity with a comparator is not an exact value", "valueQuantity.comparator"
+        )
     value = to_decimal(quantity.get("value"))
     if value is None:
         raise Excluded("valueQuantity.value is missing or not a number", "valueQuantity.value")
@@ -116,8 +120,9 @@ def integer_value(container: Mapping[str, object]) -> tuple[int, str]:
     return int(value), "valueQuantity"
 
 
-def check_range(value: Decimal, low: Decimal | None, high: Decimal | None, what: str,
-                field: str) -> None:
+def check_range(
+    value: Decimal, low: Decimal | None, high: Decimal | None, what: str, field: str
+) -> None:
     """Raise Excluded when ``value`` is outside ``[low, high]`` (§1.4; both ends included)."""
     if low is not None and high is not None and not low <= value <= high:
         raise Excluded(f"{what} {value} is outside the plausible range {low} to {high}", field)

@@ -67,8 +67,9 @@ def tf(result: TestResult, *locations: PainLocation, angle: int | None = None) -
     )
 
 
-def series(site: PainSite, v: int, side: Side | None = None, time: datetime | None = None
-           ) -> PainSeries:
+def series(
+    site: PainSite, v: int, side: Side | None = None, time: datetime | None = None
+) -> PainSeries:
     return PainSeries(site, side, (PainReading(v, time, f"Observation/{site.value}"),))
 
 
@@ -116,17 +117,16 @@ def test_q4_12_both_hips_replaced_kl_max_unknown_hip_path_false() -> None:
 
 
 def test_q5_08_replaced_side_counts_as_thomas_negative_and_extension_above_0() -> None:
-    thomas = F(
-        sided_tests={(SidedTest.THOMAS, R): tf(NEG)}, replaced_sides=LEFT_REPLACED
-    )
+    thomas = F(sided_tests={(SidedTest.THOMAS, R): tf(NEG)}, replaced_sides=LEFT_REPLACED)
     assert value(thomas, "HIP_EXT_DEFICIT") is FALSE
     ext = F(rom={(Motion.EXTENSION, R): m(10)}, replaced_sides=LEFT_REPLACED)
     assert value(ext, "HIP_EXT_DEFICIT") is FALSE
 
 
 def test_q4_13_hip_condition_of_a_replaced_side_is_not_hip_evidence() -> None:
-    oa = {ConditionKind.HIP_OA: ConditionFinding(ConditionKind.HIP_OA, "Condition/oa",
-                                                 frozenset({L}))}
+    oa = {
+        ConditionKind.HIP_OA: ConditionFinding(ConditionKind.HIP_OA, "Condition/oa", frozenset({L}))
+    }
     assert value(F(conditions=oa, replaced_sides=LEFT_REPLACED), "HIP_PATH") is U
     assert value(F(conditions=oa), "HIP_PATH") is T
 
@@ -260,8 +260,9 @@ def test_e4_11_gluteal_signs_need_palpation_and_a_specific_test_on_the_same_side
 
 
 def test_q4_21_gluteal_signs_false() -> None:
-    zero = F(pain=(series(PainSite.LATERAL_HIP, 0),),
-             sided_tests={(PALP, L): tf(POS), (SLS, L): tf(POS)})
+    zero = F(
+        pain=(series(PainSite.LATERAL_HIP, 0),), sided_tests={(PALP, L): tf(POS), (SLS, L): tf(POS)}
+    )
     assert value(zero, "GLUTEAL_SIGNS") is FALSE
     palpation_negative = F(sided_tests={(PALP, L): tf(NEG)})
     assert value(palpation_negative, "GLUTEAL_SIGNS") is FALSE
@@ -431,7 +432,8 @@ def test_q4_13_an_unsided_hip_condition_still_counts_beside_a_replaced_sides_one
     assert avn_present(f)
     assert value(f, "HIP_PATH") is T
     only_replaced = F(
-        conditions={ConditionKind.AVN: left}, condition_records=(left,),
+        conditions={ConditionKind.AVN: left},
+        condition_records=(left,),
         replaced_sides=LEFT_REPLACED,
     )
     assert not avn_present(only_replaced)

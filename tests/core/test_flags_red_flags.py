@@ -64,8 +64,9 @@ def rf(kind: RedFlag, v: bool = True, time: datetime | None = None) -> dict[RedF
     return {kind: BoolFinding(v, f"Observation/{kind.value}", time)}
 
 
-def cond(kind: ConditionKind, sides: frozenset[Side] = frozenset(), onset: datetime | None = None
-         ) -> dict[ConditionKind, ConditionFinding]:
+def cond(
+    kind: ConditionKind, sides: frozenset[Side] = frozenset(), onset: datetime | None = None
+) -> dict[ConditionKind, ConditionFinding]:
     return {kind: ConditionFinding(kind, f"Condition/{kind.value}", sides, onset)}
 
 
@@ -171,9 +172,7 @@ def test_e4_5_recency_days_overridable() -> None:
     assert value(_fever_at(30 * DAY), "RED_FLAG_SPINE", t) is T
 
 
-@pytest.mark.parametrize(
-    "kind", [RedFlag.CANCER_HISTORY, RedFlag.IVDU_IMMUNOSUPPRESSION]
-)
+@pytest.mark.parametrize("kind", [RedFlag.CANCER_HISTORY, RedFlag.IVDU_IMMUNOSUPPRESSION])
 def test_q7_01_q4_06_history_red_flags_never_go_stale(kind: RedFlag) -> None:
     f = findings(red_flags=rf(kind, True, REF - 3650 * DAY), reference_time=REF)
     assert value(f, "RED_FLAG_SPINE") is T
@@ -484,11 +483,15 @@ def test_e4_3_weakness_without_a_grade_is_named_in_the_trace() -> None:
 
 def test_q5_05_q4_18_only_the_recent_fractures_side_is_named() -> None:
     old = ConditionFinding(
-        ConditionKind.FEMORAL_NECK_FRACTURE, "Condition/old", frozenset({Side.LEFT}),
+        ConditionKind.FEMORAL_NECK_FRACTURE,
+        "Condition/old",
+        frozenset({Side.LEFT}),
         REF - 4000 * DAY,
     )
     new = ConditionFinding(
-        ConditionKind.FEMORAL_NECK_FRACTURE, "Condition/new", frozenset({Side.RIGHT}),
+        ConditionKind.FEMORAL_NECK_FRACTURE,
+        "Condition/new",
+        frozenset({Side.RIGHT}),
         REF - 19 * DAY,
     )
     f = findings(

@@ -173,9 +173,7 @@ def test_faber_with_posterior_pain_is_sij_signs_unless_there_is_groin_pain() -> 
 
 
 # Q10-08: long-term corticosteroids are a red flag only with age ≥ 70 (test_flags_red_flags.py)
-@pytest.mark.parametrize(
-    "red", [r for r in RedFlag if r is not RedFlag.LONG_TERM_CORTICOSTEROIDS]
-)
+@pytest.mark.parametrize("red", [r for r in RedFlag if r is not RedFlag.LONG_TERM_CORTICOSTEROIDS])
 def test_any_true_red_flag_input_makes_red_flag_true(red: RedFlag) -> None:
     a = assess(F().red(red))
     assert a.flags["RED_FLAG"].value is T

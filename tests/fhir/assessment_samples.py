@@ -56,17 +56,31 @@ def functional_secondary(rule_set: RuleSet = RULE_SET) -> Assessment:
         subtype=Subtype.FUNCTIONAL,
         rule="R8",
         conclusions=(
-            Conclusion("category", "category-secondary", "Secondary hip–spine syndrome", "R8",
-                       "HIP_PATH false (KL 1/1), HIP_SIGNS true (IR 10° left), LBP true (NRS 6)"),
+            Conclusion(
+                "category",
+                "category-secondary",
+                "Secondary hip–spine syndrome",
+                "R8",
+                "HIP_PATH false (KL 1/1), HIP_SIGNS true (IR 10° left), LBP true (NRS 6)",
+            ),
             Conclusion("subtype", "subtype-functional", "Functional", "R8", "HIP_PATH not true"),
-            Conclusion("offierski", "offierski-secondary", "Offierski & MacNab: secondary", "R8",
-                       "category SECONDARY"),
-            Conclusion("band", "nrs-band-moderate", "Low-back pain moderate", "§3",
-                       "low-back NRS 6"),
+            Conclusion(
+                "offierski",
+                "offierski-secondary",
+                "Offierski & MacNab: secondary",
+                "R8",
+                "category SECONDARY",
+            ),
+            Conclusion(
+                "band", "nrs-band-moderate", "Low-back pain moderate", "§3", "low-back NRS 6"
+            ),
         ),
         recommendations=(
-            Recommendation("rec-combined-hip-lumbar-management", "Combined hip–lumbar programme",
-                           "secondary functional hip–spine syndrome"),
+            Recommendation(
+                "rec-combined-hip-lumbar-management",
+                "Combined hip–lumbar programme",
+                "secondary functional hip–spine syndrome",
+            ),
         ),
         flags={},
         missing=(),
@@ -84,8 +98,12 @@ def every_order_code(rule_set: RuleSet = RULE_SET) -> Assessment:
         Recommendation("rec-mri-lumbar-urgent", "Urgent lumbar MRI", "red flag"),
         Recommendation("rec-imaging-hip-urgent", "Urgent hip imaging", "fever, log roll +"),
         Recommendation("rec-combined-hip-lumbar-management", "Combined programme", "complex"),
-        Recommendation("HSC#rec-collect-missing-data", "Collect missing data", "R12",
-                       missing=("bilateral hip IR", "FADIR")),
+        Recommendation(
+            "HSC#rec-collect-missing-data",
+            "Collect missing data",
+            "R12",
+            missing=("bilateral hip IR", "FADIR"),
+        ),
     )
     return Assessment(
         rule_set=rule_set,
@@ -94,11 +112,17 @@ def every_order_code(rule_set: RuleSet = RULE_SET) -> Assessment:
         rule="R6",
         conclusions=(
             Conclusion("category", "category-complex", "Complex", "R6", "HIP_PATH and SPINE_PATH"),
-            Conclusion("diebo", "diebo-hip-spine", "Diebo hip-spine", "Diebo 2019",
-                       "PI−LL 14°, KL_MAX 3"),
+            Conclusion(
+                "diebo", "diebo-hip-spine", "Diebo hip-spine", "Diebo 2019", "PI−LL 14°, KL_MAX 3"
+            ),
             Conclusion("schwab-pill", "schwab-pill-plus", "PI−LL +", "SRS–Schwab", "PI−LL 14°"),
-            Conclusion("priority", "priority-hip-first", "Hip first", "§4 priority",
-                       "HIP_SEVERE and PI−LL 14°"),
+            Conclusion(
+                "priority",
+                "priority-hip-first",
+                "Hip first",
+                "§4 priority",
+                "HIP_SEVERE and PI−LL 14°",
+            ),
         ),
         recommendations=recs,
         flags=base.flags,
@@ -126,7 +150,15 @@ def no_findings(rule_set: RuleSet = RULE_SET) -> Assessment:
     )
 
 
-WARNING = Issue("warning", "value", "hip internal rotation 200 deg is outside 0–90; excluded",
-                ("Bundle.entry[4].resource.valueQuantity",))
-IGNORED = Issue("information", "informational", "Observation/old has status cancelled; ignored",
-                ("Bundle.entry[5].resource.status",))
+WARNING = Issue(
+    "warning",
+    "value",
+    "hip internal rotation 200 deg is outside 0–90; excluded",
+    ("Bundle.entry[4].resource.valueQuantity",),
+)
+IGNORED = Issue(
+    "information",
+    "informational",
+    "Observation/old has status cancelled; ignored",
+    ("Bundle.entry[5].resource.status",),
+)

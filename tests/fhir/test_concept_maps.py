@@ -67,8 +67,12 @@ def test_the_default_mappings_folder_is_the_repository_one() -> None:
         (SIDE, SCT, "51440002", "both"),
         (TEST_RESULT, SCT, "10828004", "positive"),
         (TEST_RESULT, LOINC, "LA6577-6", "negative"),
-        (TEST_RESULT, "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
-         "POS", "positive"),
+        (
+            TEST_RESULT,
+            "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+            "POS",
+            "positive",
+        ),
         (PAIN_LOCATION, HSC, "location-below-knee", "location-below-knee"),
         (IMAGING_FINDING, HSC, "finding-spondylolisthesis", "finding-spondylolisthesis"),
     ],
@@ -80,12 +84,23 @@ def test_the_shipped_maps_recognise_the_codes_of_the_spec(
 
 
 def test_every_hsc_input_code_of_the_spec_is_mapped() -> None:
-    standard = {"pain-nrs", "odi", "odi-panel", "hip-rom", "cauda-equina", "hip-oa",
-                "spinal-stenosis", "low-back-pain",
-                # fourth edition: SNOMED / ICD-10-CM Conditions only (E4-3 malignancy, E4-9
-                # artificial hip, E4-8 and Q4-24 manual-therapy precautions)
-                "malignancy", "artificial-hip", "rheumatoid-arthritis", "osteoporosis",
-                "femoral-neck-fracture"}
+    standard = {
+        "pain-nrs",
+        "odi",
+        "odi-panel",
+        "hip-rom",
+        "cauda-equina",
+        "hip-oa",
+        "spinal-stenosis",
+        "low-back-pain",
+        # fourth edition: SNOMED / ICD-10-CM Conditions only (E4-3 malignancy, E4-9
+        # artificial hip, E4-8 and Q4-24 manual-therapy precautions)
+        "malignancy",
+        "artificial-hip",
+        "rheumatoid-arthritis",
+        "osteoporosis",
+        "femoral-neck-fracture",
+    }
     for kind in set(KINDS) - standard:
         assert INDEX.lookup(FINDING_KIND, HSC, kind) == kind
 
@@ -104,8 +119,12 @@ def test_the_index_is_immutable() -> None:
 
 def test_a_prefix_matches_children_but_an_exact_code_wins(tmp_path: Path) -> None:
     mappings = _copy_mappings(tmp_path)
-    _edit(mappings / "ConceptMap-standard-inputs.json", lambda r: r["group"][2]["element"].append(
-        {"code": "M16.9", "target": [{"code": "low-back-pain", "equivalence": "inexact"}]}))
+    _edit(
+        mappings / "ConceptMap-standard-inputs.json",
+        lambda r: r["group"][2]["element"].append(
+            {"code": "M16.9", "target": [{"code": "low-back-pain", "equivalence": "inexact"}]}
+        ),
+    )
     index = ConceptMapIndex.load(mappings)
     icd = "http://hl7.org/fhir/sid/icd-10-cm"
     assert index.lookup(FINDING_KIND, icd, "M16.9") == "low-back-pain"
@@ -117,17 +136,43 @@ def test_a_site_adds_a_local_code_by_editing_a_concept_map(tmp_path: Path) -> No
     mappings = _copy_mappings(tmp_path)
 
     def add_local(resource: dict[str, Any]) -> None:
-        resource["group"].append({"source": LOCAL, "target": FINDING_KIND, "element": [
-            {"code": "IR-HIP", "target": [{"code": "hip-rom-internal-rotation",
-                                          "equivalence": "equivalent"}]}]})
+        resource["group"].append(
+            {
+                "source": LOCAL,
+                "target": FINDING_KIND,
+                "element": [
+                    {
+                        "code": "IR-HIP",
+                        "target": [
+                            {"code": "hip-rom-internal-rotation", "equivalence": "equivalent"}
+                        ],
+                    }
+                ],
+            }
+        )
 
     _edit(mappings / "ConceptMap-hsc-inputs.json", add_local)
-    _edit(mappings / "ConceptMap-body-sites.json", lambda r: r["group"].append(
-        {"source": LOCAL, "target": PAIN_SITE, "element": [
-            {"code": "LENDEN", "target": [{"code": "site-low-back", "equivalence": "equal"}]}]}))
+    _edit(
+        mappings / "ConceptMap-body-sites.json",
+        lambda r: r["group"].append(
+            {
+                "source": LOCAL,
+                "target": PAIN_SITE,
+                "element": [
+                    {
+                        "code": "LENDEN",
+                        "target": [{"code": "site-low-back", "equivalence": "equal"}],
+                    }
+                ],
+            }
+        ),
+    )
     index = ConceptMapIndex.load(mappings)
-    local_ir = obs(concept(LOCAL, "IR-HIP"), valueQuantity=qty(12), bodySite={
-        "coding": [{"system": SCT, "code": "24028007"}]})
+    local_ir = obs(
+        concept(LOCAL, "IR-HIP"),
+        valueQuantity=qty(12),
+        bodySite={"coding": [{"system": SCT, "code": "24028007"}]},
+    )
     local_pain = nrs(4, None, bodySite=concept(LOCAL, "LENDEN"))
     payload = bundle(local_ir, local_pain)
     result = read_input(payload, index)
@@ -138,19 +183,38 @@ def test_a_site_adds_a_local_code_by_editing_a_concept_map(tmp_path: Path) -> No
 
 def test_groups_for_other_target_systems_are_left_to_their_readers(tmp_path: Path) -> None:
     mappings = _copy_mappings(tmp_path)
-    (mappings / "ConceptMap-orders.json").write_text(json.dumps({
-        "resourceType": "ConceptMap", "status": "active", "group": [{
-            "source": HSC, "target": "http://www.ama-assn.org/go/cpt",
-            "element": [{"code": "rec-mri-lumbar",
-                         "target": [{"code": "72148", "equivalence": "equivalent"}]}]}]}))
+    (mappings / "ConceptMap-orders.json").write_text(
+        json.dumps(
+            {
+                "resourceType": "ConceptMap",
+                "status": "active",
+                "group": [
+                    {
+                        "source": HSC,
+                        "target": "http://www.ama-assn.org/go/cpt",
+                        "element": [
+                            {
+                                "code": "rec-mri-lumbar",
+                                "target": [{"code": "72148", "equivalence": "equivalent"}],
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    )
     index = ConceptMapIndex.load(mappings)
     assert index.lookup(FINDING_KIND, HSC, "rec-mri-lumbar") is None
 
 
 def test_unmatched_targets_map_nothing(tmp_path: Path) -> None:
     mappings = _copy_mappings(tmp_path)
-    _edit(mappings / "ConceptMap-hsc-inputs.json", lambda r: r["group"][0]["element"].append(
-        {"code": "old-code", "target": [{"equivalence": "unmatched"}]}))
+    _edit(
+        mappings / "ConceptMap-hsc-inputs.json",
+        lambda r: r["group"][0]["element"].append(
+            {"code": "old-code", "target": [{"equivalence": "unmatched"}]}
+        ),
+    )
     assert ConceptMapIndex.load(mappings).lookup(FINDING_KIND, HSC, "old-code") is None
 
 
@@ -168,7 +232,8 @@ def _broken(resource: dict[str, Any], how: str) -> None:
         del resource["group"][0]["source"]
     elif how == "conflict":
         resource["group"][0]["element"].append(
-            {"code": element["code"], "target": [{"code": "odi", "equivalence": "equivalent"}]})
+            {"code": element["code"], "target": [{"code": "odi", "equivalence": "equivalent"}]}
+        )
 
 
 @pytest.mark.parametrize(

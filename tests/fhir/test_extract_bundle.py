@@ -27,20 +27,34 @@ def _subject(resource: dict[str, Any], reference: str | None) -> dict[str, Any]:
     [
         ({"resourceType": "Observation"}, "resourceType"),
         ({"resourceType": "Bundle", "type": "collection"}, "Bundle.entry"),
-        ({"resourceType": "Bundle", "type": "collection", "entry": {"not": "a list"}},
-         "Bundle.entry"),
+        (
+            {"resourceType": "Bundle", "type": "collection", "entry": {"not": "a list"}},
+            "Bundle.entry",
+        ),
         ({"resourceType": "Bundle", "entry": []}, "Bundle.type"),
         ({"resourceType": "Bundle", "type": ["collection"], "entry": []}, "Bundle.type"),
         ({"resourceType": "Bundle", "type": "bogus", "entry": []}, "Bundle.type"),
-        ({"resourceType": "Parameters", "parameter": [{"name": "other"}]},
-         "Parameters.parameter"),
-        ({"resourceType": "Parameters", "parameter": [
-            {"name": "observations", "resource": {"resourceType": "Patient"}}]},
-         "Parameters.parameter[0].resource"),
-        ({"resourceType": "Parameters", "parameter": [
-            {"name": "x"},
-            {"name": "observations", "resource": {"resourceType": "Bundle", "type": "batch"}}]},
-         "Parameters.parameter[1].resource.entry"),
+        ({"resourceType": "Parameters", "parameter": [{"name": "other"}]}, "Parameters.parameter"),
+        (
+            {
+                "resourceType": "Parameters",
+                "parameter": [{"name": "observations", "resource": {"resourceType": "Patient"}}],
+            },
+            "Parameters.parameter[0].resource",
+        ),
+        (
+            {
+                "resourceType": "Parameters",
+                "parameter": [
+                    {"name": "x"},
+                    {
+                        "name": "observations",
+                        "resource": {"resourceType": "Bundle", "type": "batch"},
+                    },
+                ],
+            },
+            "Parameters.parameter[1].resource.entry",
+        ),
     ],
 )
 def test_a_payload_that_is_not_a_usable_bundle_is_invalid_input(
@@ -54,10 +68,13 @@ def test_a_payload_that_is_not_a_usable_bundle_is_invalid_input(
 
 def test_a_parameters_resource_carries_the_bundle_in_observations() -> None:
     observation = rom("flexion", 100)
-    payload = {"resourceType": "Parameters", "parameter": [
-        {"name": "note", "valueString": "x"},
-        {"name": "observations", "resource": bundle(observation, rom("flexion", 999))},
-    ]}
+    payload = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "note", "valueString": "x"},
+            {"name": "observations", "resource": bundle(observation, rom("flexion", 999))},
+        ],
+    }
     result = read_input(payload, INDEX)
     assert result.findings.rom[(Motion.FLEXION, Side.LEFT)].source == (
         f"Observation/{observation['id']}"
@@ -69,9 +86,12 @@ def test_a_parameters_resource_carries_the_bundle_in_observations() -> None:
 
 @pytest.mark.parametrize(
     "reference",
-    [f"Patient/{PATIENT}", f"http://ehr.example.org/fhir/Patient/{PATIENT}",
-     f"https://other.example.org/base/Patient/{PATIENT}",
-     f"Patient/{PATIENT}/_history/3"],
+    [
+        f"Patient/{PATIENT}",
+        f"http://ehr.example.org/fhir/Patient/{PATIENT}",
+        f"https://other.example.org/base/Patient/{PATIENT}",
+        f"Patient/{PATIENT}/_history/3",
+    ],
 )
 def test_subject_references_match_the_patient_in_every_form(reference: str) -> None:
     result = extract(_subject(rom("flexion", 100), reference))
@@ -81,13 +101,15 @@ def test_subject_references_match_the_patient_in_every_form(reference: str) -> N
 
 def test_a_subject_matching_the_patient_entry_full_url_is_the_patient() -> None:
     payload = bundle(_subject(rom("flexion", 100), "urn:uuid:patient-1"), patient=False)
-    payload["entry"].insert(0, {"fullUrl": "urn:uuid:patient-1",
-                                "resource": {"resourceType": "Patient", "id": "abc"}})
+    payload["entry"].insert(
+        0, {"fullUrl": "urn:uuid:patient-1", "resource": {"resourceType": "Patient", "id": "abc"}}
+    )
     assert read_input(payload, INDEX).patient_ref == "Patient/abc"
 
 
-@pytest.mark.parametrize("reference", ["Patient/other", "Patient/p10", "Group/p1",
-                                       "http://x.org/fhir/Patient/p1x"])
+@pytest.mark.parametrize(
+    "reference", ["Patient/other", "Patient/p10", "Group/p1", "http://x.org/fhir/Patient/p1x"]
+)
 def test_an_input_about_another_patient_is_rejected_naming_the_entry(reference: str) -> None:
     with pytest.raises(UnprocessableInput) as caught:
         extract(rom("flexion", 100), _subject(nrs(3), reference))
@@ -121,8 +143,11 @@ def test_two_patient_entries_are_rejected() -> None:
 
 
 def test_without_a_patient_entry_the_first_subject_defines_the_patient() -> None:
-    payload = bundle(_subject(rom("flexion", 100), "Patient/zz"),
-                     _subject(nrs(2), "http://ehr/fhir/Patient/zz"), patient=False)
+    payload = bundle(
+        _subject(rom("flexion", 100), "Patient/zz"),
+        _subject(nrs(2), "http://ehr/fhir/Patient/zz"),
+        patient=False,
+    )
     assert read_input(payload, INDEX).patient_ref == "Patient/zz"
     payload["entry"][1]["resource"]["subject"] = {"reference": "Patient/yy"}
     with pytest.raises(UnprocessableInput) as caught:
@@ -153,9 +178,14 @@ def test_an_empty_bundle_names_no_patient_unless_the_route_does() -> None:
 
 
 def test_a_malformed_irrelevant_entry_never_fails_the_evaluation() -> None:
-    broken = {"resourceType": "Observation", "status": 7, "bogus": True,
-              "code": concept("http://loinc.org", "8867-4"), "valueQuantity": {"value": "x"},
-              "subject": {"reference": f"Patient/{PATIENT}"}}
+    broken = {
+        "resourceType": "Observation",
+        "status": 7,
+        "bogus": True,
+        "code": concept("http://loinc.org", "8867-4"),
+        "valueQuantity": {"value": "x"},
+        "subject": {"reference": f"Patient/{PATIENT}"},
+    }
     payload = bundle(broken, rom("flexion", 100))
     payload["entry"] += [{"resource": "not an object"}, "junk", {"fullUrl": "urn:uuid:empty"}]
     result = read_input(payload, INDEX)
@@ -196,9 +226,12 @@ def test_a_used_input_without_id_is_referenced_by_its_full_url() -> None:
 
 
 def test_codes_that_mean_different_inputs_exclude_the_observation() -> None:
-    code = {"coding": [concept("http://hipspine-cds.org/fhir/CodeSystem/hsc", "test-fadir")
-                       ["coding"][0],
-                       concept("http://loinc.org", "72514-3")["coding"][0]]}
+    code = {
+        "coding": [
+            concept("http://hipspine-cds.org/fhir/CodeSystem/hsc", "test-fadir")["coding"][0],
+            concept("http://loinc.org", "72514-3")["coding"][0],
+        ]
+    }
     result = extract(obs(code, valueInteger=3))
     assert result.used == () and len(result.warnings) == 1
 
@@ -207,14 +240,17 @@ def test_used_lists_each_input_once_in_bundle_order_with_its_group() -> None:
     a, b = nrs(3, "site-low-back"), rom("internal-rotation", 20, "both")
     result = extract(a, b)
     assert [(u.reference, u.group) for u in result.used] == [
-        (f"Observation/{a['id']}", "pain"), (f"Observation/{b['id']}", "hip-rom")]
+        (f"Observation/{a['id']}", "pain"),
+        (f"Observation/{b['id']}", "hip-rom"),
+    ]
 
 
 def test_irrelevant_entries_never_change_the_used_digest_but_change_the_input_digest() -> None:
     relevant = [rom("flexion", 100), nrs(4, "site-groin")]
     plain = extract(*relevant)
-    noisy = extract(obs(concept("http://loinc.org", "8867-4"), valueQuantity={"value": 70}),
-                    *reversed(relevant))
+    noisy = extract(
+        obs(concept("http://loinc.org", "8867-4"), valueQuantity={"value": 70}), *reversed(relevant)
+    )
     assert plain.used_digest == noisy.used_digest
     assert plain.input_digest != noisy.input_digest
     changed = copy.deepcopy(relevant)

@@ -46,7 +46,9 @@ def test_the_worked_example_of_the_spec_reads_as_section_8_says() -> None:
     assert f.rom[(Motion.INTERNAL_ROTATION, Side.RIGHT)].value == 32
     assert f.sided_tests[(SidedTest.FADIR, Side.LEFT)].result.value == "positive"
     assert {k for k in f.sided_tests if k[0] is SidedTest.FABER} == {
-        (SidedTest.FABER, Side.LEFT), (SidedTest.FABER, Side.RIGHT)}
+        (SidedTest.FABER, Side.LEFT),
+        (SidedTest.FABER, Side.RIGHT),
+    }
     assert all(f.sided_tests[(SidedTest.SLR, s)].result.value == "negative" for s in Side)
     assert {s: m.value for s, m in f.kl_grade.items()} == {Side.LEFT: 1, Side.RIGHT: 1}
     assert set(f.lumbar_imaging) == {ImagingFinding.NORMAL}
@@ -57,8 +59,10 @@ def test_the_worked_example_of_the_spec_reads_as_section_8_says() -> None:
 def test_the_history_fixture_reads_treatments_series_and_conditions() -> None:
     result = read_input(_load("bundle-history.json"), INDEX)
     f = result.findings
-    assert {t.kind for t in f.treatments} == {TreatmentKind.LUMBAR_SURGERY,
-                                              TreatmentKind.HIP_ARTHROPLASTY}
+    assert {t.kind for t in f.treatments} == {
+        TreatmentKind.LUMBAR_SURGERY,
+        TreatmentKind.HIP_ARTHROPLASTY,
+    }
     assert set(f.treatments_denied) == {TreatmentKind.LUMBAR_INJECTION}
     back = next(s for s in f.pain if s.site is PainSite.LOW_BACK)
     assert [r.value for r in back.readings] == [7, 6]
@@ -101,18 +105,25 @@ def test_every_used_input_belongs_to_an_investigation_group(name: str) -> None:
 
 def _chart(relevant: int, irrelevant: int) -> dict[str, Any]:
     entries: list[dict[str, Any]] = [{"resource": {"resourceType": "Patient", "id": "p1"}}]
-    templates = [rom("internal-rotation", 20, "both"), nrs(4, "site-low-back"),
-                 obs("test-fadir", valueCodeableConcept=concept("http://snomed.info/sct",
-                                                                "10828004"),
-                     bodySite={"coding": [{"system": "http://snomed.info/sct",
-                                           "code": "7771000"}]})]
+    templates = [
+        rom("internal-rotation", 20, "both"),
+        nrs(4, "site-low-back"),
+        obs(
+            "test-fadir",
+            valueCodeableConcept=concept("http://snomed.info/sct", "10828004"),
+            bodySite={"coding": [{"system": "http://snomed.info/sct", "code": "7771000"}]},
+        ),
+    ]
     for i in range(relevant):
         resource = copy.deepcopy(templates[i % len(templates)])
         resource.update(id=f"r{i}", effectiveDateTime=f"2024-01-{1 + i % 28:02d}")
         entries.append({"fullUrl": f"urn:uuid:r{i}", "resource": resource})
     for i in range(irrelevant):
-        vital = obs(concept("http://loinc.org", "8867-4"), id=f"v{i}",
-                    valueQuantity={"value": 60 + i % 40, "unit": "/min"})
+        vital = obs(
+            concept("http://loinc.org", "8867-4"),
+            id=f"v{i}",
+            valueQuantity={"value": 60 + i % 40, "unit": "/min"},
+        )
         entries.append({"fullUrl": f"urn:uuid:v{i}", "resource": vital})
     return {"resourceType": "Bundle", "type": "searchset", "entry": entries}
 

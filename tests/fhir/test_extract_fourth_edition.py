@@ -72,8 +72,7 @@ def verification(code: str) -> dict[str, Any]:
 
 
 def kl(side: str, grade: int, when: str = "2025-05-01") -> dict[str, Any]:
-    return obs("kl-grade-hip", valueInteger=grade, bodySite=lateral(side),
-               effectiveDateTime=when)
+    return obs("kl-grade-hip", valueInteger=grade, bodySite=lateral(side), effectiveDateTime=when)
 
 
 def anchor(when: str = "2025-06-01") -> dict[str, Any]:
@@ -85,8 +84,9 @@ def anchor(when: str = "2025-06-01") -> dict[str, Any]:
 
 
 def test_e4_6_q4_02_reference_time_is_the_latest_used_observation_time() -> None:
-    result = extract(anchor("2025-06-01T10:00:00Z"), nrs(2, "site-groin",
-                                                          effectiveDateTime="2025-01-01"))
+    result = extract(
+        anchor("2025-06-01T10:00:00Z"), nrs(2, "site-groin", effectiveDateTime="2025-01-01")
+    )
     assert result.findings.reference_time == datetime(2025, 6, 1, 10, tzinfo=UTC)
 
 
@@ -141,7 +141,8 @@ def test_q4_05_a_stale_value_gives_way_to_an_older_untimed_one() -> None:
 
 def test_recency_threshold_comes_from_the_thresholds() -> None:
     result = extract(
-        anchor("2025-06-01"), rf("rf-fever", True, "2025-05-01"),
+        anchor("2025-06-01"),
+        rf("rf-fever", True, "2025-05-01"),
         thresholds=Thresholds(red_flag_recency_days=Decimal(20)),
     )
     assert RedFlag.FEVER not in result.findings.red_flags
@@ -246,8 +247,13 @@ def test_q4_24_precaution_conditions(system: str, code: str, kind: ConditionKind
 
 def test_q5_05_fracture_onset_and_side() -> None:
     result = extract(
-        condition(SCT, "5913000", onsetPeriod={"start": "2025-05-01"},
-                  recordedDate="2025-05-20", bodySite=[lateral("right")])
+        condition(
+            SCT,
+            "5913000",
+            onsetPeriod={"start": "2025-05-01"},
+            recordedDate="2025-05-20",
+            bodySite=[lateral("right")],
+        )
     )
     fracture = result.findings.conditions[ConditionKind.FEMORAL_NECK_FRACTURE]
     assert fracture.onset == datetime(2025, 5, 1, tzinfo=UTC)
@@ -280,8 +286,9 @@ def test_e4_9_a_replaced_sides_kl_is_excluded_with_the_warning() -> None:
     ],
 )
 def test_e4_9_every_way_of_recording_a_replaced_hip(source: dict[str, Any]) -> None:
-    result = extract(source, obs("test-fadir", valueCodeableConcept=POSITIVE,
-                                 bodySite=lateral("left")))
+    result = extract(
+        source, obs("test-fadir", valueCodeableConcept=POSITIVE, bodySite=lateral("left"))
+    )
     assert result.findings.replaced_sides == frozenset({Side.LEFT})
     assert result.findings.sided_tests == {}
 
@@ -306,8 +313,11 @@ def test_e4_9_an_arthroplasty_without_side_excludes_nothing() -> None:
 def test_q5_11_lateral_hip_tests_are_not_excluded_on_a_replaced_side() -> None:
     result = extract(
         procedure(SCT, "52734007", bodySite=[lateral("left")]),
-        obs("test-greater-trochanter-palpation", valueCodeableConcept=POSITIVE,
-            bodySite=lateral("left")),
+        obs(
+            "test-greater-trochanter-palpation",
+            valueCodeableConcept=POSITIVE,
+            bodySite=lateral("left"),
+        ),
     )
     assert (SidedTest.GREATER_TROCHANTER_PALPATION, Side.LEFT) in result.findings.sided_tests
 
@@ -316,8 +326,11 @@ def test_q5_11_lateral_hip_tests_are_not_excluded_on_a_replaced_side() -> None:
 
 
 def _weakness(grade: Any) -> dict[str, Any]:
-    return obs("myotomal-weakness", valueBoolean=True,
-               component=[{"code": hsc("mrc-grade"), "valueInteger": grade}])
+    return obs(
+        "myotomal-weakness",
+        valueBoolean=True,
+        component=[{"code": hsc("mrc-grade"), "valueInteger": grade}],
+    )
 
 
 def test_e4_3_mrc_grade_component_is_read() -> None:
@@ -341,8 +354,9 @@ def test_q4_07_an_mrc_grade_outside_0_to_5_excludes_the_component_only() -> None
     [(qty(6, "wk"), Decimal(6)), (qty(42, "d"), Decimal(6)), (qty(3640, "d"), Decimal(520))],
 )
 def test_e4_13_symptom_duration_in_weeks_or_days(quantity: dict[str, Any], weeks: Decimal) -> None:
-    result = extract(obs("symptom-duration", valueQuantity=quantity,
-                         effectiveDateTime="2025-06-01"))
+    result = extract(
+        obs("symptom-duration", valueQuantity=quantity, effectiveDateTime="2025-06-01")
+    )
     duration = result.findings.symptom_duration
     assert duration is not None
     assert duration.value == weeks
@@ -363,8 +377,9 @@ def test_q4_30_duration_range_after_conversion_and_other_units_excluded(
 
 def _ia(code: str, value: Any, when: str) -> dict[str, Any]:
     if code.endswith("pct"):
-        return obs(f"ia-hip-injection-{code}", valueQuantity=qty(value, "%"),
-                   effectiveDateTime=when)
+        return obs(
+            f"ia-hip-injection-{code}", valueQuantity=qty(value, "%"), effectiveDateTime=when
+        )
     return obs(f"ia-hip-injection-{code}", valueInteger=value, effectiveDateTime=when)
 
 
@@ -376,8 +391,9 @@ def test_e4_12_relief_365_days_old_is_current() -> None:
 def test_e4_12_relief_older_than_365_days_is_stale_with_the_warning() -> None:
     result = extract(anchor("2025-06-01T00:00:01Z"), _ia("relief-pct", 80, "2024-06-01"))
     assert result.findings.ia_relief_pct is None
-    assert ("injection on 2024-06-01 is older than 12 months: repeat it if the hip is still "
-            "in question") in diagnostics(result)
+    assert (
+        "injection on 2024-06-01 is older than 12 months: repeat it if the hip is still in question"
+    ) in diagnostics(result)
 
 
 def test_q4_29_a_stale_recorded_percentage_gives_way_to_a_current_computed_relief() -> None:
@@ -393,8 +409,9 @@ def test_q4_29_a_stale_recorded_percentage_gives_way_to_a_current_computed_relie
 
 
 def test_q4_29_a_computed_relief_takes_the_time_of_its_post_nrs() -> None:
-    result = extract(anchor("2025-06-01"), _ia("nrs-pre", 8, "2025-05-01"),
-                     _ia("nrs-post", 2, "2024-01-01"))
+    result = extract(
+        anchor("2025-06-01"), _ia("nrs-pre", 8, "2025-05-01"), _ia("nrs-post", 2, "2024-01-01")
+    )
     assert result.findings.ia_nrs_post is None
 
 
@@ -402,16 +419,20 @@ def test_q4_29_a_computed_relief_takes_the_time_of_its_post_nrs() -> None:
 
 
 def test_q4_25_physiotherapy_observation_time_is_when_it_ended() -> None:
-    result = extract(obs("prior-hip-lumbar-physiotherapy", valueBoolean=True,
-                         effectivePeriod={"start": "2025-01-01", "end": "2025-03-01"}))
+    result = extract(
+        obs(
+            "prior-hip-lumbar-physiotherapy",
+            valueBoolean=True,
+            effectivePeriod={"start": "2025-01-01", "end": "2025-03-01"},
+        )
+    )
     (treatment,) = result.findings.treatments
     assert treatment.kind is TreatmentKind.PHYSIOTHERAPY
     assert treatment.time == datetime(2025, 3, 1, tzinfo=UTC)
 
 
 def test_q4_25_physiotherapy_procedure_period_end_else_start() -> None:
-    ended = procedure(SCT, "91251008", performedPeriod={"start": "2025-01-01",
-                                                         "end": "2025-02-01"})
+    ended = procedure(SCT, "91251008", performedPeriod={"start": "2025-01-01", "end": "2025-02-01"})
     started = procedure(SCT, "91251008", performedPeriod={"start": "2025-01-01"})
     started["id"] = "p-started"
     times = {t.source: t.time for t in extract(ended, started).findings.treatments}
@@ -487,8 +508,13 @@ def test_q11_06_unreadable_birth_date_is_a_warning_and_no_age() -> None:
 
 
 def test_lumbar_imaging_time_is_the_latest_imaging_time() -> None:
-    result = extract(obs("lumbar-imaging-finding", valueCodeableConcept=hsc("finding-stenosis"),
-                         effectiveDateTime="2024-01-01"))
+    result = extract(
+        obs(
+            "lumbar-imaging-finding",
+            valueCodeableConcept=hsc("finding-stenosis"),
+            effectiveDateTime="2024-01-01",
+        )
+    )
     assert result.findings.lumbar_imaging_time == datetime(2024, 1, 1, tzinfo=UTC)
     assert HSC  # the HSC CodeSystem is the source of the codes above
 

@@ -71,13 +71,17 @@ def test_right_and_left_counts_for_each_side() -> None:
         obs("hip-flexion-contracture-angle", valueQuantity=qty(10)),
         obs("test-fadir", valueCodeableConcept=POSITIVE),
         obs("test-slr", valueCodeableConcept=NEGATIVE),
-        obs("hip-rom-internal-rotation", valueQuantity=qty(30),
-            bodySite={"extension": [{"url": LATERALITY,
-                                     "valueCodeableConcept": hsc("not-a-side")}]}),
+        obs(
+            "hip-rom-internal-rotation",
+            valueQuantity=qty(30),
+            bodySite={
+                "extension": [{"url": LATERALITY, "valueCodeableConcept": hsc("not-a-side")}]
+            },
+        ),
     ],
 )
 def test_per_side_inputs_without_a_side_are_excluded_with_a_warning(
-    observation: dict[str, object]
+    observation: dict[str, object],
 ) -> None:
     result = extract(observation)
     assert result.used == ()
@@ -94,8 +98,9 @@ def test_unsided_tests_need_no_side(code: str) -> None:
 
 
 def test_pain_sites_need_no_side_but_keep_one_when_given() -> None:
-    result = extract(nrs(3, "site-groin"), nrs(5, "site-groin", bodySite=lateral(
-        "left", hsc("site-groin"))))
+    result = extract(
+        nrs(3, "site-groin"), nrs(5, "site-groin", bodySite=lateral("left", hsc("site-groin")))
+    )
     keys = {(s.site, s.side) for s in result.findings.pain}
     assert keys == {(PainSite.GROIN, None), (PainSite.GROIN, Side.LEFT)}
 
@@ -116,20 +121,24 @@ def test_test_results_are_read_from_snomed_or_loinc_answers(
     assert result.findings.sided_tests[(SidedTest.FABER, Side.LEFT)].result is expected
 
 
-@pytest.mark.parametrize(("code", "expected"), [("POS", Result.POSITIVE),
-                                                ("NEG", Result.NEGATIVE)])
+@pytest.mark.parametrize(("code", "expected"), [("POS", Result.POSITIVE), ("NEG", Result.NEGATIVE)])
 def test_interpretation_decides_a_test_without_a_value(code: str, expected: Result) -> None:
-    result = extract(obs("test-thomas", interpretation=[concept(V3, code)],
-                         bodySite=lateral("right")))
+    result = extract(
+        obs("test-thomas", interpretation=[concept(V3, code)], bodySite=lateral("right"))
+    )
     assert result.findings.sided_tests[(SidedTest.THOMAS, Side.RIGHT)].result is expected
 
 
 def test_the_value_decides_a_test_even_when_interpretation_disagrees() -> None:
-    result = extract(obs("test-thomas", valueCodeableConcept=NEGATIVE,
-                         interpretation=[concept(V3, "POS")], bodySite=lateral("right")))
-    assert result.findings.sided_tests[(SidedTest.THOMAS, Side.RIGHT)].result is (
-        Result.NEGATIVE
+    result = extract(
+        obs(
+            "test-thomas",
+            valueCodeableConcept=NEGATIVE,
+            interpretation=[concept(V3, "POS")],
+            bodySite=lateral("right"),
+        )
     )
+    assert result.findings.sided_tests[(SidedTest.THOMAS, Side.RIGHT)].result is (Result.NEGATIVE)
 
 
 @pytest.mark.parametrize(
@@ -152,8 +161,14 @@ def test_test_components_carry_pain_location_and_slr_angle() -> None:
         {"code": hsc("pain-location"), "valueCodeableConcept": hsc("location-posterior")},
         {"code": hsc("slr-angle"), "valueQuantity": qty(45)},
     ]
-    result = extract(obs("test-slr", valueCodeableConcept=POSITIVE, bodySite=lateral("left"),
-                         component=components))
+    result = extract(
+        obs(
+            "test-slr",
+            valueCodeableConcept=POSITIVE,
+            bodySite=lateral("left"),
+            component=components,
+        )
+    )
     finding = result.findings.sided_tests[(SidedTest.SLR, Side.LEFT)]
     assert finding.pain_locations == {PainLocation.GROIN_ANTERIOR, PainLocation.POSTERIOR}
     assert finding.slr_angle == Decimal(45)
@@ -164,8 +179,14 @@ def test_a_bad_component_is_warned_about_but_the_test_still_counts() -> None:
         {"code": hsc("pain-location"), "valueCodeableConcept": hsc("location-elbow")},
         {"code": hsc("slr-angle"), "valueQuantity": qty(45, "%")},
     ]
-    result = extract(obs("test-slr", valueCodeableConcept=POSITIVE, bodySite=lateral("left"),
-                         component=components))
+    result = extract(
+        obs(
+            "test-slr",
+            valueCodeableConcept=POSITIVE,
+            bodySite=lateral("left"),
+            component=components,
+        )
+    )
     finding = result.findings.sided_tests[(SidedTest.SLR, Side.LEFT)]
     assert finding.result is Result.POSITIVE
     assert finding.pain_locations == frozenset() and finding.slr_angle is None
@@ -194,8 +215,9 @@ def test_a_hip_rom_panel_counts_as_single_observations() -> None:
     assert rom_found[(Motion.FLEXION, Side.RIGHT)].value == 110
     assert rom_found[(IR, Side.RIGHT)].value == 12
     assert rom_found[(IR, Side.RIGHT)].method == "supine"
-    assert [(u.reference, u.group) for u in result.used] == [(f"Observation/{panel['id']}",
-                                                              "hip-rom")]
+    assert [(u.reference, u.group) for u in result.used] == [
+        (f"Observation/{panel['id']}", "hip-rom")
+    ]
 
 
 def test_a_snomed_hip_rom_observation_with_components_is_a_panel() -> None:
@@ -204,15 +226,20 @@ def test_a_snomed_hip_rom_observation_with_components_is_a_panel() -> None:
 
 
 def test_an_hsc_motion_code_beats_the_generic_snomed_code_on_one_observation() -> None:
-    code = {"coding": [{"system": SCT, "code": "299238003"},
-                       {"system": HSC, "code": "hip-rom-abduction"}]}
+    code = {
+        "coding": [
+            {"system": SCT, "code": "299238003"},
+            {"system": HSC, "code": "hip-rom-abduction"},
+        ]
+    }
     result = extract(obs(code, valueQuantity=qty(40), bodySite=lateral("left")))
     assert result.findings.rom[(Motion.ABDUCTION, Side.LEFT)].value == 40
 
 
 def test_a_generic_hip_rom_observation_without_a_motion_is_excluded() -> None:
-    result = extract(obs(concept(SCT, "299238003"), valueQuantity=qty(40),
-                         bodySite=lateral("left")))
+    result = extract(
+        obs(concept(SCT, "299238003"), valueQuantity=qty(40), bodySite=lateral("left"))
+    )
     assert result.findings.rom == {}
     assert "motion is not identified" in diagnostics(result)
 

@@ -28,12 +28,18 @@ def _winner(*observations: dict[str, Any]) -> str:
     ("older", "newer"),
     [
         ({"effectiveDateTime": "2024-01-01"}, {"effectiveDateTime": "2024-01-02"}),
-        ({"effectiveInstant": "2024-01-01T10:00:00Z"},
-         {"effectiveDateTime": "2024-01-01T11:00:00Z"}),
-        ({"effectivePeriod": {"start": "2024-01-01", "end": "2024-03-01"}},
-         {"effectivePeriod": {"start": "2024-02-01", "end": "2024-04-01"}}),
-        ({"effectivePeriod": {"start": "2024-01-01"}},
-         {"effectivePeriod": {"start": "2024-02-01"}}),
+        (
+            {"effectiveInstant": "2024-01-01T10:00:00Z"},
+            {"effectiveDateTime": "2024-01-01T11:00:00Z"},
+        ),
+        (
+            {"effectivePeriod": {"start": "2024-01-01", "end": "2024-03-01"}},
+            {"effectivePeriod": {"start": "2024-02-01", "end": "2024-04-01"}},
+        ),
+        (
+            {"effectivePeriod": {"start": "2024-01-01"}},
+            {"effectivePeriod": {"start": "2024-02-01"}},
+        ),
         ({"issued": "2024-01-01T00:00:00Z"}, {"issued": "2024-02-01T00:00:00Z"}),
         ({"effectiveDateTime": "2024-01-01"}, {"issued": "2024-02-01T00:00:00Z"}),
         ({}, {"issued": "2000-01-01T00:00:00Z"}),
@@ -64,8 +70,9 @@ def test_ties_are_broken_by_last_updated_then_bundle_order() -> None:
     early = rom("flexion", 90, effectiveDateTime=when, meta={"lastUpdated": "2024-01-02T00:00:00Z"})
     late = rom("flexion", 100, effectiveDateTime=when, meta={"lastUpdated": "2024-01-03T00:00:00Z"})
     assert _winner(late, early) == late["id"]
-    first, second = rom("flexion", 90, effectiveDateTime=when), rom(
-        "flexion", 100, effectiveDateTime=when
+    first, second = (
+        rom("flexion", 90, effectiveDateTime=when),
+        rom("flexion", 100, effectiveDateTime=when),
     )
     assert _winner(first, second) == second["id"]
     assert _winner(second, first) == first["id"]
@@ -130,20 +137,29 @@ def test_each_unrecognised_site_is_its_own_series_and_site_less_nrs_share_one() 
 
 
 def test_lumbar_imaging_findings_at_the_latest_imaging_time_count_together() -> None:
-    old = obs("lumbar-imaging-finding", valueCodeableConcept=hsc("finding-normal"),
-              effectiveDateTime="2022-01-01")
-    stenosis = obs("lumbar-imaging-finding", valueCodeableConcept=hsc("finding-stenosis"),
-                   effectiveDateTime="2024-05-01")
-    herniation = obs("lumbar-imaging-finding",
-                     valueCodeableConcept=hsc("finding-disc-herniation"),
-                     effectiveDateTime="2024-05-01")
+    old = obs(
+        "lumbar-imaging-finding",
+        valueCodeableConcept=hsc("finding-normal"),
+        effectiveDateTime="2022-01-01",
+    )
+    stenosis = obs(
+        "lumbar-imaging-finding",
+        valueCodeableConcept=hsc("finding-stenosis"),
+        effectiveDateTime="2024-05-01",
+    )
+    herniation = obs(
+        "lumbar-imaging-finding",
+        valueCodeableConcept=hsc("finding-disc-herniation"),
+        effectiveDateTime="2024-05-01",
+    )
     result = extract(old, stenosis, herniation)
     assert dict(result.findings.lumbar_imaging) == {
         ImagingFinding.STENOSIS: f"Observation/{stenosis['id']}",
         ImagingFinding.DISC_HERNIATION: f"Observation/{herniation['id']}",
     }
     assert {u.reference for u in result.used} == {
-        f"Observation/{stenosis['id']}", f"Observation/{herniation['id']}"
+        f"Observation/{stenosis['id']}",
+        f"Observation/{herniation['id']}",
     }
 
 
@@ -154,10 +170,17 @@ def test_an_unrecognised_imaging_finding_is_excluded() -> None:
 
 
 def test_a_prior_treatment_is_dated_by_its_effective_time_never_by_issued() -> None:
-    dated = obs("prior-lumbar-surgery", valueBoolean=True, effectiveDateTime="2021-05",
-                issued="2024-01-01T00:00:00Z")
-    period = obs("prior-lumbar-injection", valueBoolean=True,
-                 effectivePeriod={"start": "2022-01-10", "end": "2022-03-01"})
+    dated = obs(
+        "prior-lumbar-surgery",
+        valueBoolean=True,
+        effectiveDateTime="2021-05",
+        issued="2024-01-01T00:00:00Z",
+    )
+    period = obs(
+        "prior-lumbar-injection",
+        valueBoolean=True,
+        effectivePeriod={"start": "2022-01-10", "end": "2022-03-01"},
+    )
     undated = obs("prior-hip-arthroscopy", valueBoolean=True, issued="2024-01-01T00:00:00Z")
     treatments = {t.kind: t.time for t in extract(dated, period, undated).findings.treatments}
     assert treatments == {
@@ -192,14 +215,21 @@ def test_a_recorded_treatment_beats_a_denial_with_a_warning() -> None:
 
 
 def _procedure(status: str, **fields: Any) -> dict[str, Any]:
-    return {"resourceType": "Procedure", "id": f"proc-{status}", "status": status,
-            "code": concept(SCT, "52734007"), "subject": {"reference": f"Patient/{PATIENT}"},
-            **fields}
+    return {
+        "resourceType": "Procedure",
+        "id": f"proc-{status}",
+        "status": status,
+        "code": concept(SCT, "52734007"),
+        "subject": {"reference": f"Patient/{PATIENT}"},
+        **fields,
+    }
 
 
 def test_a_completed_total_hip_replacement_procedure_is_a_dated_treatment() -> None:
-    result = extract(_procedure("completed", performedPeriod={"start": "2019-09-03"}),
-                     _procedure("in-progress", performedDateTime="2024-01-01"))
+    result = extract(
+        _procedure("completed", performedPeriod={"start": "2019-09-03"}),
+        _procedure("in-progress", performedDateTime="2024-01-01"),
+    )
     (treatment,) = result.findings.treatments
     assert treatment.kind is TreatmentKind.HIP_ARTHROPLASTY
     assert treatment.time == datetime(2019, 9, 3, tzinfo=UTC)
@@ -210,8 +240,12 @@ def test_a_completed_total_hip_replacement_procedure_is_a_dated_treatment() -> N
 
 
 def _condition(code: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    return {"resourceType": "Condition", "code": code,
-            "subject": {"reference": f"Patient/{PATIENT}"}, **fields}
+    return {
+        "resourceType": "Condition",
+        "code": code,
+        "subject": {"reference": f"Patient/{PATIENT}"},
+        **fields,
+    }
 
 
 def _status(system: str, code: str) -> dict[str, Any]:
@@ -279,7 +313,9 @@ def test_untimed_imaging_findings_count_together_only_without_a_timed_one() -> N
 
     untimed = extract(finding("finding-stenosis"), finding("finding-spondylolisthesis"))
     assert set(untimed.findings.lumbar_imaging) == {
-        ImagingFinding.STENOSIS, ImagingFinding.SPONDYLOLISTHESIS}
+        ImagingFinding.STENOSIS,
+        ImagingFinding.SPONDYLOLISTHESIS,
+    }
     timed = finding("finding-normal", issued="2024-01-01T00:00:00Z")
     mixed = extract(finding("finding-stenosis"), timed)
     assert set(mixed.findings.lumbar_imaging) == {ImagingFinding.NORMAL}

@@ -63,9 +63,13 @@ def test_an_ignored_newer_value_lets_the_older_valid_value_win() -> None:
 def test_data_absent_reason_counts_as_missing_and_an_older_value_wins() -> None:
     old = rom("flexion", 90, effectiveDateTime="2024-01-01")
     absent = rom(
-        "flexion", None, valueQuantity=None, effectiveDateTime="2024-06-01",
-        dataAbsentReason=concept("http://terminology.hl7.org/CodeSystem/data-absent-reason",
-                                 "not-performed"),
+        "flexion",
+        None,
+        valueQuantity=None,
+        effectiveDateTime="2024-06-01",
+        dataAbsentReason=concept(
+            "http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-performed"
+        ),
     )
     result = extract(old, absent)
     assert result.findings.rom[(Motion.FLEXION, Side.LEFT)].value == 90

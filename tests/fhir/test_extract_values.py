@@ -53,9 +53,7 @@ def test_hip_rom_is_kept_at_both_range_edges_and_excluded_just_outside(
         ("t1-pelvic-angle", "-20", "70"),
     ],
 )
-def test_spinopelvic_angles_are_range_checked_at_the_edges(
-    code: str, low: str, high: str
-) -> None:
+def test_spinopelvic_angles_are_range_checked_at_the_edges(code: str, low: str, high: str) -> None:
     measure = Radiographic(code)
     for edge in (low, high):
         found = extract(_radiographic(code, qty(int(edge)))).findings.radiographic
@@ -67,8 +65,9 @@ def test_spinopelvic_angles_are_range_checked_at_the_edges(
 
 
 def test_exact_decimal_values_survive_json_floats() -> None:
-    result = extract(_radiographic("pelvic-incidence", qty(66.4)),
-                     _radiographic("lumbar-lordosis", qty(56.4)))
+    result = extract(
+        _radiographic("pelvic-incidence", qty(66.4)), _radiographic("lumbar-lordosis", qty(56.4))
+    )
     found = result.findings.radiographic
     pi, ll = found[Radiographic.PELVIC_INCIDENCE], found[Radiographic.LUMBAR_LORDOSIS]
     assert pi.value - ll.value == Decimal("10.0")
@@ -119,7 +118,7 @@ def test_unit_text_is_read_when_there_is_no_unit_code() -> None:
     ],
 )
 def test_an_angle_with_no_or_another_unit_is_excluded_with_a_warning(
-    quantity: dict[str, object]
+    quantity: dict[str, object],
 ) -> None:
     result = extract(rom("flexion", 100, valueQuantity=quantity))
     assert result.findings.rom == {}
@@ -199,14 +198,17 @@ def test_kl_grade_is_zero_to_four(grade: int, kept: bool) -> None:
 def test_contracture_angle_is_zero_to_ninety(angle: int, kept: bool) -> None:
     from tests.fhir.extract_builders import lateral
 
-    result = extract(obs("hip-flexion-contracture-angle", valueQuantity=qty(angle),
-                         bodySite=lateral("left")))
+    result = extract(
+        obs("hip-flexion-contracture-angle", valueQuantity=qty(angle), bodySite=lateral("left"))
+    )
     assert (Side.LEFT in result.findings.contracture_angle) is kept
 
 
 def test_ia_injection_scores_are_measurements() -> None:
-    result = extract(obs("ia-hip-injection-nrs-pre", valueInteger=8),
-                     obs("ia-hip-injection-nrs-post", valueInteger=2))
+    result = extract(
+        obs("ia-hip-injection-nrs-pre", valueInteger=8),
+        obs("ia-hip-injection-nrs-post", valueInteger=2),
+    )
     assert result.findings.ia_nrs_pre is not None and result.findings.ia_nrs_pre.value == 8
     assert result.findings.ia_nrs_post is not None and result.findings.ia_nrs_post.value == 2
 

@@ -229,9 +229,7 @@ def test_no_recommendation_means_no_care_plan_and_a_summary_that_says_so(
     # §5.1 (E4-21): the core's summary says why, in words that fit; never a bare "no action"
     assert out.clinical_impression["summary"] == "No hip or spine findings."
     assert "no hip–spine action" not in out.clinical_impression["summary"].lower()
-    assert out.provenance["target"] == [
-        {"reference": f"urn:uuid:{out.clinical_impression['id']}"}
-    ]
+    assert out.provenance["target"] == [{"reference": f"urn:uuid:{out.clinical_impression['id']}"}]
     bundle = output_bundle(out, None)
     assert [e["resource"]["resourceType"] for e in bundle["entry"]] == [
         "ClinicalImpression",
@@ -295,8 +293,9 @@ def test_a_recorded_time_without_timezone_is_refused(profiles: Profiles) -> None
 
 def test_a_recorded_time_in_another_timezone_keeps_its_offset(profiles: Profiles) -> None:
     cet = timezone(timedelta(hours=1))
-    out = build(profiles, s.functional_secondary(), recorded=datetime(2026, 3, 1, 10, 30,
-                                                                       tzinfo=cet))
+    out = build(
+        profiles, s.functional_secondary(), recorded=datetime(2026, 3, 1, 10, 30, tzinfo=cet)
+    )
     assert out.provenance["recorded"] == "2026-03-01T10:30:00+01:00"
 
 

@@ -133,7 +133,7 @@ def test_every_hsc_code_the_clinical_spec_mentions_is_in_the_codesystem(
     shorthand = set(re.findall(r"`#([a-z0-9][a-z0-9-]*[a-z0-9])`", spec_text))
     unwrapped = re.sub(r"-\n\s*", "-", spec_text)  # "rec-gluteal-\ntendinopathy-care" (§5.2)
     recommendations = set(re.findall(r"\brec-[a-z0-9-]*[a-z0-9]", unwrapped))
-    section6 = spec_text[spec_text.index("Output codes (all in `HSC`)"):]
+    section6 = spec_text[spec_text.index("Output codes (all in `HSC`)") :]
     outputs = {
         c for c in re.findall(r"`([a-z0-9][a-z0-9-]*[a-z0-9])`", section6)
         if re.match(r"(category|subtype|offierski|diebo|hip-spine-class|schwab|priority"
