@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
+
+from tests.processes import free_port, running
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -34,44 +32,22 @@ def readme_block() -> str:
     return found.group(1)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def fhir_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """``make fhir-server`` as the README says, on a free port and a fresh folder."""
     assert "make fhir-server" in _section()
-    port = _free_port()
+    port = free_port()
     folder = tmp_path_factory.mktemp("fhir-server")
-    log = (folder / "make.log").open("wb")
-    proc = subprocess.Popen(
+    with running(
         ["make", "--no-print-directory", "-o", ".venv/.runtime", "fhir-server",
          f"FHIR_PORT={port}", f"FHIR_DIR={folder / 'data'}"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/fhir/metadata", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            pytest.fail("make fhir-server did not answer: " + (folder / "make.log").read_text())
+        ready_url=f"http://127.0.0.1:{port}/fhir/metadata",
+        ready=lambda resp: resp.ok,
+        log_path=folder / "make.log",
+        what="make fhir-server",
+        cwd=REPO,
+    ):  # fmt: skip
         yield port
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        log.close()
 
 
 def _run(script: str, port: int, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +16,7 @@ import pytest
 import requests
 
 from service.http.web import drain_body
+from tests.processes import free_port, running
 
 REPO = Path(__file__).resolve().parents[2]
 HIPSPINE = REPO / ".venv" / "bin" / "hipspine"
@@ -27,48 +24,22 @@ HIPSPINE = REPO / ".venv" / "bin" / "hipspine"
 BIG = b"{" + b" " * (15 * 1024 * 1024) + b"}"  # 15 MB, over the 5 MB default limit
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("serve413")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     env.update(DATA_DIR=str(tmp), HOST="127.0.0.1", PORT=str(port), CDS_AUTH_REQUIRED="false")
     env.pop("MAX_BODY_BYTES", None)  # the 5 MB default
-    log = (tmp / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [str(HIPSPINE), "serve"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            pytest.fail("hipspine serve did not answer: " + (tmp / "serve.log").read_text())
+    with running(
+        [str(HIPSPINE), "serve"],
+        ready_url=f"{base}/healthz",
+        log_path=tmp / "serve.log",
+        what="hipspine serve",
+        env=env,
+    ):
         yield base
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        log.close()
 
 
 def _assert_413_outcome(status: int, body: bytes) -> None:

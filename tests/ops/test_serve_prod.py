@@ -3,72 +3,38 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.processes import free_port, running, wait_until_closed
+
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 30
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"PROMETHEUS_MULTIPROC_DIR", "HOST"}}
     env.update(DATA_DIR=str(tmp_path / "data"), WEB_CONCURRENCY="2", PORT=str(port))
-    log = (tmp_path / "serve.log").open("wb")
-    # -o: never reinstall from the test (the stamp may be older than an edited pyproject.toml)
-    proc = subprocess.Popen(
-        ["make", "--no-print-directory", "-o", ".venv/.runtime", "serve-prod"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or workers still booting
-                time.sleep(0.2)
-        else:
-            pytest.fail("make serve-prod did not answer: " + (tmp_path / "serve.log").read_text())
-        yield base
+        # -o: never reinstall from the test (the stamp may be older than an edited pyproject.toml)
+        with running(
+            ["make", "--no-print-directory", "-o", ".venv/.runtime", "serve-prod"],
+            ready_url=f"{base}/healthz",
+            log_path=tmp_path / "serve.log",
+            what="make serve-prod",
+            cwd=REPO,
+            env=env,
+            start_timeout_s=START_TIMEOUT_S,
+        ):
+            yield base
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        _wait_until_closed(port)  # make exits first; gunicorn's master then drains its workers
-        log.close()
-
-
-def _wait_until_closed(port: int, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) != 0:
-                return
-        time.sleep(0.2)
+        wait_until_closed(port)  # make exits first; gunicorn's master then drains its workers
 
 
 def _healthz_count(base: str) -> float:

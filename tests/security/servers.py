@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
+from tests.processes import free_port, running, wait_until_closed
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -50,41 +41,20 @@ def serve(command: list[str], tmp_path: Path, **env_overrides: str) -> Iterator[
     )
     env.update(env_overrides)
     log_path = tmp_path / "server.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or workers still booting
-                time.sleep(0.2)
-        else:
-            raise AssertionError("the server did not start: " + log_path.read_text())
-        yield Served(base, port, log_path)
+        with running(
+            command,
+            ready_url=f"{base}/healthz",
+            log_path=log_path,
+            what="the server",
+            cwd=REPO,
+            env=env,
+            start_timeout_s=START_TIMEOUT_S,
+        ):
+            yield Served(base, port, log_path)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        _wait_until_closed(port)
-        log.close()
-
-
-def _wait_until_closed(port: int, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) != 0:
-                return
-        time.sleep(0.2)
+        wait_until_closed(port)
 
 
 SERVE_PROD = ["make", "--no-print-directory", "-o", ".venv/.runtime", "serve-prod"]
