@@ -22,6 +22,7 @@ from service.http.web import (
 from service.logs import configure as configure_logging
 from service.metrics import InstrumentedStore
 from service.pipeline import Pipeline
+from service.selfcheck import self_check_once
 
 log = logging.getLogger("hipspine.access")
 
@@ -54,6 +55,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         store=InstrumentedStore(store),  # times audit writes, counts categories
         public_base_url=settings.public_base_url,
     )
+    # builders no longer validate per call (issue 14 item 1): validate one evaluation of each
+    # built-in chart once per process; a failure is one log line and no app (the process exits)
+    self_check_once(pipeline)
     app.extensions["hipspine"] = Services(
         settings=settings,
         version=__version__,

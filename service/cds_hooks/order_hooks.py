@@ -412,13 +412,19 @@ def _card(
     }
     if recs:
         card["selectionBehavior"] = "any"
-        card["suggestions"] = [
-            _suggestion(rec, i, hook_instance, patient_id) for i, rec in enumerate(recs)
-        ]
+        card["suggestions"] = suggestions(assessment, hook_instance, patient_id)
     card_links = links(assessment, base_url, recs)
     if card_links:
         card["links"] = card_links
     return card
+
+
+def suggestions(assessment: Assessment, hook_instance: str, patient_id: str) -> list[dict[str, Any]]:
+    """The card's suggestions: one ``create`` per hip-directed recommendation."""
+    return [
+        _suggestion(rec, i, hook_instance, patient_id)
+        for i, rec in enumerate(hip_directed(assessment))
+    ]
 
 
 def _suggestion(rec: Recommendation, i: int, hook_instance: str, patient_id: str) -> dict[str, Any]:

@@ -14,11 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from fhir.resources.R4B.auditevent import AuditEvent
-from fhir.resources.R4B.guidanceresponse import GuidanceResponse
 
 from service.fhir.outputs import DEVICE_REF
-from service.fhir.validated import checked
+from service.fhir.validated import json_ready
 
 AUDIT_EVENT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 RESTFUL_INTERACTION = "http://hl7.org/fhir/restful-interaction"
@@ -147,7 +145,7 @@ def audit_event(
         "source": _SOURCE,
         "entity": entities,
     }
-    return checked(AuditEvent, body)
+    return json_ready(body)
 
 
 def guidance_response(
@@ -177,7 +175,7 @@ def guidance_response(
     }
     if result_ref is not None:
         body["result"] = {"reference": result_ref}
-    return checked(GuidanceResponse, body)
+    return json_ready(body)
 
 
 def feedback_audit_event(
@@ -222,4 +220,4 @@ def feedback_audit_event(
             }
         ],
     }
-    return checked(AuditEvent, body)
+    return json_ready(body)

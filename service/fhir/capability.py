@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from service.fhir.profiles import Profiles
-from service.fhir.validated import checked
+from service.fhir.validated import json_ready
 
 BULK_EXPORT_DEFINITION = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
 BULK_DATA_CAPABILITY = "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"
@@ -57,4 +56,4 @@ def capability_statement(
             }
         ],
     }
-    return checked(CapabilityStatement, body)
+    return json_ready(body)

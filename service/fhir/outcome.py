@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from service.errors import Issue
 from service.fhir.extraction import Extraction
-from service.fhir.validated import checked
+from service.fhir.validated import json_ready
 
 #: R4 ``issue.severity`` (required binding IssueSeverity).
 ISSUE_SEVERITIES = frozenset({"fatal", "error", "warning", "information"})
@@ -50,7 +49,7 @@ def operation_outcome(issues: Sequence[Issue]) -> dict[str, Any]:
         "resourceType": "OperationOutcome",
         "issue": [_issue(i) for i in (issues or (_NO_ISSUES,))],
     }
-    return checked(OperationOutcome, body)
+    return json_ready(body)
 
 
 def warnings_outcome(extraction: Extraction) -> dict[str, Any] | None:

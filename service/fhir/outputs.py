@@ -23,9 +23,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
-from fhir.resources.R4B.careplan import CarePlan
-from fhir.resources.R4B.clinicalimpression import ClinicalImpression
-from fhir.resources.R4B.provenance import Provenance
 
 from service.core import advice
 from service.core.assessment import Assessment, Conclusion, Recommendation
@@ -41,7 +38,7 @@ from service.fhir.profiles import (
     profile_url,
     rules_link,
 )
-from service.fhir.validated import checked
+from service.fhir.validated import json_ready
 
 CPT = "http://www.ama-assn.org/go/cpt"
 SNOMED = "http://snomed.info/sct"
@@ -219,7 +216,7 @@ def clinical_impression(
         "supportingInfo": [{"reference": u.reference} for u in _of_type(extraction, "Procedure")],
         "note": [{"text": n} for n in notes],
     }
-    return checked(ClinicalImpression, body)
+    return json_ready(body)
 
 
 # --- CarePlan ------------------------------------------------------------------------------------
@@ -335,7 +332,7 @@ def care_plan(
         "activity": activities,
         "note": [{"text": n} for n in notes],
     }
-    return checked(CarePlan, body)
+    return json_ready(body)
 
 
 # --- Provenance and the answer Bundle ------------------------------------------------------------
@@ -361,7 +358,7 @@ def provenance(
         "entity": [{"role": "source", "what": {"reference": u.reference}} for u in extraction.used]
         or None,
     }
-    return checked(Provenance, body)
+    return json_ready(body)
 
 
 def build_outputs(

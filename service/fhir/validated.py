@@ -1,4 +1,4 @@
-"""Check a resource we built against its R4B model without paying for a re-serialisation.
+"""Make a built resource JSON-ready, and check it against its R4B model (tests, self-check).
 
 Also what R4B leaves unchecked and an R4 validator does not: reference targets
 (:func:`reference_violations`) and the narrative (:func:`narrative_problems`).
@@ -34,14 +34,23 @@ def _pruned(node: Any) -> Any:
     return node
 
 
+def json_ready(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` as JSON-ready data, without R4B validation: what the builders return on the
+    request path (issue 14 item 1). Their output is validated in the test suite (every example,
+    the property tests' random charts, every card suggestion: :mod:`service.fhir.emitted`) and
+    once per process at start-up (:mod:`service.selfcheck`)."""
+    clean: dict[str, Any] = _pruned(body)
+    result: dict[str, Any] = orjson.loads(orjson.dumps(clean, option=orjson.OPT_UTC_Z))
+    return result
+
+
 def checked(model: type[Resource], body: dict[str, Any]) -> dict[str, Any]:
     """``body`` as JSON-ready data, after ``model`` (an R4B class) has accepted it.
 
     :raise pydantic.ValidationError: the builder produced an invalid resource (a bug).
     """
-    clean: dict[str, Any] = _pruned(body)
-    model.model_validate(clean)
-    result: dict[str, Any] = orjson.loads(orjson.dumps(clean, option=orjson.OPT_UTC_Z))
+    result = json_ready(body)
+    model.model_validate(result)
     return result
 
 
