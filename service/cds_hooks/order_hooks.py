@@ -419,7 +419,9 @@ def _card(
     return card
 
 
-def suggestions(assessment: Assessment, hook_instance: str, patient_id: str) -> list[dict[str, Any]]:
+def suggestions(
+    assessment: Assessment, hook_instance: str, patient_id: str
+) -> list[dict[str, Any]]:
     """The card's suggestions: one ``create`` per hip-directed recommendation."""
     return [
         _suggestion(rec, i, hook_instance, patient_id)

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-
 from service.fhir.outputs import DEVICE_REF
 from service.fhir.validated import json_ready
 

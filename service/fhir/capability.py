@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from service.fhir.profiles import Profiles
 from service.fhir.validated import json_ready
 

@@ -8,7 +8,7 @@ resource emitted for every example, every property-test chart and every card sug
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -54,8 +54,3 @@ def _own_problems(resource: Mapping[str, Any], local: Mapping[str, str]) -> list
     if rtype in NARRATED or "text" in resource:
         problems += [f"{rtype}: narrative {p}" for p in narrative_problems(resource.get("text"))]
     return problems
-
-
-def all_problems(resources: Iterable[Mapping[str, Any] | None], local: Mapping[str, str] | None = None) -> list[str]:
-    """:func:`emitted_problems` of each resource that is not None."""
-    return [p for r in resources if r is not None for p in emitted_problems(r, local)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-
 from service.errors import Issue
 from service.fhir.extraction import Extraction
 from service.fhir.validated import json_ready

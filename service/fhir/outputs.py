@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
-
 from service.core import advice
 from service.core.assessment import Assessment, Conclusion, Recommendation
 from service.core.findings import Side
@@ -428,6 +427,6 @@ def output_bundle(outputs: OutputSet, warnings_outcome: dict[str, Any] | None) -
             {"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources if r is not None
         ],
     }
-    # Each entry was checked against its R4B class when built; validating the Bundle again
-    # would re-validate every entry for nothing (tests validate whole answer Bundles).
+    # Not validated per call (issue 14 item 1): the tests and the start-up self-check validate
+    # whole answer Bundles (service.fhir.emitted).
     return body
