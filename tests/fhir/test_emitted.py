@@ -178,3 +178,19 @@ def test_the_self_check_runs_once_per_process(monkeypatch: pytest.MonkeyPatch) -
     service.selfcheck.self_check_once(pipeline())
     service.selfcheck.self_check_once(pipeline())
     assert calls == [1]
+
+
+def test_checked_is_json_ready_after_r4b_accepted_it() -> None:
+    from fhir.resources.R4B.operationoutcome import OperationOutcome
+    from pydantic import ValidationError
+
+    from service.fhir.validated import checked, json_ready
+
+    body: dict[str, Any] = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "invalid", "expression": []}],
+    }
+    assert checked(OperationOutcome, body) == json_ready(body)
+    assert "expression" not in json_ready(body)["issue"][0]  # FHIR JSON has no []
+    with pytest.raises(ValidationError):
+        checked(OperationOutcome, {"resourceType": "OperationOutcome", "issue": [{"code": 5}]})
