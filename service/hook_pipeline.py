@@ -119,6 +119,4 @@ def _evaluate(
         observe=observe,
     )
     patient_id = hook_request["context"]["patientId"]
-    if notes is None:
-        return pipeline.evaluate(bundle, caller=caller, patient_id=patient_id)
     return pipeline.evaluate(bundle, caller=caller, patient_id=patient_id, hook_notes=notes)

@@ -28,7 +28,6 @@ from service.core.conclusions import (
 from service.core.findings import Findings
 from service.core.flags import derive_flags
 from service.core.measures import ia_relief, kl_max, relief_missing
-from service.core.pain import used_series
 from service.core.priority import priority_flags
 from service.core.rec_facts import facts_of
 from service.core.recommendations import (
@@ -39,8 +38,9 @@ from service.core.recommendations import (
 )
 from service.core.red_flags import mrc_grade
 from service.core.rules import RuleInputs, classify
-from service.core.summary import REVIEW_WEEKS, lead, review_weeks, summarise
+from service.core.summary import lead, review_weeks, summarise
 from service.core.thresholds import Thresholds
+from service.core.treatment_failure import used_series
 from service.core.tri import Tri
 from service.core.wording import fraction, measured, number, series_label
 
@@ -168,7 +168,7 @@ def _evaluate(findings: Findings, rule_set: RuleSet, thresholds: Thresholds | No
     if classified.diebo is not None:
         extra["diebo"] = classified.diebo.value
 
-    weeks = review_weeks(recommendations, int(getattr(t, "review_weeks", REVIEW_WEEKS)))
+    weeks = review_weeks(recommendations, int(t.review_weeks))
     lead_text = lead(
         decision.category, decision.subtype, context.facts, flags, recommendations, extra, weeks
     )

@@ -13,7 +13,6 @@ from service.core.findings import (
     ImagingFinding,
     NeuroSign,
     PainLocation,
-    RedFlag,
     Side,
     SidedTest,
     TestResult,
@@ -24,14 +23,6 @@ from service.core.thresholds import SIJ_CLUSTER_MIN, Thresholds
 from service.core.tri import Tri
 
 SIDES = (Side.LEFT, Side.RIGHT)
-EMERGENCY_RED_FLAGS = frozenset(
-    {
-        RedFlag.SADDLE_ANAESTHESIA,
-        RedFlag.BLADDER_DYSFUNCTION,
-        RedFlag.FAECAL_INCONTINENCE,
-        RedFlag.PROGRESSIVE_MOTOR_DEFICIT,
-    }
-)
 HIP_CONDITIONS = (
     ConditionKind.HIP_OA,
     ConditionKind.FAI,

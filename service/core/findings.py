@@ -74,9 +74,6 @@ NATIVE_HIP_TESTS: frozenset[SidedTest] = frozenset(
 REPLACED_HIP_RED_FLAG_TESTS: frozenset[SidedTest] = frozenset(
     {SidedTest.LOG_ROLL, SidedTest.PASSIVE_IR_PAIN}
 )
-LATERAL_HIP_TESTS: frozenset[SidedTest] = frozenset(
-    {SidedTest.GREATER_TROCHANTER_PALPATION, SidedTest.SINGLE_LEG_STANCE, SidedTest.FADER_R}
-)
 
 
 class UnsidedTest(enum.Enum):

@@ -5,12 +5,7 @@ from __future__ import annotations
 from service.core.assessment import Flag
 from service.core.findings import ConditionFinding, Findings, PainSite, Side
 from service.core.thresholds import Thresholds
-from service.core.treatment_failure import (
-    TreatmentOutcome,
-    treatment_failed,
-    treatment_outcome,
-    used_series,
-)
+from service.core.treatment_failure import used_series
 from service.core.tri import Tri
 from service.core.wording import joined, series_label
 
@@ -69,13 +64,3 @@ def any_pain(findings: Findings, thresholds: Thresholds) -> Flag:
     if hurting:
         return Flag("ANY_PAIN", Tri.TRUE, f"latest {joined(hurting)} (≥ {present})")
     return Flag("ANY_PAIN", Tri.FALSE, f"latest {joined(texts, 'no NRS recorded')} (< {present})")
-
-
-__all__ = [
-    "TreatmentOutcome",
-    "any_pain",
-    "site_pain",
-    "treatment_failed",
-    "treatment_outcome",
-    "used_series",
-]

@@ -41,7 +41,13 @@ from service.core.findings import (
     TreatmentKind,
 )
 from service.core.rec_facts import Facts, hip_words
-from service.core.thresholds import MIC_NRS_PCT, MIC_NRS_POINTS, MIC_ODI_PCT, MIC_ODI_POINTS
+from service.core.thresholds import (
+    MIC_NRS_PCT,
+    MIC_NRS_POINTS,
+    MIC_ODI_PCT,
+    MIC_ODI_POINTS,
+    REVIEW_WEEKS,
+)
 from service.core.tri import is_true
 from service.core.wording import number
 
@@ -52,13 +58,12 @@ SUCCESS_CRITERION = (
 #: §5.1: NO_FINDINGS says why no plan is given, in words that fit the finding.
 NO_FINDINGS_WORDS = "No hip or spine problem found in the recorded data."
 DISCLAIMER = "Decision support, not a diagnosis."
-REVIEW_WEEKS = 6  # [P] E4-17
 GLUTEAL_REVIEW_WEEKS = 8  # Q4-42: gluteal-tendinopathy care alone: its 8-week programme
 _CLASSIFICATION_KINDS = ("diebo", "hip-spine-class", "schwab-pill", "schwab-pt", "schwab-sva")
 
 
 def review_weeks(
-    recommendations: tuple[Recommendation, ...], weeks: int = REVIEW_WEEKS
+    recommendations: tuple[Recommendation, ...], weeks: int = int(REVIEW_WEEKS)
 ) -> int | None:
     """§5.2 "Review", Q4-42: 6 weeks with a programme or care code; 8 when gluteal-tendinopathy
     care is the only one; None without any."""
