@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test lint typecheck serve-prod bench bench-load clean venv fhir-server sandbox
+.PHONY: run test lint typecheck serve-prod bench bench-load bench-peer-setup clean venv fhir-server sandbox
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -59,7 +59,18 @@ sandbox: $(VENV)/.runtime
 serve-prod: $(VENV)/.runtime
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py
 
-test: $(VENV)/.dev
+# The browser tests (tests/browser) drive Debian's chromium: no browser is downloaded.
+.PHONY: chromium
+chromium:
+	@command -v $${CHROMIUM:-chromium} >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium (for the browser tests)" >&2; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "the browser tests need Debian's chromium: install it (sudo apt-get install chromium)" >&2; exit 1; \
+	  fi; }
+
+test: $(VENV)/.dev chromium
 	$(BIN)/ruff check service tests bench
 	$(BIN)/ruff format --check service tests bench
 	$(BIN)/mypy
@@ -78,6 +89,12 @@ bench: $(VENV)/.dev
 
 bench-load: $(VENV)/.dev
 	$(BIN)/python bench/load.py
+
+# The Node peer of the benchmarks (bench/peer/README.md): its dependencies by name, pinned.
+PEER_DEPS := express@4.22.3 axios@0.21.4 body-parser@1.20.9 uuid@3.4.0 fhirpath@3.18.0 \
+  array.prototype.flatmap@1.3.3
+bench-peer-setup:
+	cd bench/peer && npm install --no-save --omit=dev --no-audit --no-fund $(PEER_DEPS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
