@@ -49,7 +49,14 @@ from service.fhir.profiles import HSC_SYSTEM
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SUGGESTION_SYSTEM", "OrderCodes", "lumbar_orders", "order_cards", "order_codes"]
+__all__ = [
+    "SUGGESTION_SYSTEM",
+    "OrderCodes",
+    "answer_without_chart",
+    "lumbar_orders",
+    "order_cards",
+    "order_codes",
+]
 
 
 #: The order-hook card's summary (Q10-07: "alongside", never "before").
@@ -325,6 +332,26 @@ def decide(assessment: Assessment, orders: Sequence[LumbarOrder]) -> Decision:
         notes += [_note(order, patient) for order in concerned]
         concerned = []
     return Decision(tuple(concerned), tuple(notes))
+
+
+def answer_without_chart(
+    orders: Sequence[LumbarOrder], hook_instance: str = ""
+) -> dict[str, Any] | None:
+    """The answer when the chart cannot be had, or ``None`` when it is needed (then 412).
+
+    clinical-spec.md §6.3 step 1 (E4-1, §0.3): an order whose priority is urgent/asap/stat, or
+    whose reason is a red flag, stays silent *whatever the evaluation says*. When every order
+    of the call is silenced that way the answer is ``{"cards": []}`` with or without the
+    chart, so an unobtainable chart must not turn it into a 412 (an error the EHR shows on
+    the signing of a STAT order, standards.md §4: "Could not get a response"). It is no card
+    saying the chart could not be read either: §6.3 says silent for these orders, and a
+    technical failure is never a card (standards.md, CDS Hooks 2.0 errors). Only the reasons
+    are logged (Q4-32g; the audit record needs an evaluation, and there is none)."""
+    if not orders or any(not order.silenced for order in orders):
+        return None
+    notes = [_note(order, order.silenced) for order in orders]
+    hook_notes(Decision((), tuple(notes)), hook_instance)
+    return {"cards": []}
 
 
 def _note(order: LumbarOrder, reasons: Sequence[str]) -> str:
