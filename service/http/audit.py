@@ -1,8 +1,8 @@
 """Bulk Data ``$export`` of the audit trail (standards.md §4.4, §7 items 46-51): blueprint ``bp``.
 
-Reads ``current_app.config["SETTINGS"]`` (``export_token``, ``public_base_url`` and, when the
-settings have it, ``export_min_poll_seconds``) and ``current_app.extensions["hipspine"].store``
-(a :class:`~service.audit.store.SqlAuditStore`). Jobs live in the database: any replica can
+Reads the registry's (:func:`service.http.registry.services`) ``settings`` (``export_token``,
+``public_base_url``, ``export_min_poll_seconds``) and ``store`` (a
+:class:`~service.audit.store.SqlAuditStore`). Jobs live in the database: any replica can
 answer any poll.
 """
 
@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import orjson
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import Blueprint, Response, request, stream_with_context
 
 from service.audit.export import (
     check_export_token,
@@ -26,6 +27,7 @@ from service.audit.jobs import COMPLETE, FAILED, IN_PROGRESS, ExportJob
 from service.audit.store import SqlAuditStore
 from service.config import Settings
 from service.errors import Issue, NotFound, TooManyRequests
+from service.http.registry import services
 from service.http.web import outcome_response
 
 bp = Blueprint("audit_export", __name__)
@@ -38,13 +40,11 @@ JOB_RETENTION = timedelta(days=1)
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.config["SETTINGS"]
-    return settings
+    return services().settings
 
 
 def _store() -> SqlAuditStore:
-    store: SqlAuditStore = current_app.extensions["hipspine"].store
-    return store
+    return cast(SqlAuditStore, services().store)  # the export jobs live in the SQL store
 
 
 def _base_url() -> str:

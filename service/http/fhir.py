@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from service.errors import InvalidInput
 from service.fhir.capability import capability_statement
@@ -25,7 +25,7 @@ def metadata() -> Response:
     return fhir_response(
         capability_statement(
             svc.profiles,
-            base_url=current_app.config["SETTINGS"].public_base_url,
+            base_url=svc.settings.public_base_url,
             software_version=svc.version,
         )
     )
@@ -56,12 +56,12 @@ def evaluate_patient(patient_id: str) -> Response:
 
 
 def _evaluate(patient_id: str | None) -> Response:
-    settings = current_app.config["SETTINGS"]
-    client = authenticate(request.headers.get("Authorization"), settings.fhir_api_clients)
+    svc = services()
+    client = authenticate(request.headers.get("Authorization"), svc.settings.fhir_api_clients)
     check_accept()
     payload = json_body()
     caller = Caller(
         kind="fhir-api", client=client, request_id=request_id(), address=request.remote_addr
     )
-    result = services().pipeline.evaluate(payload, caller=caller, patient_id=patient_id)
+    result = svc.pipeline.evaluate(payload, caller=caller, patient_id=patient_id)
     return fhir_response(result.bundle)

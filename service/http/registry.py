@@ -26,5 +26,12 @@ class Services:
 
 
 def services() -> Services:
+    """The collaborators of the app handling this request: the one way the blueprints reach
+    them, the settings included (never ``current_app.config``)."""
     svc: Services = current_app.extensions["hipspine"]
     return svc
+
+
+def settings() -> Settings:
+    """The app's :class:`Settings` (``services().settings``)."""
+    return services().settings

@@ -181,7 +181,8 @@ class StreamedBodyLimit:
 
 
 def _development_mode() -> bool:
-    settings = current_app.config.get("SETTINGS")
+    # the registry's settings (service.http.registry); an app without them is no development app
+    settings = getattr(current_app.extensions.get("hipspine"), "settings", None)
     return bool(getattr(settings, "cds_trust_sandbox_key", False))
 
 

@@ -38,7 +38,7 @@ def _client(store: SqlAuditStore, **settings: object) -> FlaskClient:
     app = Flask(__name__)
     values = {"export_token": TOKEN, "public_base_url": BASE, **settings}
     app.config["SETTINGS"] = ExportSettings(**values)  # type: ignore[arg-type]
-    app.extensions["hipspine"] = SimpleNamespace(store=store)
+    app.extensions["hipspine"] = SimpleNamespace(store=store, settings=app.config["SETTINGS"])
     app.register_blueprint(bp)
     register_error_handlers(app)  # errors are answered app-level, for every surface
     return app.test_client()

@@ -252,7 +252,9 @@ CODES = order_codes(INDEX)
 def build_app(settings: Settings, store: FakeStore, pipeline: FakePipeline) -> Flask:
     app = Flask("cds-hooks-test")
     app.config["SETTINGS"] = settings
-    app.extensions["hipspine"] = SimpleNamespace(pipeline=pipeline, store=store, index=INDEX)
+    app.extensions["hipspine"] = SimpleNamespace(
+        settings=settings, pipeline=pipeline, store=store, index=INDEX
+    )
     app.register_blueprint(bp)
     register_error_handlers(app)  # the app-level handler answers every surface (issue 9)
     return app

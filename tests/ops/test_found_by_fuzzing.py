@@ -57,8 +57,8 @@ def test_deeply_nested_json_on_the_cds_routes_is_a_400(client: FlaskClient, path
 
 @pytest.mark.parametrize("since", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
 def test_an_export_since_outside_datetimes_range_is_a_400(app: Flask, since: str) -> None:
-    settings = app.config["SETTINGS"]
-    app.config["SETTINGS"] = settings.with_overrides(export_token="fuzz-token")
+    svc = app.extensions["hipspine"]
+    svc.settings = svc.settings.with_overrides(export_token="fuzz-token")
     resp = app.test_client().get(
         "/fhir/$export",
         query_string={"_since": since},
