@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from service.http.fhir import bp as fhir_bp
     from service.http.ops import bp as ops_bp
     from service.http.rules import bp as rules_bp
+    from service.http.smart import bp as smart_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(fhir_bp)
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(audit_bp)
     app.register_blueprint(rules_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(smart_bp)  # the console's SMART launch (issue 13 item 6)
     register_error_handlers(app)
     register_request_metrics(app)
     _register_request_log(app)

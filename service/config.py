@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
@@ -113,6 +114,30 @@ def _clients(value: str) -> tuple[tuple[str, str], ...]:
         raise ConfigError("FHIR_API_CLIENTS", str(exc).removeprefix("FHIR_API_CLIENTS ")) from None
 
 
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(?::\d{1,5})?$")
+
+
+def _frame_ancestors(value: str) -> tuple[str, ...]:
+    """``CONSOLE_FRAME_ANCESTORS``: origins (``https://ehr.example.org``) or ``'self'``,
+    separated by spaces or commas; anything else (a path, a quote, a ``;``) is refused, as it
+    goes into the Content-Security-Policy header as it is."""
+    items = tuple(v for v in re.split(r"[\s,]+", value.strip()) if v)
+    for item in items:
+        if item != "'self'" and not _ORIGIN.match(item):
+            raise ConfigError(
+                "CONSOLE_FRAME_ANCESTORS",
+                f"expects origins such as https://ehr.example.org or 'self'; got {item!r}",
+            )
+    return items
+
+
+def _samesite(value: str) -> str:
+    for choice in ("None", "Lax", "Strict"):
+        if value.strip().lower() == choice.lower():
+            return choice
+    raise ConfigError("SMART_COOKIE_SAMESITE", f"expects None, Lax or Strict; got {value!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the service. ``Settings.from_env()`` documents each variable."""
@@ -153,6 +178,32 @@ class Settings:
     # Off unless enabled (issue 13 item 7: in production it is reached only when a deployment
     # turns it on); `make run`, the development entry point, turns it on.
     console_enabled: bool = False
+    # SMART on FHIR EHR launch of the console (issue 13 item 6): the client id registered with
+    # the EHR (empty: no launch, and cards carry no smart link), an optional secret (a
+    # confidential symmetric client: HTTP Basic at the token endpoint), the origins that may
+    # frame a launched page (CSP frame-ancestors; empty: 'none'), the launch cookie's SameSite
+    # ("None" so an EHR iframe gets it; it falls back to Lax when PUBLIC_BASE_URL is not https,
+    # as browsers drop SameSite=None cookies without Secure), and how long a launch may take
+    # and how long a launched page may read the EHR.
+    smart_client_id: str = ""
+    smart_client_secret: str = field(default="", repr=False)
+    console_frame_ancestors: tuple[str, ...] = ()
+    smart_cookie_samesite: str = "None"
+    smart_launch_seconds: int = 600
+    smart_session_seconds: int = 3600
+
+    @property
+    def console_open(self) -> bool:
+        """Development mode of the console (issue 13 item 7): enabled and no FHIR_API_CLIENTS,
+        i.e. the service's API takes any caller (the app warns at start-up). Then the console's
+        data endpoints need no login; otherwise only the API client token or a SMART launch
+        session opens them."""
+        return self.console_enabled and not self.fhir_api_clients
+
+    @property
+    def smart_enabled(self) -> bool:
+        """The console can be launched from an EHR (and cards carry the smart link)."""
+        return self.console_enabled and bool(self.smart_client_id)
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -210,4 +261,14 @@ class Settings:
             fhir_retry_budget=_float(e, "FHIR_RETRY_BUDGET", d.fhir_retry_budget),
             fhir_api_clients=_clients(e.get("FHIR_API_CLIENTS", "")),
             console_enabled=_bool(e.get("CONSOLE_ENABLED", "false")),
+            smart_client_id=e.get("SMART_CLIENT_ID", "").strip(),
+            smart_client_secret=e.get("SMART_CLIENT_SECRET", "").strip(),
+            console_frame_ancestors=_frame_ancestors(e.get("CONSOLE_FRAME_ANCESTORS", "")),
+            smart_cookie_samesite=_samesite(e.get("SMART_COOKIE_SAMESITE", "None")),
+            smart_launch_seconds=_int(
+                e, "SMART_LAUNCH_SECONDS", d.smart_launch_seconds, 30, 3600, "seconds, e.g. 600"
+            ),
+            smart_session_seconds=_int(
+                e, "SMART_SESSION_SECONDS", d.smart_session_seconds, 60, 86400, "seconds, e.g. 3600"
+            ),
         )

@@ -74,6 +74,7 @@ def answer_hook(
             warnings=notes,
             care_plan=result.outputs.suggested_care_plan,
             base_url=settings.public_base_url,
+            smart_launch=settings.smart_enabled,  # the card's link to the console (SMART)
         )
         return {"cards": cards}
     # Q4-32h: order-select considers only the selected orders, order-sign all draft orders.

@@ -191,6 +191,20 @@ def links(
     return out
 
 
+#: The console's SMART launch route (service.http.smart); the EHR appends iss and launch.
+LAUNCH_PATH = "/console/launch"
+SMART_LINK_LABEL = "Why and what if: open the hip–spine console"
+
+
+def smart_link(base_url: str) -> dict[str, Any] | None:
+    """A CDS Hooks Link of type ``smart`` to ``{PUBLIC_BASE_URL}/console/launch`` (the EHR
+    launches it with ``iss`` and ``launch``); None when the base URL is not absolute."""
+    base = base_url.rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        return None
+    return {"label": SMART_LINK_LABEL, "url": f"{base}{LAUNCH_PATH}", "type": "smart"}
+
+
 def override_reasons() -> list[dict[str, str]]:
     return [
         {"system": OVERRIDE_REASONS, "code": "already-addressed", "display": "Already addressed"},
@@ -373,8 +387,12 @@ def patient_view_cards(
     warnings: Sequence[str] = (),
     care_plan: Mapping[str, Any] | None = None,
     base_url: str = "",
+    smart_launch: bool = False,
 ) -> list[dict[str, Any]]:
     """The patient-view answer: one card, or none when the chart has nothing to say.
+
+    ``smart_launch`` (the console and SMART_CLIENT_ID are configured) adds a ``smart`` link to
+    the console's launch URL, so the clinician goes from the card to the reasoning in one click.
 
     No card when no input the rules use is present (``relevant_count == 0``) or the category
     is NO_FINDINGS: a hip–spine card on every chart would be noise (issue 3). ``care_plan`` is
@@ -408,6 +426,9 @@ def patient_view_cards(
             }
         ]
     card_links = links(assessment, base_url, assessment.recommendations, rule=True)
+    launch = smart_link(base_url) if smart_launch else None
+    if launch is not None:
+        card_links.insert(0, launch)
     if card_links:
         card["links"] = card_links
     return [card]

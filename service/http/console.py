@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template
 
 from service.cds_hooks.cards import ids_in_words, patient_view_cards, without_ids
 from service.core import evaluate as evaluate_findings
@@ -51,13 +51,14 @@ from service.core.findings import (
 )
 from service.core.red_flags import RED_FLAG_WORDS
 from service.core.thresholds import PI_LL_MALALIGNMENT_DEG, RESTRICTED_IR_DEG
-from service.errors import InvalidInput, NotFound
+from service.errors import Forbidden, InvalidInput, NotFound
 from service.fhir.extraction import Extraction
 from service.fhir.outputs import build_outputs
+from service.fhir_server.auth import BearerToken
 from service.fhir_server.client import FhirServerClient
 from service.fhir_server.records import fetch_patient_bundle
-from service.http.api_auth import authenticate
 from service.http.registry import services
+from service.http.smart import active_launch, console_access, frame_headers
 from service.http.web import json_body
 from service.metrics import observe_fhir_call
 
@@ -137,17 +138,22 @@ def root() -> Response:
 def console_page() -> Response:
     _enabled()
     svc = services()
+    launch = active_launch()  # smart: opened from the EHR (SMART launch): that patient only
     html = render_template(
         TEMPLATE,
         stylesheet=STYLESHEET,
         script_path=SCRIPT_PATH,
-        examples=example_names(),
-        fhir_servers=svc.settings.fhir_server_allowlist,
-        needs_token=bool(svc.settings.fhir_api_clients),
+        examples=() if launch else example_names(),
+        fhir_servers=(launch.iss,) if launch else svc.settings.fhir_server_allowlist,
+        needs_token=bool(svc.settings.fhir_api_clients) and launch is None,
+        smart_patient=launch.patient if launch else None,
         rule_set=svc.profiles.rule_set,
         service_version=svc.version,
     )
-    return _headers(Response(html, status=200, mimetype="text/html"))
+    resp = _headers(Response(html, status=200, mimetype="text/html"))
+    if launch is not None:  # an EHR may frame a launched page (CONSOLE_FRAME_ANCESTORS)
+        resp.headers.update(frame_headers(SECURITY_HEADERS))
+    return resp
 
 
 @bp.get(SCRIPT_PATH)
@@ -164,6 +170,7 @@ def console_script() -> Response:
 def console_example(name: str) -> Response:
     """One bundled example Bundle, by name (only the names :func:`example_names` lists)."""
     _enabled()
+    console_access()
     if not _EXAMPLE_NAME.match(name) or name not in example_names():
         raise NotFound(f"no bundled example named {name!r}")
     body = (examples_dir() / f"{name}.json").read_text(encoding="utf-8")
@@ -174,6 +181,7 @@ def console_example(name: str) -> Response:
 def console_evaluate() -> Response:
     """Evaluate a Bundle (or ``{"bundle": …, "overrides": {…}}``) without recording it."""
     _enabled()
+    access = console_access()
     body = json_body()
     if isinstance(body, dict) and "bundle" in body and body.get("resourceType") is None:
         bundle = body["bundle"]
@@ -184,7 +192,8 @@ def console_evaluate() -> Response:
         raise InvalidInput("send a FHIR Bundle (a JSON object)", ("Bundle",))
     if not isinstance(overrides, dict):
         raise InvalidInput("overrides must be a JSON object", ("overrides",))
-    answer = evaluate_view(bundle, overrides)
+    only = access.launch.patient if access.how == "smart" and access.launch else None
+    answer = evaluate_view(bundle, overrides, only_patient=only)
     return _headers(Response(json.dumps(answer), status=200, mimetype="application/json"))
 
 
@@ -195,11 +204,13 @@ def console_patient() -> Response:
 
     The page then evaluates it like a pasted Bundle (what-if included): nothing is recorded and
     nothing is written back. When ``FHIR_API_CLIENTS`` is set the caller needs one of its
-    bearer tokens (the same as the FHIR operation). Neither the id nor the data is logged.
+    bearer tokens (the same as the FHIR operation) or a SMART launch session. A launched page
+    reads its own patient on its own EHR with the session's token (kept on the server); a
+    launch session reads nothing else. Neither the id nor the data is logged.
     """
     _enabled()
     settings = services().settings
-    authenticate(request.headers.get("Authorization"), settings.fhir_api_clients)
+    access = console_access()
     body = json_body()
     if not isinstance(body, dict):
         raise InvalidInput('send {"fhirServer": url, "patientId": id}', ("fhirServer",))
@@ -208,8 +219,17 @@ def console_patient() -> Response:
         raise InvalidInput("fhirServer: expects the base URL of a FHIR server", ("fhirServer",))
     if not isinstance(patient_id, str) or not _FHIR_ID.match(patient_id):
         raise InvalidInput("patientId: expects a FHIR id", ("patientId",))
+    launch = access.launch
+    launched = (
+        launch is not None
+        and server.strip().rstrip("/") == launch.iss
+        and patient_id == launch.patient
+    )
+    if access.how == "smart" and not launched:
+        raise Forbidden("a SMART launch reads only the patient it was launched for")
     client = FhirServerClient(
         server.strip(),
+        auth=BearerToken(launch.access_token) if launched and launch else None,
         allowlist=settings.fhir_server_allowlist,  # checked before any request (412)
         allow_http=settings.fhir_allow_http,
         connect_timeout=settings.fhir_cli_connect_timeout,
@@ -223,11 +243,17 @@ def console_patient() -> Response:
 
 
 # --- the evaluation, never recorded ------------------------------------------------------------
-def evaluate_view(bundle: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """The page's view of one evaluation; with overrides, also the base and what changed."""
+def evaluate_view(
+    bundle: Mapping[str, Any], overrides: Mapping[str, Any], *, only_patient: str | None = None
+) -> dict[str, Any]:
+    """The page's view of one evaluation; with overrides, also the base and what changed.
+
+    ``only_patient`` (a SMART launch session): the Bundle must be that patient's (403)."""
     svc = services()
     pipeline = svc.pipeline
     extraction, base = pipeline.assess(bundle)
+    if only_patient is not None and extraction.patient_ref.rpartition("/")[2] != only_patient:
+        raise Forbidden("a SMART launch evaluates only the patient it was launched for")
     view = _view(extraction, base)
     view["editable"] = editable(extraction.findings)
     if overrides:
