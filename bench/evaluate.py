@@ -1,26 +1,43 @@
-"""Benchmark: in-process evaluation time against the orjson loads + dumps floor (issue 2 §8).
+"""Benchmark: one evaluation in process against the orjson floor, and server CPU per call.
 
-Usage: ``.venv/bin/python bench/evaluate.py [--budget SECONDS]`` (default 30 s in total).
+Usage: ``.venv/bin/python bench/evaluate.py [--budget SECONDS] [--call-seconds SECONDS]
+[--workers N] [--no-server] [--no-peer] [--min-reps N]`` (``make bench``).
 
-For each synthetic Bundle (bench/synthetic.py) it times, with ``time.perf_counter_ns``:
+**In process**, for each chart of the cost curve (bench/synthetic.py ``CURVE``: 10, 50, 200 and
+1,000 relevant Observations; 50 relevant + 5,000 irrelevant entries) it times, with
+``time.perf_counter_ns`` (``--budget`` seconds in total, about):
 
 - floor: ``orjson.dumps(orjson.loads(raw))`` of the same bytes;
 - evaluate: ``orjson.loads`` + ``Pipeline.evaluate`` (parse, rules, FHIR outputs, audit write to
-  a throwaway SQLite store) + ``orjson.dumps`` of the answer Bundle;
+  a throwaway SQLite store) + ``orjson.dumps`` of the answer Bundle, the same chart re-sent (as
+  when an EHR re-sends a chart on the next hook: the service's caches are warm);
 - no audit: the same through a second ``Pipeline`` whose store discards the record (so the
   difference to *evaluate* is the audit append: hash chain + SQLite commit);
 - assess: ``orjson.loads`` + ``Pipeline.assess``, the pure path (read + rules; no outputs, no
   audit write);
-- cold: *no audit* with the R4B validation cache emptied first, i.e. a chart the service has
-  never seen (the other paths re-send one payload, so their input validation is cached, as it
-  is when an EHR re-sends the same chart on the next hook call).
+- never-seen: *evaluate* of a chart the service has never seen: fresh Observation ids on every
+  call (made, and the input validation cache emptied, outside the timed region);
+- never-seen no audit: the same without the audit append (the former *cold* path).
 
-It prints the median and p99 of each, and each path's median as a multiple of the floor's.
+**Per call** (unless ``--no-server``): gunicorn (gunicorn.conf.py, ``--workers``, default 1) on
+a free 127.0.0.1 port with a throwaway SQLite store and CDS auth off, sent one request at a
+time for ``--call-seconds`` per row: patient-view with each chart of the curve as its complete
+prefetch, re-sent and never-seen; then, in the same run, the Node CDS Hooks sample service
+(bench/peer, ``make bench-peer-setup``) answering patient-greeting with a complete prefetch,
+or a row saying why it is absent. Server CPU per call is the user + system CPU of the server's
+processes (gunicorn's master and workers; node) read from /proc/<pid>/stat before and after
+the row, divided by the answers.
+
+Last, issue 14's targets beside the measured figures, with the machine they ran on.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import itertools
+import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -35,24 +52,24 @@ import orjson
 from service.app import create_app
 from service.audit.port import EvaluationRecord, FeedbackItem, StoredRecord
 from service.config import Settings
-from service.fhir.parse import validation_cache_clear
 from service.pipeline import Caller, Pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic import synthetic_bundle  # noqa: E402
+import load_peer  # noqa: E402
+import load_targets as goals  # noqa: E402
+from load_clients import Cell, Target, run_threads  # noqa: E402
+from load_server import free_port, start_gunicorn, tree_cpu_s, wait_ready  # noqa: E402
+from synthetic import CURVE, fresh_copy, hook_request, synthetic_bundle  # noqa: E402
 
 CALLER = Caller(kind="cli", client="bench", request_id="bench")
-#: (label, relevant Observations, irrelevant Observations).
-SCENARIOS = (
-    ("10 relevant", 10, 0),
-    ("50 relevant", 50, 0),
-    ("200 relevant", 200, 0),
-    ("50 relevant + 500 irrelevant", 50, 500),
-)
-#: Share of each scenario's budget per path: evaluate, no audit, assess, cold, floor.
-SHARES = (0.3, 0.2, 0.15, 0.2, 0.15)
+PATIENT_VIEW = "/cds-services/hip-spine-patient-view"
+#: Path names, and each one's share of a chart's budget (the floor is last).
+PATH_NAMES = ("evaluate", "no audit", "assess", "never-seen", "never-seen no audit")
+SHARES = (0.2, 0.15, 0.1, 0.2, 0.15, 0.2)
 MIN_REPS = 20
 MAX_REPS = 20_000
+#: Each never-seen row numbers its requests from its own block (see synthetic.TOKEN).
+ROW_BLOCK = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -68,20 +85,27 @@ class Timing:
         return cls(statistics.median(ordered), p99, len(ordered))
 
 
-def measure(run: Callable[[], object], budget_ns: int) -> Timing:
-    """Time ``run`` repeatedly for about ``budget_ns`` (at least MIN_REPS, at most 3× budget)."""
+def measure(
+    run: Callable[[bytes], object],
+    source: Callable[[], bytes],
+    budget_ns: int,
+    min_reps: int = MIN_REPS,
+) -> Timing:
+    """Time ``run(source())`` repeatedly for about ``budget_ns`` (at least ``min_reps``, at most
+    3× budget); ``source`` is outside the timed region."""
     for _ in range(3):
-        run()  # warm caches, imports, the store's first transaction
+        run(source())  # warm caches, imports, the store's first transaction
     samples: list[int] = []
     clock = time.perf_counter_ns
     started = clock()
     soft, hard = started + budget_ns, started + 3 * budget_ns
     while len(samples) < MAX_REPS:
         now = clock()
-        if now >= hard or (now >= soft and len(samples) >= MIN_REPS):
+        if now >= hard or (now >= soft and len(samples) >= min_reps):
             break
+        data = source()
         t0 = clock()
-        run()
+        run(data)
         samples.append(clock() - t0)
     return Timing.of(samples)
 
@@ -112,32 +136,51 @@ def without_audit(pipeline: Pipeline) -> Pipeline:
     )
 
 
+def _cache_clear() -> Callable[[], None]:
+    """The input validation cache's clear(), where the service has one (a fresh chart misses
+    it anyway: this only keeps its memory from growing during the run)."""
+    try:
+        parse = importlib.import_module("service.fhir.parse")
+    except ImportError:
+        return lambda: None
+    clear = getattr(parse, "validation_cache_clear", None)
+    return clear if callable(clear) else (lambda: None)
+
+
 def scenario_paths(
-    pipeline: Pipeline, unaudited: Pipeline, raw: bytes
-) -> tuple[Callable[[], object], ...]:
-    def evaluate() -> bytes:
-        result = pipeline.evaluate(orjson.loads(raw), caller=CALLER)
-        return orjson.dumps(result.bundle)
+    pipeline: Pipeline, unaudited: Pipeline, raw: bytes, template: bytes
+) -> list[tuple[Callable[[bytes], object], Callable[[], bytes]]]:
+    """(run, source) of each path of PATH_NAMES, then of the floor."""
+    numbers = itertools.count(1)
+    clear = _cache_clear()
 
-    def no_audit() -> bytes:
-        result = unaudited.evaluate(orjson.loads(raw), caller=CALLER)
-        return orjson.dumps(result.bundle)
+    def same() -> bytes:
+        return raw
 
-    def assess() -> object:
-        return pipeline.assess(orjson.loads(raw))
+    def fresh() -> bytes:
+        clear()
+        return fresh_copy(template, next(numbers))
 
-    def cold() -> bytes:
-        validation_cache_clear()
-        result = unaudited.evaluate(orjson.loads(raw), caller=CALLER)
-        return orjson.dumps(result.bundle)
+    def evaluate(data: bytes) -> bytes:
+        return orjson.dumps(pipeline.evaluate(orjson.loads(data), caller=CALLER).bundle)
 
-    def floor() -> bytes:
-        return orjson.dumps(orjson.loads(raw))
+    def no_audit(data: bytes) -> bytes:
+        return orjson.dumps(unaudited.evaluate(orjson.loads(data), caller=CALLER).bundle)
 
-    return evaluate, no_audit, assess, cold, floor
+    def assess(data: bytes) -> object:
+        return pipeline.assess(orjson.loads(data))
 
+    def floor(data: bytes) -> bytes:
+        return orjson.dumps(orjson.loads(data))
 
-PATH_NAMES = ("evaluate", "no audit", "assess", "cold")
+    return [
+        (evaluate, same),
+        (no_audit, same),
+        (assess, same),
+        (evaluate, fresh),
+        (no_audit, fresh),
+        (floor, same),
+    ]
 
 
 def cell(t: Timing) -> str:
@@ -145,16 +188,25 @@ def cell(t: Timing) -> str:
 
 
 def row(label: str, entries: str, kib: str, floor: str, paths: Sequence[tuple[str, str]]) -> str:
-    cells = "".join(f" | {timing:>17}{ratio:>7}" for timing, ratio in paths)
-    return f"{label:<29}{entries:>8}{kib:>6} | {floor:>15}{cells}"
+    cells = "".join(f" | {timing:>19}{ratio:>7}" for timing, ratio in paths)
+    return f"{label:<31}{entries:>8}{kib:>6} | {floor:>15}{cells}"
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--budget", type=float, default=30.0, help="total seconds (about)")
-    args = parser.parse_args(argv)
-    per_scenario_ns = int(args.budget * 1e9 / len(SCENARIOS))
+@dataclass(frozen=True)
+class Curve:
+    """The in-process medians of one chart: the floor, then each path of PATH_NAMES."""
+
+    floor_ns: float
+    paths_ns: dict[str, float]
+
+    def ratio(self, path: str) -> float:
+        return self.paths_ns[path] / self.floor_ns
+
+
+def in_process(budget_s: float, min_reps: int) -> dict[str, Curve]:
+    per_chart_ns = int(budget_s * 1e9 / len(CURVE))
     reps: list[str] = []
+    curves: dict[str, Curve] = {}
     with tempfile.TemporaryDirectory(prefix="hipspine-bench-") as data_dir:
         settings = Settings.from_env({}).with_overrides(
             data_dir=Path(data_dir), cds_auth_required=False, log_level="WARNING"
@@ -162,25 +214,172 @@ def main(argv: list[str]) -> int:
         app = create_app(settings)
         pipeline: Pipeline = app.extensions["hipspine"].pipeline
         unaudited = without_audit(pipeline)
-        print("median / p99 in µs; ×floor = path median / floor median")
+        print("In process: median / p99 in µs; ×floor = path median / floor median")
         header = row("bundle", "entries", "KiB", "floor", [(n, "×floor") for n in PATH_NAMES])
         print(header)
         print("-" * len(header))
-        for label, relevant, irrelevant in SCENARIOS:
+        for label, relevant, irrelevant in CURVE:
             raw = orjson.dumps(synthetic_bundle(relevant, irrelevant))
-            runs = scenario_paths(pipeline, unaudited, raw)
+            template = orjson.dumps(synthetic_bundle(relevant, irrelevant, fresh=True))
+            runs = scenario_paths(pipeline, unaudited, raw, template)
             timings = [
-                measure(run, int(per_scenario_ns * share))
-                for run, share in zip(runs, SHARES, strict=True)
+                measure(run, source, int(per_chart_ns * share), min_reps)
+                for (run, source), share in zip(runs, SHARES, strict=True)
             ]
             *measured, floor = timings
             paths = [(cell(t), f"{t.median_ns / floor.median_ns:.1f}") for t in measured]
             entries = str(relevant + irrelevant + 1)
-            print(row(label, entries, f"{len(raw) / 1024:.0f}", cell(floor), paths))
+            print(row(label, entries, f"{len(raw) / 1024:.0f}", cell(floor), paths), flush=True)
             reps.append(f"{label}: " + "/".join(str(t.reps) for t in timings))
+            curves[label] = Curve(
+                floor.median_ns,
+                {n: t.median_ns for n, t in zip(PATH_NAMES, measured, strict=True)},
+            )
         app.extensions["hipspine"].store.close()
-    print("\nrepetitions (evaluate/no audit/assess/cold/floor): " + "; ".join(reps))
-    print(f"python {sys.version.split()[0]}, time.perf_counter_ns, budget {args.budget:.0f} s")
+    print(
+        "repetitions (evaluate/no audit/assess/never-seen/never-seen no audit/floor): "
+        + "; ".join(reps)
+    )
+    print(f"python {sys.version.split()[0]}, time.perf_counter_ns, budget {budget_s:g} s")
+    return curves
+
+
+@dataclass(frozen=True)
+class CallRow:
+    label: str
+    calls: int
+    seconds: float
+    p50_ms: float
+    cpu_ms: float  # server CPU per call
+    errors: int
+
+    def line(self) -> str:
+        return (
+            f"| {self.label} | {self.calls} | {self.calls / self.seconds:.0f} | "
+            f"{self.p50_ms:.1f} | {self.cpu_ms:.2f} | {self.errors} |"
+        )
+
+
+def call_row(label: str, target: Target, seconds: float, pid: int) -> CallRow:
+    """One connection, one request at a time (every request sent is answered before the row
+    ends, so the CPU divides by an exact count)."""
+    cpu_before = tree_cpu_s(pid)
+    done = run_threads(Cell(label, 1), target, seconds)
+    cpu_s = tree_cpu_s(pid) - cpu_before
+    errors = sum(done.errors.values())
+    return CallRow(
+        label, done.ok, done.seconds, done.percentile(50), cpu_s * 1000 / max(done.ok, 1), errors
+    )
+
+
+def per_call(seconds: float, workers: int, peer_wanted: bool) -> tuple[list[CallRow], str]:
+    """Server CPU per call of our service along the curve, then of the peer (same run)."""
+    rows: list[CallRow] = []
+    data_dir = Path(tempfile.mkdtemp(prefix="hipspine-calls-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_gunicorn(data_dir, port, workers)
+    try:
+        wait_ready(base)
+        run_threads(Cell("warm-up", 1), Target(base + PATIENT_VIEW, hook_request(50)), 1.0)
+        for i, (label, relevant, irrelevant) in enumerate(CURVE):
+            same = Target(base + PATIENT_VIEW, hook_request(relevant, irrelevant))
+            fresh = Target(
+                base + PATIENT_VIEW,
+                hook_request(relevant, irrelevant, fresh=True),
+                fresh=True,
+                first=(i + 1) * ROW_BLOCK,
+            )
+            for kind, target in (("re-sent", same), ("never-seen", fresh)):
+                name = f"patient-view, {label}, {kind}"
+                rows.append(call_row(name, target, seconds, server.pid))
+                print(f"  {name}: {rows[-1].calls} calls", file=sys.stderr, flush=True)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # its own session: master and workers
+        server.wait(timeout=30)
+    peer_note = _peer_rows(rows, seconds, data_dir) if peer_wanted else "not run (--no-peer)"
+    if not any(r.errors for r in rows):
+        for leftover in data_dir.iterdir():
+            leftover.unlink()
+        data_dir.rmdir()
+    else:
+        print(f"Server logs kept in {data_dir}", file=sys.stderr)
+    return rows, peer_note
+
+
+def _peer_rows(rows: list[CallRow], seconds: float, log_dir: Path) -> str:
+    reason = load_peer.absent_reason()
+    if reason is not None:
+        return f"absent: {reason}"
+    with load_peer.running_peer(free_port(), log_dir) as peer:
+        target = Target(peer.base + load_peer.GREETING, load_peer.greeting_body())
+        run_threads(Cell("warm-up", 1), target, 1.0)
+        rows.append(call_row(load_peer.LABEL + ", complete prefetch", target, seconds, peer.pid))
+        return f"{peer.version}, bench/peer (sandbox-cds-services), measured in this run"
+
+
+def targets(curves: dict[str, Curve], rows: list[CallRow], server_note: str) -> None:
+    cpu = {r.label: r.cpu_ms for r in rows}
+    fifty, thousand = curves["50 relevant"], curves["1,000 relevant"]
+    big = curves["50 relevant + 5,000 irrelevant"]
+    print()
+    print(goals.header("bench/evaluate.py"))
+    print(goals.CPU_FRESH.line(cpu.get("patient-view, 50 relevant, never-seen"), server_note))
+    print(goals.CPU_SAME.line(cpu.get("patient-view, 50 relevant, re-sent"), server_note))
+    print(goals.INPROC_SAME.line(fifty.ratio("evaluate")))
+    print(goals.INPROC_FRESH.line(fifty.ratio("never-seen")))
+    extra_floor = big.floor_ns - fifty.floor_ns
+    for path, kind in (("evaluate", "re-sent"), ("never-seen", "never-seen")):
+        added = (big.paths_ns[path] - fifty.paths_ns[path]) / extra_floor
+        print(goals.IRRELEVANT.line(added, f"{kind}, with the audit append"))
+    for path, kind in (("evaluate", "re-sent"), ("never-seen", "never-seen")):
+        linear = thousand.ratio(path) / fifty.ratio(path)
+        note = f"{kind}: {thousand.ratio(path):.1f}× / {fifty.ratio(path):.1f}×"
+        print(goals.LINEAR.line(linear, note))
+    print(f"- {goals.P95_FRESH.text}: measured by bench/load.py (make bench-load)")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--budget", type=float, default=30.0, help="in-process seconds (about)")
+    parser.add_argument(
+        "--call-seconds", type=float, default=3.0, help="seconds of each per-call row"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (per call)")
+    parser.add_argument("--no-server", action="store_true", help="in process only")
+    parser.add_argument("--no-peer", action="store_true", help="leave the Node peer out")
+    parser.add_argument(
+        "--min-reps", type=int, default=MIN_REPS, help="in-process repetitions at least"
+    )
+    args = parser.parse_args(argv)
+    print(f"Machine: {goals.stamp()}")
+    curves = in_process(args.budget, max(1, args.min_reps))
+    rows: list[CallRow] = []
+    if args.no_server:
+        server_note = "not run (--no-server)"
+    else:
+        rows, peer_note = per_call(args.call_seconds, args.workers, not args.no_peer)
+        workers = f"{args.workers} worker{'s' if args.workers != 1 else ''}"
+        print()
+        print(
+            f"Per call: gunicorn gunicorn.conf.py, {workers}, SQLite audit store; one "
+            f"connection, one request at a time (threaded Python client on the same cores), "
+            f"{args.call_seconds:g} s per row; server CPU = user + system of the server's "
+            "processes (/proc) / calls"
+        )
+        print("| Request | Calls | Calls/s | p50 ms | Server CPU ms/call | Errors |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for r in rows:
+            print(r.line())
+        if not any(r.label.startswith("peer:") for r in rows):
+            print(f"| {load_peer.LABEL}, complete prefetch | {peer_note} | | | | |")
+        print(f"Peer: {peer_note}")
+        server_note = f"sequential calls, {workers}"
+        if any(r.errors for r in rows):
+            targets(curves, rows, server_note)
+            print("Errors in the per-call rows", file=sys.stderr)
+            return 1
+    targets(curves, rows, server_note)
     return 0
 
 

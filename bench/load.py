@@ -1,7 +1,7 @@
 """Load benchmark: gunicorn (gunicorn.conf.py) on loopback, driven by wrk.
 
 Usage: ``.venv/bin/python bench/load.py [--seconds 10] [--workers N] [--concurrency 1,8,32]
-[--client auto|wrk|python]`` (``make bench-load``).
+[--client auto|wrk|python] [--no-peer]`` (``make bench-load``).
 
 It starts gunicorn with the production configuration on a free 127.0.0.1 port, a throwaway
 SQLite store (``DATA_DIR``) and ``CDS_AUTH_REQUIRED=false``; workers as gunicorn.conf.py
@@ -12,7 +12,11 @@ decides for this machine unless ``--workers`` says otherwise. Each cell runs wrk
   chart re-sent (as when an EHR re-opens it: the service's validation cache is warm);
 - the same with a never-seen chart on every call (fresh Observation ids and hookInstance in
   every request: cold cache);
-- discovery (``GET /cds-services``).
+- discovery (``GET /cds-services``);
+- the peer, in the same run: the CDS Hooks sample service (Node, bench/peer, installed by
+  ``make bench-peer-setup``) answering patient-greeting with a complete prefetch, on its own
+  free loopback port; without Node or the install (or with ``--no-peer``) its row says it
+  is absent and why.
 
 Without wrk (``apt-get install wrk``) it says so and falls back to threaded Python clients
 (one keep-alive ``requests.Session`` each), whose own CPU use distorts the figures.
@@ -21,8 +25,10 @@ Afterwards it checks: no error answers and no transport errors; no lost audit re
 store holds one evaluation per 200 patient-view answer the server counted, which is every
 2xx answer the client received plus at most the requests still in flight when a cell
 stopped); the hash chain verifies; /metrics counts the same evaluations. Per cell it also
-reports the server's CPU per answer, the time inside the app (from /metrics) and the
-client's own CPU: the client runs on the same cores as the server.
+reports the server's CPU per answer (user + system CPU of gunicorn's master and workers, or of
+the node process, from /proc/<pid>/stat before and after the cell, divided by the answers),
+the time inside the app (from /metrics) and the client's own CPU: the client runs on the same
+cores as the server. Last, issue 14's targets beside the measured figures, with the machine.
 """
 
 from __future__ import annotations
@@ -30,25 +36,22 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-import orjson
 import requests
 
 from service.audit.store import SqlAuditStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import load_peer  # noqa: E402
+import load_targets as goals  # noqa: E402
 from load_clients import (  # noqa: E402
-    TOKEN,
     WRK_INSTALL,
     Cell,
     Target,
@@ -65,7 +68,8 @@ from load_server import (  # noqa: E402
     tree_cpu_s,
     wait_ready,
 )
-from synthetic import PATIENT_ID, synthetic_bundle  # noqa: E402
+from load_targets import machine  # noqa: E402
+from synthetic import hook_request  # noqa: E402
 
 PATIENT_VIEW = "/cds-services/hip-spine-patient-view"
 DISCOVERY = "/cds-services"
@@ -77,54 +81,13 @@ FRESH = "patient-view, 50 Observations, never-seen chart"
 CELL_BLOCK = 1_000_000_000
 
 
-def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources),
-        "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
-    }
-
-
 def hook_body(fresh: bool = False) -> bytes:
     """A patient-view request whose prefetch holds the Patient and 50 Observations.
 
     ``fresh``: a template whose Observation ids and hookInstance end in TOKEN, for clients
     to replace with a number of their own on every request.
     """
-    token = TOKEN.decode()
-    resources = [e["resource"] for e in synthetic_bundle(OBSERVATIONS)["entry"]]
-    patient = next(r for r in resources if r["resourceType"] == "Patient")
-    observations = [dict(r) for r in resources if r["resourceType"] == "Observation"]
-    if fresh:
-        for obs in observations:
-            obs["id"] = f"{obs['id']}-{token}"
-    body = {
-        "hook": "patient-view",
-        "hookInstance": f"5e1f0b9c-0000-4000-8000-{token}" if fresh else str(uuid.uuid4()),
-        "context": {"userId": "Practitioner/bench", "patientId": PATIENT_ID},
-        "prefetch": {
-            "patient": patient,
-            "observations": _searchset(observations),
-            "conditions": _searchset([]),
-            "procedures": _searchset([]),
-        },
-    }
-    return orjson.dumps(body)
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores (nproc {len(os.sched_getaffinity(0))}), {model}, " + (
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
-    )
+    return hook_request(OBSERVATIONS, fresh=fresh)
 
 
 def table(cells: list[Cell], server: list[ServerSide], header: list[str]) -> str:
@@ -148,9 +111,11 @@ def table(cells: list[Cell], server: list[ServerSide], header: list[str]) -> str
     ]
     for c, s in zip(cells, server, strict=True):
         n = max(s.answers, 1)
+        in_app = "– | –"  # the peer has no /metrics
+        if not math.isnan(s.app_s):
+            in_app = f"{s.app_s * 1000 / n:.1f} | {100 * s.under_50ms / n:.0f} %"
         rows.append(
-            f"| {c.label} | {c.concurrency} | {s.cpu_s * 1000 / n:.1f} "
-            f"| {s.app_s * 1000 / n:.1f} | {100 * s.under_50ms / n:.0f} % "
+            f"| {c.label} | {c.concurrency} | {s.cpu_s * 1000 / n:.2f} | {in_app} "
             f"| {100 * c.client_cpu_s / c.seconds:.0f} % |"
         )
     return "\n".join(rows)
@@ -162,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="gunicorn workers")
     parser.add_argument("--concurrency", default="1,8,32", help="connections per cell")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--no-peer", action="store_true", help="leave the Node peer out")
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.concurrency.split(",")]
     wrk = wrk_path()
@@ -180,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     server = start_gunicorn(data_dir, port, args.workers)
     cells: list[Cell] = []
     server_side: list[ServerSide] = []
+    peer_cells: list[Cell] = []
+    peer_side: list[ServerSide] = []
+    peer_absent = "not run (--no-peer)" if args.no_peer else load_peer.absent_reason()
+    peer_version = ""
 
     def run(cell: Cell, target: Target, seconds: float) -> Cell:
         if use_wrk:
@@ -212,6 +182,18 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(cell)
             print(f"  {label} x{concurrency}: {cell.ok} ok", file=sys.stderr, flush=True)
         metrics = requests.get(f"{base}/metrics", timeout=10).text
+        if peer_absent is None:
+            with load_peer.running_peer(free_port(), data_dir) as peer:
+                peer_version = peer.version
+                greeting = Target(peer.base + load_peer.GREETING, load_peer.greeting_body())
+                warm.append(run(Cell("warm-up", 4), greeting, 2.0))
+                for concurrency in levels:
+                    cpu_before = tree_cpu_s(peer.pid)
+                    cell = run(Cell(load_peer.LABEL, concurrency), greeting, args.seconds)
+                    cpu_s = tree_cpu_s(peer.pid) - cpu_before
+                    peer_side.append(ServerSide(cpu_s, cell.ok, math.nan, math.nan))
+                    peer_cells.append(cell)
+                    print(f"  peer x{concurrency}: {cell.ok} ok", file=sys.stderr, flush=True)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -234,8 +216,17 @@ def main(argv: list[str] | None = None) -> int:
         f"Load average (1, 5, 15 min) before: {_loads(load_before)}; after: {_loads(load_after)}",
         f"Server: gunicorn gunicorn.conf.py, {workers}, SQLite audit store (synchronous=FULL)",
         f"Client: {client}, {args.seconds:g} s per cell, on the same machine",
+        "Peer: "
+        + (
+            f"{peer_version}, CDS Hooks sample service (bench/peer), patient-greeting with a "
+            "complete prefetch, measured in this run"
+            if peer_absent is None
+            else f"absent, {peer_absent}"
+        ),
     ]
-    print(table(cells, server_side, header))
+    print(table([*cells, *peer_cells], [*server_side, *peer_side], header))
+    if peer_absent is not None:
+        print(f"| {load_peer.LABEL} | – | absent: {peer_absent} | | | | | |")
 
     pv_cells = [c for c in [warm[0], *cells] if c.label != "discovery"]
     answered = sum(c.ok for c in pv_cells)
@@ -248,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         status="200",
     )
     counted = sample(metrics, "hipspine_evaluations_total")
-    errors = sum(sum(c.errors.values()) for c in [*cells, *warm])
+    errors = sum(sum(c.errors.values()) for c in [*cells, *peer_cells, *warm])
     pending = (
         f" (+ at most {in_flight} requests in flight when a cell stopped, one per connection)"
         if in_flight
@@ -267,15 +258,55 @@ def main(argv: list[str] | None = None) -> int:
             (c.percentile(95) for c in cells if (c.label, c.concurrency) == (label, 8)), math.nan
         )
         print(
-            f"Target p95 < 50 ms at concurrency 8, {label}: {p95:.1f} ms, "
+            f"Target p95 < 50 ms at concurrency 8 (issue 2), {label}: {p95:.1f} ms, "
             f"{'met' if p95 < 50 else 'NOT met'}"
         )
+    targets(cells, server_side, peer_cells, peer_absent)
     none_lost = stored == served == counted and answered <= stored <= answered + in_flight
     if errors == 0 and none_lost and verified.ok:
         shutil.rmtree(data_dir, ignore_errors=True)
         return 0
     print(f"Store and gunicorn log kept in {data_dir}")
     return 1
+
+
+def targets(
+    cells: list[Cell], server: list[ServerSide], peer: list[Cell], peer_absent: str | None
+) -> None:
+    """Issue 14's load targets: CPU per call at concurrency 8 (else the lowest level), p95."""
+    levels = sorted({c.concurrency for c in cells})
+    level = 8 if 8 in levels else (levels[0] if levels else 0)
+
+    def at(label: str, concurrency: int) -> tuple[Cell, ServerSide] | None:
+        return next(
+            (
+                (c, s)
+                for c, s in zip(cells, server, strict=True)
+                if (c.label, c.concurrency) == (label, concurrency)
+            ),
+            None,
+        )
+
+    def cpu(label: str) -> float | None:
+        found = at(label, level)
+        return None if found is None else found[1].cpu_s * 1000 / max(found[1].answers, 1)
+
+    cores = len(os.sched_getaffinity(0))
+    where = f"concurrency {level}" + ("" if level == 8 else " (no concurrency-8 cell)")
+    print()
+    print(goals.header("bench/load.py"))
+    print(goals.CPU_FRESH.line(cpu(FRESH), where))
+    print(goals.CPU_SAME.line(cpu(SAME), where))
+    fresh8 = at(FRESH, 8)
+    peer8 = next((c for c in peer if c.concurrency == 8), None)
+    notes = [f"{cores} cores here" + ("" if cores == 2 else ", not 2: not comparable")]
+    if peer8 is not None:
+        notes.append(f"peer row in this run: p95 {peer8.percentile(95):.1f} ms")
+    else:
+        notes.append(f"peer: {peer_absent or 'no concurrency-8 cell'}")
+    p95 = None if fresh8 is None else fresh8[0].percentile(95)
+    print(goals.P95_FRESH.line(p95, "; ".join(notes)))
+    print("- in-process targets (×floor, linearity): measured by bench/evaluate.py (make bench)")
 
 
 def _wrk_version(wrk: str) -> str:

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from synthetic import TOKEN as TEXT_TOKEN
 
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "load.lua"
 #: In a never-seen body template, replaced on every request by a fresh 12-digit number.
-TOKEN = b"@N@"
+TOKEN = TEXT_TOKEN.encode()
 #: Numbers of one client thread in a never-seen cell (as bench/wrk/load.lua counts them).
 THREAD_BLOCK = 10_000_000
 WRK_INSTALL = "apt-get install wrk"

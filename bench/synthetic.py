@@ -1,10 +1,14 @@
-"""Deterministic synthetic input Bundles for the benchmark: relevant and irrelevant entries."""
+"""Deterministic synthetic input for the benchmarks: Bundles of relevant and irrelevant entries,
+and the patient-view hook requests that carry them as a complete prefetch."""
 
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+
+import orjson
 
 from service.fhir.profiles import HSC_SYSTEM as HSC
 from service.samples.codes import (
@@ -20,6 +24,17 @@ from service.samples.codes import (
 )
 
 PATIENT_ID = "bench-patient"
+#: In a never-seen template, replaced by a number no earlier request used (bench/wrk/load.lua
+#: and load_clients.fresh_body: 12 digits), so every Observation id is new: cold caches.
+TOKEN = "@N@"
+#: The cost curve of issue 14: (label, relevant Observations, irrelevant Observations).
+CURVE = (
+    ("10 relevant", 10, 0),
+    ("50 relevant", 50, 0),
+    ("200 relevant", 200, 0),
+    ("1,000 relevant", 1000, 0),
+    ("50 relevant + 5,000 irrelevant", 50, 5000),
+)
 START = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 
 SIDES = ("left", "right")
@@ -119,15 +134,60 @@ def _entries(relevant: int, irrelevant: int) -> Iterator[Json]:
         yield _irrelevant(n)
 
 
-def synthetic_bundle(relevant: int, irrelevant: int = 0) -> Json:
+def synthetic_bundle(relevant: int, irrelevant: int = 0, fresh: bool = False) -> Json:
     """A collection Bundle: one Patient, ``relevant`` hip–spine inputs mixing pain, ROM, tests
-    and radiographic values over a time series, then ``irrelevant`` labs and vitals (LOINC)."""
+    and radiographic values over a time series, then ``irrelevant`` labs and vitals (LOINC).
+
+    ``fresh``: a template whose Observation ids end in TOKEN (see :func:`fresh_copy`).
+    """
+    entries = list(_entries(relevant, irrelevant))
+    if fresh:
+        for resource in entries[1:]:
+            resource["id"] = f"{resource['id']}-{TOKEN}"
     return {
         "resourceType": "Bundle",
         "id": f"bench-{relevant}-{irrelevant}",
         "type": "collection",
         "entry": [
             {"fullUrl": f"urn:uuid:00000000-0000-4000-8000-{i:012d}", "resource": resource}
-            for i, resource in enumerate(_entries(relevant, irrelevant))
+            for i, resource in enumerate(entries)
         ],
     }
+
+
+def fresh_copy(template: bytes, number: int) -> bytes:
+    """``template`` with every TOKEN replaced by ``number`` (12 digits): a never-seen chart."""
+    return template.replace(TOKEN.encode(), b"%012d" % number)
+
+
+def _searchset(resources: list[Json]) -> Json:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
+    }
+
+
+def hook_request(relevant: int, irrelevant: int = 0, fresh: bool = False) -> bytes:
+    """A patient-view request whose complete prefetch holds the Patient and the Observations of
+    :func:`synthetic_bundle` (the irrelevant ones too, as a broad Observation query returns).
+
+    ``fresh``: a template whose Observation ids and hookInstance end in TOKEN, for clients to
+    replace with a number of their own on every request.
+    """
+    resources = [e["resource"] for e in synthetic_bundle(relevant, irrelevant, fresh)["entry"]]
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    observations = [r for r in resources if r["resourceType"] == "Observation"]
+    body = {
+        "hook": "patient-view",
+        "hookInstance": f"5e1f0b9c-0000-4000-8000-{TOKEN}" if fresh else str(uuid.uuid4()),
+        "context": {"userId": "Practitioner/bench", "patientId": PATIENT_ID},
+        "prefetch": {
+            "patient": patient,
+            "observations": _searchset(observations),
+            "conditions": _searchset([]),
+            "procedures": _searchset([]),
+        },
+    }
+    return orjson.dumps(body)
