@@ -27,8 +27,11 @@ from service.selfcheck import self_check_once
 log = logging.getLogger("hipspine.access")
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the Flask app: settings, mappings, profiles, store, pipeline, blueprints."""
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Flask:
+    """Build the Flask app: settings, mappings, profiles, store, pipeline, blueprints.
+
+    ``migrate=False`` when the caller has just applied the store's migrations itself
+    (``hipspine serve`` does before gunicorn starts: they run once, not twice)."""
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
     app = Flask(__name__)
@@ -40,7 +43,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     limited = StreamedBodyLimit(app.wsgi_app, settings.max_body_bytes)
     app.wsgi_app = limited  # type: ignore[method-assign]
     store = SqlAuditStore(settings.sqlalchemy_url)
-    store.upgrade()
+    if migrate:
+        store.upgrade()
     try:
         index = load_index(settings.mappings_dir).index  # shipped + MAPPINGS_DIR (issue 11)
     except ValueError as exc:  # a site map's mistake: one line naming the file

@@ -32,7 +32,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> Flask:
         from service.app import create_app
 
-        return create_app(self.settings)
+        # check_can_start has applied the migrations before gunicorn started: once is enough
+        return create_app(self.settings, migrate=False)
 
 
 def check_can_start(settings: Settings) -> None:
