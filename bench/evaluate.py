@@ -37,6 +37,7 @@ import argparse
 import importlib
 import itertools
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -299,9 +300,7 @@ def per_call(seconds: float, workers: int, peer_wanted: bool) -> tuple[list[Call
         server.wait(timeout=30)
     peer_note = _peer_rows(rows, seconds, data_dir) if peer_wanted else "not run (--no-peer)"
     if not any(r.errors for r in rows):
-        for leftover in data_dir.iterdir():
-            leftover.unlink()
-        data_dir.rmdir()
+        shutil.rmtree(data_dir, ignore_errors=True)
     else:
         print(f"Server logs kept in {data_dir}", file=sys.stderr)
     return rows, peer_note
