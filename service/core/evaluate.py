@@ -29,6 +29,7 @@ from service.core.findings import Findings
 from service.core.flags import derive_flags
 from service.core.measures import ia_relief, kl_max, relief_missing
 from service.core.priority import priority_flags
+from service.core.readings import read
 from service.core.rec_facts import facts_of
 from service.core.recommendations import (
     COLLECT_MISSING,
@@ -116,7 +117,8 @@ def evaluate(
 def _evaluate(findings: Findings, rule_set: RuleSet, thresholds: Thresholds | None) -> Assessment:
     t = thresholds if thresholds is not None else Thresholds()
     kl, relief, pi_ll = kl_max(findings), ia_relief(findings), pi_minus_ll(findings)
-    flags = derive_flags(findings, t, kl, relief, pi_ll)
+    readings = read(findings, t)  # shared by the flags and the facts: derived once
+    flags = derive_flags(findings, t, kl, relief, pi_ll, readings)
     trace = [TraceStep(f.name, f.value.value, f.basis) for f in flags.values()]
     trace.append(
         TraceStep("KL_MAX", number(kl.value) if kl.value is not None else "unknown", kl.basis)
@@ -148,7 +150,7 @@ def _evaluate(findings: Findings, rule_set: RuleSet, thresholds: Thresholds | No
         conclusions += priorities
         trace += priority_steps
 
-    facts = facts_of(findings, flags, t)
+    facts = facts_of(findings, flags, t, readings)
     context = RecContext(
         findings, flags, kl, relief is not None, classified.hip_spine is not None, t, facts
     )

@@ -15,6 +15,7 @@ from service.core.findings import (
     PainLocation,
     Side,
     SidedTest,
+    TestFinding,
     TestResult,
     TreatmentKind,
     condition_records,
@@ -42,6 +43,32 @@ def tests_with(f: Findings, test: SidedTest, result: TestResult) -> list[str]:
         for s in SIDES
         if (tf := f.sided_tests.get((test, s))) is not None and tf.result is result
     ]
+
+
+def positive_sides(f: Findings, test: SidedTest, *, replaced: bool = False) -> tuple[Side, ...]:
+    """The sides (left first) where ``test`` is positive; ``replaced``: a replaced hip's tests
+    count too (Q4-14: log roll and passive IR pain for the hip red flags)."""
+    return tuple(
+        s
+        for s in SIDES
+        if _positive(f.sided_tests.get((test, s)))
+        or (replaced and _positive(f.replaced_hip_tests.get((test, s))))
+    )
+
+
+def _positive(tf: TestFinding | None) -> bool:
+    return tf is not None and tf.result is TestResult.POSITIVE
+
+
+def sides_in_order(sides: Iterable[Side]) -> tuple[Side, ...]:
+    """``sides`` left first, each once."""
+    chosen = set(sides)
+    return tuple(s for s in SIDES if s in chosen)
+
+
+def side_words(sides: Iterable[Side]) -> str:
+    """``left``, ``right``, ``left and right`` (§5.4)."""
+    return " and ".join(s.value for s in sides_in_order(sides))
 
 
 def recorded_sides(f: Findings, test: SidedTest) -> int:

@@ -18,6 +18,7 @@ from service.core.evidence import (
     faber_with,
     native_hip_conditions,
     neuro_signs,
+    positive_sides,
     recorded_sides,
     tests_with,
 )
@@ -39,11 +40,11 @@ from service.core.findings import (
 from service.core.measures import KlMax, Relief
 from service.core.pain import any_pain, site_pain
 from service.core.precautions import mt_caution
+from service.core.readings import Readings, read
 from service.core.red_flags import (
     red_flag,
     red_flag_emergency,
     red_flag_hip,
-    red_flag_items,
     red_flag_screen_complete,
     red_flag_spine,
 )
@@ -388,14 +389,6 @@ def sij_signs(f: Findings, groin: Flag) -> Flag:
     return Flag("SIJ_SIGNS", Tri.UNKNOWN, text)
 
 
-def _positive_sides(f: Findings, test: SidedTest) -> set[Side]:
-    return {
-        s
-        for s in SIDES
-        if (tf := f.sided_tests.get((test, s))) is not None and tf.result is TestResult.POSITIVE
-    }
-
-
 def gluteal_signs(f: Findings, t: Thresholds) -> Flag:
     """§2 GLUTEAL_SIGNS (E4-11, Q4-21) [M S41, combination P]: lateral-hip NRS ≥ 1 (any side),
     and greater-trochanter palpation + with single-leg stance 30 s + or FADER-R + on the same
@@ -406,10 +399,11 @@ def gluteal_signs(f: Findings, t: Thresholds) -> Flag:
     present = t.pain_present_nrs
     nrs = [f"lateral-hip NRS {s.latest.value} ({s.latest.source})" for s in lateral]
     hurting = any(s.latest.value >= present for s in lateral)
-    palpation = _positive_sides(f, SidedTest.GREATER_TROCHANTER_PALPATION)
-    specific = _positive_sides(f, SidedTest.SINGLE_LEG_STANCE) | _positive_sides(
-        f, SidedTest.FADER_R
-    )
+    palpation = set(positive_sides(f, SidedTest.GREATER_TROCHANTER_PALPATION))
+    specific = {
+        *positive_sides(f, SidedTest.SINGLE_LEG_STANCE),
+        *positive_sides(f, SidedTest.FADER_R),
+    }
     same = [s.value for s in SIDES if s in palpation and s in specific]
     recorded = [s for s in SIDES if (SidedTest.GREATER_TROCHANTER_PALPATION, s) in f.sided_tests]
     text = (
@@ -469,17 +463,23 @@ def ia_neg(relief: Relief | None, t: Thresholds) -> Flag:
 
 
 def derive_flags(
-    f: Findings, t: Thresholds, kl: KlMax, relief: Relief | None, pi_ll: PiLl | None
+    f: Findings,
+    t: Thresholds,
+    kl: KlMax,
+    relief: Relief | None,
+    pi_ll: PiLl | None,
+    readings: Readings | None = None,
 ) -> dict[str, Flag]:
-    """Every §2 flag, in the table's order (plus ANY_PAIN, which R11 reads)."""
+    """Every §2 flag, in the table's order (plus ANY_PAIN, which R11 reads). ``readings``: the
+    evaluation's shared readings when already derived (:func:`service.core.readings.read`)."""
+    r = readings if readings is not None else read(f, t)
     groin = groin_pain(f, t)
     ir, asym, prov = restricted_ir(f), rot_asymmetry(f, t), hip_provocative(f)
     exam_negative = hip_exam_negative(ir, asym, prov)
     rad, motor = radicular(f), motor_deficit(f)
-    items = red_flag_items(f, t)
-    emergency = red_flag_emergency(f, t, items)
-    spine = red_flag_spine(f, t, items)
-    hip = red_flag_hip(f, t, items)
+    emergency = red_flag_emergency(f, t, r.items, r.red_flags)
+    spine = red_flag_spine(f, t, r.items, r.red_flags)
+    hip = red_flag_hip(f, t, r.items, r.red_flags)
     ordered = [
         lbp(f, t),
         groin,
@@ -487,7 +487,7 @@ def derive_flags(
         emergency,
         spine,
         hip,
-        red_flag_screen_complete(f, t),
+        red_flag_screen_complete(f, t, r.screen_unrecorded),
         hip_path(f, kl),
         hip_severe(kl),
         ir,
@@ -502,7 +502,7 @@ def derive_flags(
         spine_signs(rad, motor),
         sij_signs(f, groin),
         gluteal_signs(f, t),
-        mt_caution(f, t),
+        mt_caution(f, t, r.precautions),
         ia_pos(relief, t),
         ia_strong(relief, t),
         ia_neg(relief, t),

@@ -9,7 +9,7 @@ exactly the items that made the flag. This module adds the §5.4 sides and the w
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from service.core.advice import TRAUMA_IMAGING
@@ -22,7 +22,10 @@ from service.core.evidence import (
     myotomal_weakness,
     native_conditions,
     old_lumbar_imaging,
+    positive_sides,
     prior_lumbar_surgery,
+    side_words,
+    sides_in_order,
     sij_reason,
 )
 from service.core.findings import (
@@ -43,12 +46,8 @@ from service.core.findings import (
 )
 from service.core.flags import slr_radicular
 from service.core.precautions import mt_precautions
-from service.core.red_flags import (
-    groin_series,
-    painful_replaced_sides,
-    red_flag_items,
-    unrecorded_screen_items,
-)
+from service.core.readings import Readings, read
+from service.core.red_flags import groin_series, painful_replaced_sides
 from service.core.thresholds import HIP_OA_KL_MIN, HIP_SEVERE_KL_MIN, RESTRICTED_IR_DEG, Thresholds
 from service.core.tri import Tri, is_true, not_true
 from service.core.wording import number
@@ -120,11 +119,6 @@ def flag_words(flags: Mapping[str, Flag], findings: Findings | None = None) -> t
     return tuple(out)
 
 
-def sides_in_order(sides: Iterable[Side]) -> tuple[Side, ...]:
-    chosen = set(sides)
-    return tuple(s for s in SIDES if s in chosen)
-
-
 def hip_words(sides: tuple[Side, ...]) -> str:
     """``the left hip``, ``both hips``, ``the hip (side not recorded)`` (§5.4)."""
     if len(sides) == 2:
@@ -132,11 +126,6 @@ def hip_words(sides: tuple[Side, ...]) -> str:
     if len(sides) == 1:
         return f"the {sides[0].value} hip"
     return "the hip (side not recorded)"
-
-
-def side_words(sides: Iterable[Side]) -> str:
-    ordered = sides_in_order(sides)
-    return " and ".join(s.value for s in ordered)
 
 
 @dataclass(frozen=True)
@@ -305,8 +294,14 @@ def _radicular_findings(f: Findings) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _hip_sign_sides(f: Findings, flags: Mapping[str, Flag]) -> set[Side]:
-    """§5.4 with Q4-15, Q4-16: the sides with a hip sign; never a replaced side (Q4-13)."""
+def _hip_sign_sides(
+    f: Findings,
+    flags: Mapping[str, Flag],
+    t: Thresholds,
+    groin: Sequence[tuple[Side | None, int, str]],
+) -> set[Side]:
+    """§5.4 with Q4-15, Q4-16: the sides with a hip sign; never a replaced side (Q4-13). A
+    groin pain is present at NRS ≥ ``t.pain_present_nrs`` (§7, 1 by default)."""
     out: set[Side] = set()
     ir = {s: m.value for s in SIDES if (m := f.rom.get((Motion.INTERNAL_ROTATION, s)))}
     out |= {s for s, v in ir.items() if v < RESTRICTED_IR_DEG}
@@ -327,24 +322,26 @@ def _hip_sign_sides(f: Findings, flags: Mapping[str, Flag]) -> set[Side]:
             out.add(s)
     negative_exam = flags.get("HIP_EXAM_NEGATIVE")
     if negative_exam is None or not_true(negative_exam.value):  # Q4-15
-        out |= {s for s, v, _ in groin_series(f) if s is not None and v >= 1}
+        present = t.pain_present_nrs
+        out |= {s for s, v, _ in groin if s is not None and v >= present}
     return out - f.replaced_sides  # Q4-13
 
 
-def facts_of(f: Findings, flags: Mapping[str, Flag], t: Thresholds) -> Facts:
+def facts_of(
+    f: Findings, flags: Mapping[str, Flag], t: Thresholds, readings: Readings | None = None
+) -> Facts:
+    """The facts of ``f``; ``readings``: the evaluation's shared readings when already derived
+    (:func:`service.core.readings.read`, also read by the flags)."""
+    r = readings if readings is not None else read(f, t)
     replaced = frozenset(f.replaced_sides)
-    items = red_flag_items(f, t)
+    items = r.items
     # Sides (§5.4, Q4-13, Q4-17).
     kl_sides = {s for s, m in f.kl_grade.items() if m.value >= HIP_OA_KL_MIN}
     path_sides = (kl_sides | _condition_sides(f, HIP_CONDITION_KINDS)) - replaced
-    general = _hip_sign_sides(f, flags) or path_sides
+    general = _hip_sign_sides(f, flags, t, r.groin) or path_sides
     kl3 = {s for s, m in f.kl_grade.items() if m.value >= HIP_SEVERE_KL_MIN} - replaced
-    trochanter = {
-        s
-        for s in SIDES
-        if _positive(f.sided_tests.get((SidedTest.GREATER_TROCHANTER_PALPATION, s)))
-    }
-    painful_sides, painful_unsided = painful_replaced_sides(f, t)
+    trochanter = positive_sides(f, SidedTest.GREATER_TROCHANTER_PALPATION)
+    painful_sides, painful_unsided = painful_replaced_sides(f, t, r.groin)
     fai = [
         w
         for kind, w in (
@@ -373,15 +370,15 @@ def facts_of(f: Findings, flags: Mapping[str, Flag], t: Thresholds) -> Facts:
         spine_items=items.spine_words,
         hip_items=items.hip_words,
         urgent_mri=items.urgent_mri,
-        screen_unrecorded=unrecorded_screen_items(f, t),
-        precautions=mt_precautions(f, t),
+        screen_unrecorded=r.screen_unrecorded,
+        precautions=mt_precautions(f, t, r.precautions),
         sij_from_cluster=sij_reason(f, groin) == "cluster",
         lumbar_imaging_known=lumbar_imaging_known(f, t),
         old_lumbar_imaging=_old_imaging_date(f, t),
         prior_lumbar_surgery=prior_lumbar_surgery(f),
         radicular_findings=_radicular_findings(f),
         painful_replaced=painful_sides if painful_sides or painful_unsided else None,
-        hip_findings=hip_finding_words(f, flags, replaced),
+        hip_findings=hip_finding_words(f, flags, replaced, t, r.groin),
         spine_findings=spine_finding_words(f),
     )
 
@@ -397,10 +394,14 @@ def _old_imaging_date(f: Findings, t: Thresholds) -> str:
 
 
 def _groin_sign_words(
-    f: Findings, flags: Mapping[str, Flag], replaced: frozenset[Side]
+    flags: Mapping[str, Flag],
+    replaced: frozenset[Side],
+    t: Thresholds,
+    groin_readings: Sequence[tuple[Side | None, int, str]],
 ) -> list[str]:
     """Q4-44, Q10-09, Q4-15: a groin pain that is a hip sign (GROIN_PAIN with the hip examined
-    and HIP_EXAM_NEGATIVE not true) carries the conclusion: "groin pain 5/10 right"."""
+    and HIP_EXAM_NEGATIVE not true) carries the conclusion: "groin pain 5/10 right"; present at
+    NRS ≥ ``t.pain_present_nrs`` (§7, 1 by default)."""
     groin, negative = flags.get("GROIN_PAIN"), flags.get("HIP_EXAM_NEGATIVE")
     if groin is None or not is_true(groin.value) or (negative and is_true(negative.value)):
         return []
@@ -410,16 +411,22 @@ def _groin_sign_words(
     ):
         return []
     out = []
-    for side, value, _ in groin_series(f):
-        if value >= 1 and side not in replaced:
+    present = t.pain_present_nrs
+    for side, value, _ in groin_readings:
+        if value >= present and side not in replaced:
             out.append(f"groin pain {value}/10" + (f" {side.value}" if side else ""))
     return out
 
 
 def hip_finding_words(
-    f: Findings, flags: Mapping[str, Flag], replaced: frozenset[Side]
+    f: Findings,
+    flags: Mapping[str, Flag],
+    replaced: frozenset[Side],
+    t: Thresholds,
+    groin: Sequence[tuple[Side | None, int, str]] | None = None,
 ) -> tuple[str, ...]:
-    """The hip findings in words, strongest first: rotation, provocation tests, KL, Conditions."""
+    """The hip findings in words, strongest first: rotation, provocation tests, KL, Conditions.
+    ``groin``: the evaluation's :func:`groin_series` when already read."""
     out: list[str] = []
     ir = {s: m for s in SIDES if (m := f.rom.get((Motion.INTERNAL_ROTATION, s))) is not None}
     restricted = flags.get("RESTRICTED_IR")
@@ -453,7 +460,7 @@ def hip_finding_words(
     ]
     if faber:
         out.append(f"FABER positive with groin pain {' and '.join(faber)}")
-    out += _groin_sign_words(f, flags, replaced)
+    out += _groin_sign_words(flags, replaced, t, groin if groin is not None else groin_series(f))
     kl = [(s, m) for s, m in f.kl_grade.items() if m.value >= HIP_OA_KL_MIN and s not in replaced]
     for s, m in sorted(kl, key=lambda sm: (-sm[1].value, SIDES.index(sm[0]))):
         out.append(f"Kellgren–Lawrence grade {number(m.value)} {s.value}")

@@ -37,9 +37,10 @@ from service.core.advice import (
     certainty_words,
 )
 from service.core.assessment import Category, Flag, Recommendation, Subtype
+from service.core.evidence import sides_in_order
 from service.core.findings import Findings, Side
 from service.core.measures import KlMax
-from service.core.rec_facts import Facts, facts_of, flag_words, hip_words, sides_in_order
+from service.core.rec_facts import Facts, facts_of, flag_words, hip_words
 from service.core.thresholds import Thresholds
 from service.core.tri import Tri, is_true, known_false, not_true
 

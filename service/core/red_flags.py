@@ -9,12 +9,12 @@ Red flags are never false (§2: "not true" suffices): a kind that is not true is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from service.core.assessment import Flag
-from service.core.evidence import SIDES
+from service.core.evidence import SIDES, positive_sides, side_words
 from service.core.findings import (
     LASTING_RED_FLAGS,
     BoolFinding,
@@ -90,17 +90,24 @@ def current_red_flags(f: Findings, t: Thresholds) -> dict[RedFlag, BoolFinding]:
     }
 
 
+#: The current red flags of one evaluation (:func:`current_red_flags`).
+Current = Mapping[RedFlag, BoolFinding]
+
+
 def _true(rf: Mapping[RedFlag, BoolFinding], kind: RedFlag) -> BoolFinding | None:
     b = rf.get(kind)
     return b if b is not None and b.value else None
 
 
-def cancer_history(f: Findings, t: Thresholds) -> list[str]:
+def cancer_history(f: Findings, t: Thresholds, current: Current | None = None) -> list[str]:
     """Q4-03, Q5-06, Q7-01, Q10-01: the latest ``rf-cancer-history`` true (whatever its age; a
     later false never erases a true, the adapter keeps it) or a malignancy Condition (any
-    clinicalStatus but refuted / entered-in-error). The evidence, or [] when neither."""
+    clinicalStatus but refuted / entered-in-error). The evidence, or [] when neither.
+
+    ``current``: the evaluation's :func:`current_red_flags` when already read (so here and
+    below: passed down, computed once per evaluation)."""
     out = []
-    b = _true(current_red_flags(f, t), RedFlag.CANCER_HISTORY)
+    b = _true(current if current is not None else current_red_flags(f, t), RedFlag.CANCER_HISTORY)
     if b is not None:
         out.append(f"rf-cancer-history true ({b.source})")
     malignancy = f.conditions.get(ConditionKind.MALIGNANCY)
@@ -143,30 +150,34 @@ def major_weakness(f: Findings, t: Thresholds) -> str | None:
     return f"myotomal weakness MRC {grade} ({weakness.source}; ≤ {number(t.major_weakness_mrc)})"
 
 
-def fragility_fracture(f: Findings, t: Thresholds) -> str | None:
+def fragility_fracture(f: Findings, t: Thresholds, current: Current | None = None) -> str | None:
     """Q10-08, Q11-06: an osteoporosis Condition or ``rf-long-term-corticosteroids`` true, with an
     age of at least 70 [P] from the birthDate at the reference time: a possible vertebral
     fragility fracture. Without a birthDate or a reference time the rule does not fire."""
-    causes = []
+    found = _fragility(f, t, current if current is not None else current_red_flags(f, t))
+    return found[0] if found is not None else None
+
+
+def _fragility(f: Findings, t: Thresholds, current: Current) -> tuple[str, str] | None:
+    """:func:`fragility_fracture`'s trace text (with sources) and its plain words, or None."""
+    causes: list[tuple[str, str]] = []  # (plain words, trace text)
     osteoporosis = f.conditions.get(ConditionKind.OSTEOPOROSIS)
     if osteoporosis is not None:
-        causes.append(f"osteoporosis Condition ({osteoporosis.source})")
-    steroids = _true(current_red_flags(f, t), RedFlag.LONG_TERM_CORTICOSTEROIDS)
+        causes.append(("osteoporosis", f"osteoporosis Condition ({osteoporosis.source})"))
+    steroids = _true(current, RedFlag.LONG_TERM_CORTICOSTEROIDS)
     if steroids is not None:
-        causes.append(f"rf-long-term-corticosteroids true ({steroids.source})")
+        causes.append(
+            ("long-term corticosteroids", f"rf-long-term-corticosteroids true ({steroids.source})")
+        )
     age = age_years(f)
     if not causes or age is None or age < t.fragility_age_years:
         return None
-    return f"{joined(causes)} at age {age} (≥ {number(t.fragility_age_years)})"
+    trace = f"{joined([c for _, c in causes])} at age {age} (≥ {number(t.fragility_age_years)})"
+    return trace, f"{' and '.join(w for w, _ in causes)}, age {age}"
 
 
 def _positive(tf: TestFinding | None) -> bool:
     return tf is not None and tf.result is TestResult.POSITIVE
-
-
-def _hip_test_sides(f: Findings, test: SidedTest) -> tuple[Side, ...]:
-    """Sides where ``test`` is positive, a replaced hip's included (Q4-14)."""
-    return tuple(s for s in SIDES if _hip_test(f, test, s) is not None)
 
 
 def _hip_test(f: Findings, test: SidedTest, side: Side) -> TestFinding | None:
@@ -199,13 +210,17 @@ def groin_series(f: Findings) -> list[tuple[Side | None, int, str]]:
     return out
 
 
-def painful_replaced_sides(f: Findings, t: Thresholds) -> tuple[tuple[Side, ...], bool]:
+def painful_replaced_sides(
+    f: Findings, t: Thresholds, groin: Sequence[tuple[Side | None, int, str]] | None = None
+) -> tuple[tuple[Side, ...], bool]:
     """Q10-06, Q11-02: groin NRS ≥ 1 on a replaced side. Returns the sides, and whether a
     side-less groin pain hurts while a hip is replaced without a known single side (two
     replaced sides, or an arthroplasty without side): conservatively a painful replaced hip,
-    side not recorded (Q10-06: "or without side when a hip is replaced")."""
+    side not recorded (Q10-06: "or without side when a hip is replaced"). ``groin``: the
+    evaluation's :func:`groin_series` when already read."""
     present = t.pain_present_nrs
-    groin = groin_series(f)
+    if groin is None:
+        groin = groin_series(f)
     sides = {s for s, v, _ in groin if s is not None and s in f.replaced_sides and v >= present}
     unsided = any(s is None and v >= present for s, v, _ in groin) and bool(
         f.replaced_sides or f.arthroplasty_unsided
@@ -244,8 +259,17 @@ class RedFlagItems:
 Item = tuple[str, str]  # (plain words, trace text with sources)
 
 
-def red_flag_items(f: Findings, t: Thresholds) -> RedFlagItems:
-    rf = current_red_flags(f, t)
+def red_flag_items(
+    f: Findings,
+    t: Thresholds,
+    current: Current | None = None,
+    groin: Sequence[tuple[Side | None, int, str]] | None = None,
+    cancer: Sequence[str] | None = None,
+) -> RedFlagItems:
+    """The items of each kind; ``current``, ``groin`` and ``cancer``: the evaluation's
+    :func:`current_red_flags`, :func:`groin_series` and :func:`cancer_history` when already
+    read (:func:`service.core.readings.read`)."""
+    rf = current if current is not None else current_red_flags(f, t)
     emergency: list[Item] = [
         (RED_FLAG_WORDS[k], f"{RED_FLAG_WORDS[k]} ({b.source})")
         for k in EMERGENCY_ITEMS
@@ -258,9 +282,10 @@ def red_flag_items(f: Findings, t: Thresholds) -> RedFlagItems:
         )
 
     spine: list[Item] = []
-    cancer = cancer_history(f, t)
+    if cancer is None:
+        cancer = cancer_history(f, t, rf)
     if cancer:
-        spine.append(("cancer history", f"cancer history: {joined(cancer)}"))
+        spine.append(("cancer history", f"cancer history: {joined(list(cancer))}"))
     spine += [
         (RED_FLAG_WORDS[k], f"{RED_FLAG_WORDS[k]} ({b.source})")
         for k in SPINE_ITEMS
@@ -270,16 +295,16 @@ def red_flag_items(f: Findings, t: Thresholds) -> RedFlagItems:
     if weak is not None:
         spine.append((f"major leg weakness (MRC {mrc_grade(f)})", weak))
     counted = len(spine)  # Q4-09: the fragility rule is not one of the counted items
-    fragile = fragility_fracture(f, t)
+    fragile = _fragility(f, t, rf)
     if fragile is not None:
         spine.append(
             (
-                f"possible vertebral fragility fracture ({_fragility_words(f, t)})",
-                f"possible vertebral fragility fracture: {fragile}",
+                f"possible vertebral fragility fracture ({fragile[1]})",
+                f"possible vertebral fragility fracture: {fragile[0]}",
             )
         )
 
-    hip, sides = _hip_items(f, t, rf)
+    hip, sides = _hip_items(f, t, rf, groin if groin is not None else groin_series(f))
     trauma = _true(rf, RedFlag.SIGNIFICANT_TRAUMA) is not None
     all_items = len(emergency) + len(spine) + len(hip)
     weakness = f.neuro.get(NeuroSign.MYOTOMAL_WEAKNESS)
@@ -304,22 +329,11 @@ def red_flag_items(f: Findings, t: Thresholds) -> RedFlagItems:
     )
 
 
-def _fragility_words(f: Findings, t: Thresholds) -> str:
-    causes = []
-    if ConditionKind.OSTEOPOROSIS in f.conditions:
-        causes.append("osteoporosis")
-    if _true(current_red_flags(f, t), RedFlag.LONG_TERM_CORTICOSTEROIDS) is not None:
-        causes.append("long-term corticosteroids")
-    return f"{' and '.join(causes)}, age {age_years(f)}"
-
-
-def _side_words(sides: Iterable[Side]) -> str:
-    chosen = set(sides)
-    return " and ".join(s.value for s in SIDES if s in chosen)
-
-
 def _hip_items(
-    f: Findings, t: Thresholds, rf: Mapping[RedFlag, BoolFinding]
+    f: Findings,
+    t: Thresholds,
+    rf: Mapping[RedFlag, BoolFinding],
+    groin: Sequence[tuple[Side | None, int, str]],
 ) -> tuple[list[Item], tuple[Side, ...]]:
     """E4-2, Q4-08, Q4-14, Q5-02, Q5-05, Q6-02, Q10-06, Q11-02: suspected hip fracture or septic
     arthritis, with the sides of the signs that made it (Q4-18: none for weight-bearing alone)."""
@@ -328,8 +342,7 @@ def _hip_items(
     unable = _true(rf, RedFlag.UNABLE_TO_WEIGHT_BEAR)
     if unable is not None:
         items.append(("unable to weight-bear", f"unable to weight-bear ({unable.source})"))
-    groin = groin_series(f)
-    log_roll = _hip_test_sides(f, SidedTest.LOG_ROLL)
+    log_roll = positive_sides(f, SidedTest.LOG_ROLL, replaced=True)
     trauma = _true(rf, RedFlag.SIGNIFICANT_TRAUMA)
     if trauma is not None:
         hurting = [(s, v, src) for s, v, src in groin if v >= t.pain_present_nrs]
@@ -340,7 +353,7 @@ def _hip_items(
             if hurting:
                 plain.append("groin pain")
             if log_roll:
-                plain.append(f"a painful log roll ({_side_words(log_roll)})")
+                plain.append(f"a painful log roll ({side_words(log_roll)})")
             items.append(
                 (
                     f"significant trauma with {' and '.join(plain)}: possible hip fracture",
@@ -351,8 +364,8 @@ def _hip_items(
     fever = _true(rf, RedFlag.FEVER)
     if fever is not None:
         severe = [(s, v, src) for s, v, src in groin if v >= t.septic_groin_nrs]
-        ir_pain = _hip_test_sides(f, SidedTest.PASSIVE_IR_PAIN)
-        replaced_sides, replaced_unsided = painful_replaced_sides(f, t)
+        ir_pain = positive_sides(f, SidedTest.PASSIVE_IR_PAIN, replaced=True)
+        replaced_sides, replaced_unsided = painful_replaced_sides(f, t, groin)
         signs = [_groin_words(s, v, src) for s, v, src in severe]
         signs += _test_words(f, SidedTest.PASSIVE_IR_PAIN, "passive IR pain", ir_pain)
         signs += _test_words(f, SidedTest.LOG_ROLL, "log roll", log_roll)
@@ -361,11 +374,11 @@ def _hip_items(
         if severe:
             plain.append(f"severe groin pain (NRS {max(v for _, v, _ in severe)})")
         if ir_pain:
-            plain.append(f"painful passive internal rotation ({_side_words(ir_pain)})")
+            plain.append(f"painful passive internal rotation ({side_words(ir_pain)})")
         if log_roll:
-            plain.append(f"a painful log roll ({_side_words(log_roll)})")
+            plain.append(f"a painful log roll ({side_words(log_roll)})")
         if replaced_sides:
-            plain.append(f"groin pain on the replaced {_side_words(replaced_sides)} hip")
+            plain.append(f"groin pain on the replaced {side_words(replaced_sides)} hip")
         if replaced_unsided:
             # Q10-06 (conservative reading): a side-less groin pain with a replaced hip whose
             # side is not known counts as a painful replaced hip.
@@ -414,11 +427,13 @@ def recent_fractures(f: Findings, t: Thresholds) -> tuple[ConditionFinding, ...]
     )
 
 
-def unrecorded_screen_items(f: Findings, t: Thresholds) -> tuple[str, ...]:
+def unrecorded_screen_items(
+    f: Findings, t: Thresholds, current: Current | None = None
+) -> tuple[str, ...]:
     """E4-4, Q4-31: the screen items not recorded (true or false, current), in words.
 
     A malignancy Condition records the cancer history (it makes it true, Q4-03)."""
-    rf = current_red_flags(f, t)
+    rf = current if current is not None else current_red_flags(f, t)
     missing = []
     for item in SCREEN_ITEMS:
         if item in rf:
@@ -438,23 +453,28 @@ def _kind(name: str, items: tuple[str, ...], recorded: str) -> Flag:
     return Flag(name, Tri.UNKNOWN, f"none true ({recorded}); never false")
 
 
-def _recorded(f: Findings, t: Thresholds, kinds: tuple[RedFlag, ...]) -> str:
-    rf = current_red_flags(f, t)
+def _recorded(f: Findings, t: Thresholds, kinds: tuple[RedFlag, ...], rf: Current | None) -> str:
+    if rf is None:
+        rf = current_red_flags(f, t)
     return f"{sum(1 for k in kinds if k in rf)} of {len(kinds)} recorded"
 
 
-def red_flag_emergency(f: Findings, t: Thresholds, items: RedFlagItems) -> Flag:
+def red_flag_emergency(
+    f: Findings, t: Thresholds, items: RedFlagItems, current: Current | None = None
+) -> Flag:
     """§2 RED_FLAG_EMERGENCY (E4-3): saddle anaesthesia, bladder dysfunction, faecal
     incontinence, progressive motor deficit or a cauda equina Condition. Evidence: [V2]/[P]."""
-    return _kind("RED_FLAG_EMERGENCY", items.emergency, _recorded(f, t, EMERGENCY_ITEMS))
+    return _kind("RED_FLAG_EMERGENCY", items.emergency, _recorded(f, t, EMERGENCY_ITEMS, current))
 
 
-def red_flag_spine(f: Findings, t: Thresholds, items: RedFlagItems) -> Flag:
+def red_flag_spine(
+    f: Findings, t: Thresholds, items: RedFlagItems, current: Current | None = None
+) -> Flag:
     """§2 RED_FLAG_SPINE (E4-3, Q4-09, Q10-08): cancer history (incl. a malignancy Condition),
     fever, weight loss, IVDU/immunosuppression, significant trauma, myotomal weakness MRC ≤ 3
     [P], or a possible fragility fracture (age ≥ 70 [P]). Evidence: [P; M S48]."""
     kinds = (RedFlag.CANCER_HISTORY, *SPINE_ITEMS)
-    flag = _kind("RED_FLAG_SPINE", items.spine, _recorded(f, t, kinds))
+    flag = _kind("RED_FLAG_SPINE", items.spine, _recorded(f, t, kinds, current))
     if items.mrc_missing and flag.value is not Tri.TRUE:
         # Conservative reading of E4-3/Q4-07: weakness without a grade is not a red flag by
         # itself (the rule needs MRC ≤ 3), but the trace says the grade would decide it.
@@ -467,12 +487,14 @@ def red_flag_spine(f: Findings, t: Thresholds, items: RedFlagItems) -> Flag:
     return flag
 
 
-def red_flag_hip(f: Findings, t: Thresholds, items: RedFlagItems) -> Flag:
+def red_flag_hip(
+    f: Findings, t: Thresholds, items: RedFlagItems, current: Current | None = None
+) -> Flag:
     """§2 RED_FLAG_HIP (E4-2, Q4-08, Q4-14, Q10-06): unable to weight-bear; trauma with groin
     pain or log roll +; fever with groin NRS ≥ 7 [P], passive IR pain + or log roll + (or groin
     pain on a replaced side); a recent femoral-neck fracture Condition. Evidence: [V S44; P]."""
     kinds = (RedFlag.UNABLE_TO_WEIGHT_BEAR, RedFlag.SIGNIFICANT_TRAUMA, RedFlag.FEVER)
-    return _kind("RED_FLAG_HIP", items.hip, _recorded(f, t, kinds))
+    return _kind("RED_FLAG_HIP", items.hip, _recorded(f, t, kinds, current))
 
 
 def red_flag(emergency: Flag, spine: Flag, hip: Flag) -> Flag:
@@ -483,10 +505,13 @@ def red_flag(emergency: Flag, spine: Flag, hip: Flag) -> Flag:
     return Flag("RED_FLAG", Tri.UNKNOWN, "no red-flag kind true; never false")
 
 
-def red_flag_screen_complete(f: Findings, t: Thresholds) -> Flag:
+def red_flag_screen_complete(
+    f: Findings, t: Thresholds, unrecorded: tuple[str, ...] | None = None
+) -> Flag:
     """§2 RED_FLAG_SCREEN_COMPLETE (E4-4, Q4-31): the seven screen items all recorded (true or
-    false, current). False names the unrecorded items. Evidence: [M S47, S48]."""
-    missing = unrecorded_screen_items(f, t)
+    false, current). False names the unrecorded items (``unrecorded``: the evaluation's
+    :func:`unrecorded_screen_items` when already read). Evidence: [M S47, S48]."""
+    missing = unrecorded if unrecorded is not None else unrecorded_screen_items(f, t)
     if missing:
         return Flag("RED_FLAG_SCREEN_COMPLETE", Tri.FALSE, f"not recorded: {', '.join(missing)}")
     return Flag(

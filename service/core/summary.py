@@ -30,7 +30,7 @@ from service.core.advice import (
     URGENT_EVALUATION,
 )
 from service.core.assessment import Assessment, Category, Conclusion, Flag, Recommendation, Subtype
-from service.core.conclusions import EMERGENCY_WORDS
+from service.core.conclusions import CATEGORY_DISPLAY, EMERGENCY_WORDS
 from service.core.findings import (
     Findings,
     Motion,
@@ -56,7 +56,7 @@ SUCCESS_CRITERION = (
     f"ODI −{number(MIC_ODI_POINTS)} points or −{number(MIC_ODI_PCT)} %"
 )
 #: §5.1: NO_FINDINGS says why no plan is given, in words that fit the finding.
-NO_FINDINGS_WORDS = "No hip or spine problem found in the recorded data."
+NO_FINDINGS_WORDS = f"{CATEGORY_DISPLAY[Category.NO_FINDINGS]}."
 DISCLAIMER = "Decision support, not a diagnosis."
 GLUTEAL_REVIEW_WEEKS = 8  # Q4-42: gluteal-tendinopathy care alone: its 8-week programme
 _CLASSIFICATION_KINDS = ("diebo", "hip-spine-class", "schwab-pill", "schwab-pt", "schwab-sva")
@@ -172,6 +172,11 @@ def _relief(extra: Mapping[str, str]) -> str:
     return "" if pct == "unknown" else f"{pct} % relief after the hip injection"
 
 
+def _plain(category: Category) -> str:
+    """The §6.1 category display (Q4-45) without its Offierski & MacNab group."""
+    return CATEGORY_DISPLAY[category].split(" (Offierski & MacNab", 1)[0]
+
+
 def _clause(
     category: Category,
     subtype: Subtype | None,
@@ -196,12 +201,9 @@ def _clause(
     if category is Category.SIMPLE_HIP_PRIMARY:
         return f"{the_hip.capitalize()} is the main pain source", [_relief(extra), *hip_f]
     if category is Category.SIMPLE_SPINE_PRIMARY:
-        return "The spine is the main pain source", [_relief(extra), *spine_f]
+        return _plain(category), [_relief(extra), *spine_f]
     if category is Category.INDETERMINATE_NOT_HIP:
-        return (
-            "The hip injection did not relieve the pain; the hip is unlikely to be the source",
-            [_relief(extra)],
-        )
+        return _plain(category), [_relief(extra)]
     if category is Category.SECONDARY:
         carried = hip_f
         if subtype is Subtype.STRUCTURAL:
@@ -216,7 +218,7 @@ def _clause(
             hip_f[:1] + spine_f[:1] + hip_f[1:] + spine_f[1:],
         )
     if category is Category.NOT_HSS_SPINE:
-        return "Spine problem; no hip involvement found", [*spine_f, lbp]
+        return _plain(category), [*spine_f, lbp]
     if category is Category.NOT_HSS_HIP:
         if not hip_f and facts.trochanter_sides:
             where = hip_words(facts.trochanter_sides)
@@ -227,10 +229,8 @@ def _clause(
             )
         if side:
             return f"A problem of {the_hip}; no back involvement found", hip_f
-        return "Hip problem; no back involvement found", hip_f
-    if category is Category.NO_FINDINGS:
-        return "No hip or spine problem found in the recorded data", []
-    return "Not enough data to decide", []
+        return _plain(category), hip_f
+    return _plain(category), []  # NO_FINDINGS, INSUFFICIENT_DATA (and RED_FLAG: never asked)
 
 
 def lead(

@@ -4,6 +4,7 @@ red-flag items in words with their sides, the screen, precautions, sides of hip 
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from service.core import (
     ConditionKind,
@@ -85,3 +86,21 @@ def test_e4_18_hip_words() -> None:
     assert hip_words((L,)) == "the left hip"
     assert hip_words((L, R)) == "both hips"
     assert hip_words(()) == "the hip (side not recorded)"
+
+
+def test_groin_sides_and_words_honour_the_pain_present_threshold() -> None:
+    """§7 "pain present NRS ≥ 1 [P]" (Thresholds.pain_present_nrs, PAIN_PRESENT_NRS): a groin
+    pain names its side (§5.4, Q4-15) and carries the lead (Q4-44) from the threshold, not from
+    a literal 1: groin NRS 2 is present at the default and absent with the threshold at 3."""
+    findings = F().pain(PainSite.GROIN, 2, side=R).build()
+    named = {
+        n: Flag(n, v, "test") for n, v in (("GROIN_PAIN", Tri.TRUE), ("HIP_PROVOCATIVE", Tri.FALSE))
+    }
+    default = facts_of(findings, named, Thresholds())
+    assert default.general_sides == (R,)
+    assert default.hip_findings == ("groin pain 2/10 right",)
+    raised = facts_of(findings, named, Thresholds(pain_present_nrs=Decimal(3)))
+    assert raised.general_sides == ()
+    assert raised.hip_findings == ()
+    at_two = facts_of(findings, named, Thresholds(pain_present_nrs=Decimal(2)))
+    assert at_two.general_sides == (R,) and at_two.hip_findings == ("groin pain 2/10 right",)
