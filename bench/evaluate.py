@@ -1,7 +1,7 @@
 """Benchmark: one evaluation in process against the orjson floor, and server CPU per call.
 
 Usage: ``.venv/bin/python bench/evaluate.py [--budget SECONDS] [--call-seconds SECONDS]
-[--workers N] [--no-server] [--no-peer] [--min-reps N]`` (``make bench``).
+[--workers N] [--no-server] [--no-peer] [--min-reps N] [--scale F]`` (``make bench``).
 
 **In process**, for each chart of the cost curve (bench/synthetic.py ``CURVE``: 10, 50, 200 and
 1,000 relevant Observations; 50 relevant + 5,000 irrelevant entries) it times, with
@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import itertools
+import math
 import os
 import shutil
 import signal
@@ -49,6 +50,7 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
+import requests
 
 from service.app import create_app
 from service.audit.port import EvaluationRecord, FeedbackItem, StoredRecord
@@ -58,9 +60,9 @@ from service.pipeline import Caller, Pipeline
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load_peer  # noqa: E402
 import load_targets as goals  # noqa: E402
-from load_clients import Cell, Target, run_threads  # noqa: E402
+from load_clients import Target, fresh_body  # noqa: E402
 from load_server import free_port, start_gunicorn, tree_cpu_s, wait_ready  # noqa: E402
-from synthetic import CURVE, fresh_copy, hook_request, synthetic_bundle  # noqa: E402
+from synthetic import curve, fresh_copy, hook_request, synthetic_bundle  # noqa: E402
 
 CALLER = Caller(kind="cli", client="bench", request_id="bench")
 PATIENT_VIEW = "/cds-services/hip-spine-patient-view"
@@ -102,7 +104,7 @@ def measure(
     soft, hard = started + budget_ns, started + 3 * budget_ns
     while len(samples) < MAX_REPS:
         now = clock()
-        if now >= hard or (now >= soft and len(samples) >= min_reps):
+        if (now >= hard and samples) or (now >= soft and len(samples) >= min_reps):
             break
         data = source()
         t0 = clock()
@@ -204,10 +206,14 @@ class Curve:
         return self.paths_ns[path] / self.floor_ns
 
 
-def in_process(budget_s: float, min_reps: int) -> dict[str, Curve]:
-    per_chart_ns = int(budget_s * 1e9 / len(CURVE))
+Chart = tuple[str, int, int]
+
+
+def in_process(charts: list[Chart], budget_s: float, min_reps: int) -> list[Curve]:
+    """The in-process table; the medians of each chart, in the order of ``charts``."""
+    per_chart_ns = int(budget_s * 1e9 / len(charts))
     reps: list[str] = []
-    curves: dict[str, Curve] = {}
+    curves: list[Curve] = []
     with tempfile.TemporaryDirectory(prefix="hipspine-bench-") as data_dir:
         settings = Settings.from_env({}).with_overrides(
             data_dir=Path(data_dir), cds_auth_required=False, log_level="WARNING"
@@ -219,7 +225,7 @@ def in_process(budget_s: float, min_reps: int) -> dict[str, Curve]:
         header = row("bundle", "entries", "KiB", "floor", [(n, "×floor") for n in PATH_NAMES])
         print(header)
         print("-" * len(header))
-        for label, relevant, irrelevant in CURVE:
+        for label, relevant, irrelevant in charts:
             raw = orjson.dumps(synthetic_bundle(relevant, irrelevant))
             template = orjson.dumps(synthetic_bundle(relevant, irrelevant, fresh=True))
             runs = scenario_paths(pipeline, unaudited, raw, template)
@@ -232,10 +238,8 @@ def in_process(budget_s: float, min_reps: int) -> dict[str, Curve]:
             entries = str(relevant + irrelevant + 1)
             print(row(label, entries, f"{len(raw) / 1024:.0f}", cell(floor), paths), flush=True)
             reps.append(f"{label}: " + "/".join(str(t.reps) for t in timings))
-            curves[label] = Curve(
-                floor.median_ns,
-                {n: t.median_ns for n, t in zip(PATH_NAMES, measured, strict=True)},
-            )
+            medians = {n: t.median_ns for n, t in zip(PATH_NAMES, measured, strict=True)}
+            curves.append(Curve(floor.median_ns, medians))
         app.extensions["hipspine"].store.close()
     print(
         "repetitions (evaluate/no audit/assess/never-seen/never-seen no audit/floor): "
@@ -253,6 +257,8 @@ class CallRow:
     p50_ms: float
     cpu_ms: float  # server CPU per call
     errors: int
+    chart: int = -1  # index in the charts of the run (-1: the peer)
+    kind: str = ""  # "re-sent" or "never-seen"
 
     def line(self) -> str:
         return (
@@ -261,19 +267,45 @@ class CallRow:
         )
 
 
-def call_row(label: str, target: Target, seconds: float, pid: int) -> CallRow:
-    """One connection, one request at a time (every request sent is answered before the row
-    ends, so the CPU divides by an exact count)."""
+def call_row(
+    label: str, target: Target, seconds: float, pid: int, chart: int = -1, kind: str = ""
+) -> CallRow:
+    """One keep-alive connection, one request at a time, for ``seconds`` and at least one
+    answer. Every request sent is answered before the row ends, so the server's CPU (pid and
+    its descendants, /proc) divides by an exact count."""
+    session = requests.Session()
+    headers = {"Content-Type": "application/json"}
+    numbers = itertools.count(target.first + 1)
+    latencies: list[float] = []
+    errors = 0
     cpu_before = tree_cpu_s(pid)
-    done = run_threads(Cell(label, 1), target, seconds)
+    began = time.perf_counter()
+    stop = began + seconds
+    while (not latencies and errors < 3) or time.perf_counter() < stop:
+        body = target.body or b""
+        if target.fresh:
+            body = fresh_body(body, next(numbers))
+        t0 = time.perf_counter()
+        try:
+            status = session.post(target.url, data=body, headers=headers, timeout=60).status_code
+        except requests.RequestException:
+            errors += 1
+            continue
+        if 200 <= status < 300:
+            latencies.append((time.perf_counter() - t0) * 1000)
+        else:
+            errors += 1
+    elapsed = time.perf_counter() - began
     cpu_s = tree_cpu_s(pid) - cpu_before
-    errors = sum(done.errors.values())
-    return CallRow(
-        label, done.ok, done.seconds, done.percentile(50), cpu_s * 1000 / max(done.ok, 1), errors
-    )
+    session.close()
+    p50 = statistics.median(latencies) if latencies else math.nan
+    calls = len(latencies)
+    return CallRow(label, calls, elapsed, p50, cpu_s * 1000 / max(calls, 1), errors, chart, kind)
 
 
-def per_call(seconds: float, workers: int, peer_wanted: bool) -> tuple[list[CallRow], str]:
+def per_call(
+    charts: list[Chart], seconds: float, workers: int, peer_wanted: bool
+) -> tuple[list[CallRow], str]:
     """Server CPU per call of our service along the curve, then of the peer (same run)."""
     rows: list[CallRow] = []
     data_dir = Path(tempfile.mkdtemp(prefix="hipspine-calls-"))
@@ -282,8 +314,8 @@ def per_call(seconds: float, workers: int, peer_wanted: bool) -> tuple[list[Call
     server = start_gunicorn(data_dir, port, workers)
     try:
         wait_ready(base)
-        run_threads(Cell("warm-up", 1), Target(base + PATIENT_VIEW, hook_request(50)), 1.0)
-        for i, (label, relevant, irrelevant) in enumerate(CURVE):
+        call_row("warm-up", Target(base + PATIENT_VIEW, hook_request(50)), 1.0, server.pid)
+        for i, (label, relevant, irrelevant) in enumerate(charts):
             same = Target(base + PATIENT_VIEW, hook_request(relevant, irrelevant))
             fresh = Target(
                 base + PATIENT_VIEW,
@@ -293,7 +325,7 @@ def per_call(seconds: float, workers: int, peer_wanted: bool) -> tuple[list[Call
             )
             for kind, target in (("re-sent", same), ("never-seen", fresh)):
                 name = f"patient-view, {label}, {kind}"
-                rows.append(call_row(name, target, seconds, server.pid))
+                rows.append(call_row(name, target, seconds, server.pid, i, kind))
                 print(f"  {name}: {rows[-1].calls} calls", file=sys.stderr, flush=True)
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # its own session: master and workers
@@ -312,19 +344,24 @@ def _peer_rows(rows: list[CallRow], seconds: float, log_dir: Path) -> str:
         return f"absent: {reason}"
     with load_peer.running_peer(free_port(), log_dir) as peer:
         target = Target(peer.base + load_peer.GREETING, load_peer.greeting_body())
-        run_threads(Cell("warm-up", 1), target, 1.0)
+        call_row("warm-up", target, 1.0, peer.pid)
         rows.append(call_row(load_peer.LABEL + ", complete prefetch", target, seconds, peer.pid))
         return f"{peer.version}, bench/peer (sandbox-cds-services), measured in this run"
 
 
-def targets(curves: dict[str, Curve], rows: list[CallRow], server_note: str) -> None:
-    cpu = {r.label: r.cpu_ms for r in rows}
-    fifty, thousand = curves["50 relevant"], curves["1,000 relevant"]
-    big = curves["50 relevant + 5,000 irrelevant"]
+def targets(
+    charts: list[Chart], curves: list[Curve], rows: list[CallRow], server_note: str
+) -> None:
+    """Issue 14's targets from CURVE's 50, 1,000 and 50 + 5,000 charts (synthetic.CURVE)."""
+    cpu = {(r.chart, r.kind): r.cpu_ms for r in rows}
+    (name50, *_), (name1000, *_), (name_big, *_) = charts[1], charts[3], charts[4]
+    fifty, thousand, big = curves[1], curves[3], curves[4]
     print()
     print(goals.header("bench/evaluate.py"))
-    print(goals.CPU_FRESH.line(cpu.get("patient-view, 50 relevant, never-seen"), server_note))
-    print(goals.CPU_SAME.line(cpu.get("patient-view, 50 relevant, re-sent"), server_note))
+    if charts != curve():
+        print(f"(charts scaled: {name50}, {name1000}, {name_big}: not issue 14's figures)")
+    print(goals.CPU_FRESH.line(cpu.get((1, "never-seen")), server_note))
+    print(goals.CPU_SAME.line(cpu.get((1, "re-sent")), server_note))
     print(goals.INPROC_SAME.line(fifty.ratio("evaluate")))
     print(goals.INPROC_FRESH.line(fifty.ratio("never-seen")))
     extra_floor = big.floor_ns - fifty.floor_ns
@@ -350,14 +387,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--min-reps", type=int, default=MIN_REPS, help="in-process repetitions at least"
     )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="chart sizes times this (a quick look)"
+    )
     args = parser.parse_args(argv)
+    charts = curve(args.scale)
     print(f"Machine: {goals.stamp()}")
-    curves = in_process(args.budget, max(1, args.min_reps))
+    curves = in_process(charts, args.budget, max(1, args.min_reps))
     rows: list[CallRow] = []
     if args.no_server:
         server_note = "not run (--no-server)"
     else:
-        rows, peer_note = per_call(args.call_seconds, args.workers, not args.no_peer)
+        rows, peer_note = per_call(charts, args.call_seconds, args.workers, not args.no_peer)
         workers = f"{args.workers} worker{'s' if args.workers != 1 else ''}"
         print()
         print(
@@ -375,10 +416,10 @@ def main(argv: list[str]) -> int:
         print(f"Peer: {peer_note}")
         server_note = f"sequential calls, {workers}"
         if any(r.errors for r in rows):
-            targets(curves, rows, server_note)
+            targets(charts, curves, rows, server_note)
             print("Errors in the per-call rows", file=sys.stderr)
             return 1
-    targets(curves, rows, server_note)
+    targets(charts, curves, rows, server_note)
     return 0
 
 

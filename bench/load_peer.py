@@ -92,14 +92,15 @@ def running_peer(port: int, log_dir: Path) -> Iterator[Peer]:
     # Express listens on every interface when given only a port; a loopback-only wrapper
     # keeps the vendored server.js unchanged and the benchmark off the network.
     script = f"require('./index.js').listen({port}, '127.0.0.1');"
-    proc = subprocess.Popen(
-        [node, "-e", script],
-        cwd=SOURCE,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(log_dir / "peer.log").open("wb"),
-        start_new_session=True,
-    )
+    with (log_dir / "peer.log").open("wb") as log:  # the child keeps its own copy
+        proc = subprocess.Popen(
+            [node, "-e", script],
+            cwd=SOURCE,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, proc)

@@ -47,14 +47,15 @@ def start_gunicorn(data_dir: Path, port: int, workers: int | None) -> subprocess
         env["WEB_CONCURRENCY"] = str(workers)
     gunicorn = Path(sys.executable).parent / "gunicorn"
     command = [str(gunicorn), "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null"]
-    return subprocess.Popen(
-        command,
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(data_dir / "gunicorn.log").open("wb"),
-        start_new_session=True,
-    )
+    with (data_dir / "gunicorn.log").open("wb") as log:  # the child keeps its own copy
+        return subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
 
 
 def wait_ready(base: str, timeout_s: float = 60) -> None:
