@@ -30,7 +30,6 @@ TLS is not buffered (gunicorn's own TLS would need the handshake inside the work
 from __future__ import annotations
 
 import errno
-import json
 import os
 import queue
 import selectors
@@ -42,8 +41,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from gunicorn import http, util
 from gunicorn.workers.sync import SyncWorker
+
+from service.errors import Issue
 
 REQUEST_READ_TIMEOUT = float(os.environ.get("GUNICORN_REQUEST_READ_TIMEOUT", "30"))
 #: Connections one worker buffers at once, and the bytes it holds for them in all; past
@@ -59,17 +61,8 @@ _READ_CHUNK = 65536
 #: reading the answer otherwise meet a reset. Beyond it the 413 is sent and the connection
 #: closed.
 DISCARD_LIMIT = 64 * 1024 * 1024
-_TIMEOUT_BODY = (
-    b'{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"timeout",'
-    b'"diagnostics":"the request was not received in time; send it again"}]}'
-)
-_TIMEOUT_ANSWER = (
-    b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
-    b"Content-Type: application/fhir+json\r\nContent-Length: "
-    + str(len(_TIMEOUT_BODY)).encode()
-    + b"\r\n\r\n"
-    + _TIMEOUT_BODY
-)
+#: The 408's issue: a request not read whole within REQUEST_READ_TIMEOUT.
+TIMEOUT_ISSUE = Issue("error", "timeout", "the request was not received in time; send it again")
 
 
 #: What gunicorn's own refusals say (never the request line or a header: they can carry
@@ -85,17 +78,16 @@ _GUNICORN_REFUSALS = {
 }
 
 
-def outcome_answer(status: int, reason: str) -> bytes:
-    """A whole HTTP answer (``Connection: close``) with an OperationOutcome in JSON."""
-    code, text = _GUNICORN_REFUSALS.get(status, ("processing", reason))
-    severity = "fatal" if status >= 500 else "error"
-    body = json.dumps(
-        {
-            "resourceType": "OperationOutcome",
-            "issue": [{"severity": severity, "code": code, "diagnostics": text}],
-        },
-        separators=(",", ":"),
-    ).encode()
+def outcome_answer(status: int, reason: str, issue: Issue | None = None) -> bytes:
+    """A whole HTTP answer (``Connection: close``) whose body is the OperationOutcome the http
+    layer answers (``service.http.web.outcome_response``: one definition), for an answer sent
+    before or without the app. Without ``issue``, gunicorn's refusal of ``status`` says why."""
+    from service.fhir.outcome import operation_outcome  # in the worker (the master stays light)
+
+    if issue is None:
+        code, text = _GUNICORN_REFUSALS.get(status, ("processing", reason))
+        issue = Issue("fatal" if status >= 500 else "error", code, text)
+    body = orjson.dumps(operation_outcome((issue,)))
     head = (
         f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
         f"Content-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -118,32 +110,29 @@ def install_json_errors() -> None:
 install_json_errors()
 
 
-def _too_large_answer(max_body: int) -> bytes:
-    body = json.dumps(
-        {
-            "resourceType": "OperationOutcome",
-            "issue": [
-                {
-                    "severity": "error",
-                    "code": "too-costly",
-                    "diagnostics": f"the request body is larger than {max_body} bytes",
-                }
-            ],
-        },
-        separators=(",", ":"),
-    ).encode()
-    head = (
-        "HTTP/1.1 413 Content Too Large\r\nConnection: close\r\n"
-        f"Content-Type: application/fhir+json\r\nContent-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode("latin-1") + body
+def timeout_answer() -> bytes:
+    """The 408 sent when a request is not read whole in time."""
+    return outcome_answer(408, "Request Timeout", TIMEOUT_ISSUE)
 
 
-def max_body_bytes() -> int:
-    """The body size buffered at most: the app's ``MAX_BODY_BYTES``."""
-    from service.config import Settings
+def too_large_answer(max_body: int) -> bytes:
+    """The 413 sent for a body over ``max_body``: the app's 413 (``too_large_issue``)."""
+    from service.http.web import too_large_issue  # the app's modules: in the worker only
 
-    return Settings.from_env().max_body_bytes
+    return outcome_answer(413, "Content Too Large", too_large_issue(max_body))
+
+
+def max_body_bytes(app: Any = None) -> int:
+    """The body size buffered at most: ``MAX_BODY_BYTES`` of the settings ``app`` was built
+    with (its registry, ``service.http.registry``), read once when the worker starts; the
+    environment's only for an app without them."""
+    extensions = getattr(app, "extensions", None)
+    settings = getattr(extensions.get("hipspine"), "settings", None) if extensions else None
+    if settings is None:
+        from service.config import Settings
+
+        settings = Settings.from_env()
+    return int(settings.max_body_bytes)
 
 
 @dataclass(slots=True)
@@ -304,7 +293,10 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
         fields = self.cfg.limit_request_fields or 100
         size = self.cfg.limit_request_field_size or 8190
         self._max_head = line + 2 + fields * (size + 2) + 2
-        self._max_body = max_body_bytes()
+        # once, from the settings of the app this worker loaded (gunicorn's load_wsgi)
+        self._max_body = max_body_bytes(self.wsgi)
+        self._timeout_answer = timeout_answer()
+        self._too_large_answer = too_large_answer(self._max_body)
         self._pending: OrderedDict[int, _Pending] = OrderedDict()
         self._buffered = 0  # bytes held for the pending connections
         self._lingering: dict[int, _Lingering] = {}
@@ -432,7 +424,7 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
         self._release(pending)
         self._forget(pending.sock)
         try:
-            pending.sock.send(_too_large_answer(self._max_body))
+            pending.sock.send(self._too_large_answer)
         except OSError:
             pending.sock.close()
             return
@@ -446,7 +438,7 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
             if pending.deadline > now:
                 break
             try:
-                pending.sock.send(_TIMEOUT_ANSWER)
+                pending.sock.send(self._timeout_answer)
             except OSError:
                 pass
             self._drop(pending)
@@ -553,4 +545,6 @@ __all__ = [
     "install_json_errors",
     "max_body_bytes",
     "outcome_answer",
+    "timeout_answer",
+    "too_large_answer",
 ]

@@ -71,7 +71,14 @@ def fhir_response(body: Mapping[str, Any], status: int = 200) -> Response:
 
 
 def outcome_response(status: int, issues: tuple[Issue, ...]) -> Response:
+    """The service's error answer: an OperationOutcome (``service.workers`` sends the same body
+    on a raw socket, see ``outcome_answer`` there)."""
     return fhir_response(operation_outcome(issues), status)
+
+
+def too_large_issue(limit: int | None) -> Issue:
+    """The 413's issue, wherever the body is refused (werkzeug, the buffering worker)."""
+    return Issue("error", "too-costly", f"the request body is larger than {limit} bytes")
 
 
 def check_accept() -> None:
@@ -217,10 +224,12 @@ def register_error_handlers(app: Flask) -> None:
         text = {
             404: "no such endpoint: see GET /fhir/metadata and GET /cds-services",
             405: f"method {request.method} is not allowed here",
-            413: f"the request body is larger than {app.config.get('MAX_CONTENT_LENGTH')} bytes",
         }.get(status, exc.description or exc.name)
         code = _HTTP_ISSUE_CODES.get(status, "processing" if status < 500 else "exception")
-        resp = outcome_response(status, (Issue("error", code, str(text)),))
+        issue = Issue("error", code, str(text))
+        if status == 413:
+            issue = too_large_issue(app.config.get("MAX_CONTENT_LENGTH"))
+        resp = outcome_response(status, (issue,))
         if status == 413:
             drain_body(request.environ)
         if status == 405 and exc.response is None:
