@@ -1,41 +1,34 @@
 """Get the Bundle out of the payload, find the relevant entries cheaply, validate them one by one.
 
 Relevance is decided on the raw JSON (resourceType plus ``code.coding`` looked up in the
-ConceptMap index), so the hundreds of irrelevant entries of a real chart are never handed to
-pydantic. Each relevant entry is then validated alone with ``fhir.resources.R4B``: a malformed
-entry becomes a warning naming it and the field, and never fails the evaluation.
+ConceptMap index), so the hundreds of irrelevant entries of a real chart are never validated.
+Each relevant entry is then validated alone, in the elements the mapping reads, by the compiled
+validator of :mod:`service.fhir.compiled` (R4B's own primitive types, checked against
+``fhir.resources.R4B`` in the tests): a malformed entry becomes a warning naming it and the
+element, and never fails the evaluation.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import orjson
-import pydantic
-from fhir.resources.R4B.condition import Condition
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.procedure import Procedure
 
 from service.errors import InvalidInput, Issue
+from service.fhir.compiled import READERS, CompiledReader
 from service.fhir.concept_maps import ConceptMapIndex
 from service.fhir.kinds import FINDING_KIND, KINDS, KindSpec
 
-_MODELS: Mapping[str, type[Any]] = {
-    "Observation": Observation,
-    "Condition": Condition,
-    "Procedure": Procedure,
-}
+#: The compiled validator of each clinical resource type's read elements.
+_MODELS: Mapping[str, CompiledReader] = READERS
 CLINICAL_TYPES = frozenset(_MODELS)
 OBSERVATIONS_PARAMETER = "observations"
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_MAX_EXPRESSIONS = 5
 #: Bytes the validation cache may hold: results keyed by a SHA-256 digest of the resource, so
 #: an entry costs a few hundred bytes however large the resource was (some 16,000 entries).
 VALIDATION_CACHE_BYTES = 4 * 1024 * 1024
@@ -217,18 +210,6 @@ def scan(bundle: Mapping[str, Any], base: str, index: ConceptMapIndex) -> Scan:
     return Scan(tuple(relevant), tuple(patients), tuple(subjects))
 
 
-def fhirpath(loc: Sequence[int | str]) -> str:
-    """A pydantic error location as a FHIRPath suffix: ``component[0].valueQuantity``."""
-    parts: list[str] = []
-    for part in loc:
-        if isinstance(part, int):
-            parts.append(f"[{part}]")
-        elif _NAME.fullmatch(part):
-            name = part.removesuffix("__ext")
-            parts.append(f".{name}" if parts else name)
-    return "".join(parts)
-
-
 def canonical_json(document: object) -> bytes:
     """Canonical JSON (sorted keys, orjson) of a JSON document; Decimals stay exact."""
     try:
@@ -317,13 +298,7 @@ def _errors(rtype: str, document: bytes) -> _Result:
     hit, cached = VALIDATION_CACHE.get(key)
     if hit:
         return cached
-    result: _Result = None
-    try:
-        _MODELS[rtype].model_validate_json(document)
-    except pydantic.ValidationError as exc:
-        errors = exc.errors()
-        paths = tuple(dict.fromkeys(fhirpath(e["loc"]) for e in errors))[:_MAX_EXPRESSIONS]
-        result = paths, str(errors[0]["msg"]), len(errors)
+    result: _Result = _MODELS[rtype].check(document)
     VALIDATION_CACHE.put(key, result)
     return result
 
@@ -334,7 +309,8 @@ def validation_cache_clear() -> None:
 
 
 def validate(entry: Entry, document: bytes) -> Issue | None:
-    """Validate one relevant entry (its canonical JSON) with its R4B model; failure -> warning."""
+    """Validate the read elements of one relevant entry (its canonical JSON); failure ->
+    warning."""
     found = _errors(entry.rtype, document)
     if found is None:
         return None
