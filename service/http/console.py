@@ -152,6 +152,7 @@ def console_page() -> Response:
     )
     resp = _headers(Response(html, status=200, mimetype="text/html"))
     if launch is not None:  # an EHR may frame a launched page (CONSOLE_FRAME_ANCESTORS)
+        resp.headers.pop("X-Frame-Options", None)
         resp.headers.update(frame_headers(SECURITY_HEADERS))
     return resp
 

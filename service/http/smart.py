@@ -284,7 +284,9 @@ def _launch_error(exc: HipSpineError) -> Response:
     """A launch that fails ends on a page the clinician can read (in the EHR's frame too), or
     an OperationOutcome for a client that asks for JSON. Nothing secret is in the message."""
     log.info("smart launch refused", extra={"status": exc.status, "reason": exc.diagnostics})
-    wants_html = request.accept_mimetypes.accept_html and not request.accept_mimetypes.accept_json
+    wants_html = request.accept_mimetypes.best_match(["application/json", "text/html"]) == (
+        "text/html"
+    )
     if not wants_html or exc.status == 401:
         resp = outcome_response(exc.status, exc.public_issues)
         resp.headers.update(exc.headers)
