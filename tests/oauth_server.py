@@ -11,6 +11,7 @@
 - ``GET {url}/authorize``: checks the client, the registered redirect URI, the launch id, the
   scope, ``aud`` (= the FHIR base), state and the PKCE S256 challenge, then redirects back
   with a one-time code (the user "approves" at once);
+- ``GET {url}/ehr?app=URL``: an "EHR screen" framing ``URL`` in an iframe (embedded launch);
 - ``POST {url}/token``: checks the code (once), the redirect URI, the client and the PKCE
   verifier, and answers the bearer token sekmet accepts with ``patient`` in context.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import secrets
 import threading
@@ -118,6 +120,14 @@ def _handler(server: AuthServer) -> type[BaseHTTPRequestHandler]:
                 self._json(200, server.smart_configuration())
             elif parts.path == "/authorize":
                 self._authorize({k: v[0] for k, v in parse_qs(parts.query).items()})
+            elif parts.path == "/ehr":  # the EHR's screen, framing the app it launches
+                app = parse_qs(parts.query).get("app", [""])[0]
+                page = (
+                    "<!DOCTYPE html><html lang=en><head><title>EHR</title></head><body>"
+                    f'<iframe id="app" title="hip-spine console" src="{html.escape(app)}"'
+                    ' width="1000" height="700"></iframe></body></html>'
+                )
+                self._send(200, page.encode(), "text/html; charset=utf-8")
             elif parts.path.startswith("/fhir/"):
                 self._proxy(self.path.removeprefix("/fhir"))
             else:
@@ -225,6 +235,21 @@ def _handler(server: AuthServer) -> type[BaseHTTPRequestHandler]:
             self._send(answer.status_code, body, ctype)
 
     return Handler
+
+
+def load_bundle(fhir_base: str, token: str, bundle: dict[str, Any]) -> str:
+    """PUT every resource of ``bundle`` on the FHIR server (with ``token``); the Patient's id."""
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+    patient = ""
+    for entry in bundle["entry"]:
+        r = entry["resource"]
+        url = f"{fhir_base}/{r['resourceType']}/{r['id']}"
+        resp = requests.put(url, json=r, headers=auth, timeout=10)
+        if resp.status_code not in (200, 201):
+            raise AssertionError(f"PUT {r['resourceType']}: {resp.status_code} {resp.text[:300]}")
+        if r["resourceType"] == "Patient":
+            patient = r["id"]
+    return patient
 
 
 @contextmanager

@@ -34,7 +34,7 @@ from tests.integration.conftest import (  # noqa: F401 (fixtures: the suite's re
     secured_server,
     smart_keys,
 )
-from tests.oauth_server import AuthServer, running_auth_server
+from tests.oauth_server import AuthServer, load_bundle, running_auth_server
 from tests.processes import free_port
 
 pytestmark = pytest.mark.integration
@@ -54,16 +54,7 @@ def _example() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def ehr_patient(secured_server: FhirServer) -> str:  # noqa: F811 (the imported fixture)
     """The example patient's resources, PUT on the secured FHIR server (with its token)."""
-    auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/fhir+json"}
-    patient = ""
-    for entry in _example()["entry"]:
-        r = entry["resource"]
-        resp = requests.put(
-            f"{secured_server.url}/{r['resourceType']}/{r['id']}", json=r, headers=auth, timeout=10
-        )
-        assert resp.status_code in (200, 201), (r["resourceType"], resp.text[:500])
-        if r["resourceType"] == "Patient":
-            patient = r["id"]
+    patient = load_bundle(secured_server.url, TOKEN, _example())
     assert requests.get(f"{secured_server.url}/Patient/{patient}", timeout=5).status_code == 401
     return patient
 
