@@ -19,8 +19,8 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.browser.conftest import SCREENSHOTS, TIMEOUT_MS, FhirServer, serve_console
-from tests.integration.conftest import TOKEN
+from tests.browser.conftest import SCREENSHOTS, TIMEOUT_MS, serve_console
+from tests.integration.conftest import TOKEN, FhirServer
 from tests.oauth_server import AuthServer, load_bundle, running_auth_server
 
 pytestmark = pytest.mark.integration
