@@ -6,6 +6,14 @@
   var bundle = null;      // the Bundle being looked at
   var recorded = {};      // what-if key -> recorded value (from the first answer)
   var timer = null;
+  var latest = 0;         // the number of the last request: an older answer is never shown
+
+  /* main[data-state]: "busy" while a request is out, then "done" or "error" (aria-busy too). */
+  function state(value) {
+    document.querySelector("main").dataset.state = value;
+    if (value === "busy") { $("result").setAttribute("aria-busy", "true"); }
+    else { $("result").removeAttribute("aria-busy"); }
+  }
 
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, children) {
@@ -24,6 +32,7 @@
   function status(text, isError) {
     var s = clear($("status"));
     if (text) { s.appendChild(el("div", { cls: isError ? "error" : "", text: text })); }
+    if (isError) { state("error"); }
   }
   function safeHref(url) {
     return /^(https?:\/\/|\/)/i.test(url) ? url : null;
@@ -96,6 +105,26 @@
     });
   }
 
+  /* A flag's name that may wrap after its underscores (RED_FLAG_SCREEN_COMPLETE at 400 px). */
+  function breakable(name) {
+    var out = [];
+    name.split("_").forEach(function (part, i, parts) {
+      out.push(part + (i < parts.length - 1 ? "_" : ""));
+      if (i < parts.length - 1) { out.push(el("wbr")); }
+    });
+    return out;
+  }
+  /* Beside the what-if fields (sticky at the bottom of the window): what the result is now. */
+  function outcome(a) {
+    var box = clear($("whatif-outcome"));
+    box.className = "outcome" + (a.changes ? " changed" : "");
+    box.appendChild(el("strong", { text: a.changes ? "What-if result: " : "Result as recorded: " }));
+    box.appendChild(document.createTextNode(a.category.display + " (rule " + a.category.rule + ")"));
+    if (a.changes) {
+      box.appendChild(document.createTextNode("; before: " + a.base.category.display + ". "));
+      box.appendChild(el("a", { href: "#result-heading", text: a.changes.length ? "What changed" : "Nothing changed" }));
+    }
+  }
   function triCell(value) { return el("td", { cls: "tri tri-" + value, text: value }); }
   function rows(tableId, items, make) {
     var body = clear($(tableId).tBodies[0]);
@@ -234,10 +263,11 @@
       li.appendChild(el("div", { text: r.instruction }));
     });
     picture(a.picture);
+    outcome(a);
     whatIfForm(a.editable, fresh);
     if (fresh && pendingSet) { applySet(pendingSet); pendingSet = null; }
     rows("flags", a.flags, function (f) {
-      return el("tr", {}, [el("td", { cls: "name" }, [el("a", { href: f.link, title: f.meaning, text: f.name })]), triCell(f.value), el("td", { text: f.basis })]);
+      return el("tr", {}, [el("td", { cls: "name" }, [el("a", { href: f.link, title: f.meaning }, breakable(f.name))]), triCell(f.value), el("td", { text: f.basis })]);
     });
     rows("rules", a.rules, function (r) {
       var tr = el("tr", { cls: r.fired ? "fired" : "" }, [el("td", { cls: "name" }, [el("a", { href: r.link, text: r.rule })]),
@@ -285,20 +315,35 @@
   function evaluate(over) {
     if (!bundle) { return; }
     var fresh = !over;
+    var mine = ++latest;
+    state("busy");
     status(fresh ? "Evaluating…" : "Evaluating the what-if…");
     var payload = fresh ? bundle : { bundle: bundle, overrides: over };
-    fetch("/console/evaluate", { method: "POST", headers: { "Content-Type": "application/json", "Accept": "application/json" },
+    fetch("/console/evaluate", { method: "POST", headers: authHeaders({ "Content-Type": "application/json", "Accept": "application/json" }),
       body: JSON.stringify(payload), credentials: "same-origin" })
       .then(function (resp) {
         return resp.json().then(function (body) { return { resp: resp, body: body }; },
           function () { return { resp: resp, body: null }; });
       })
       .then(function (r) {
+        if (mine !== latest) { return; }  // a later request is out: its answer is shown
         if (!r.resp.ok) { status(problem(r.resp, r.body), true); return; }
         status("");
         render(r.body, fresh);
+        state("done");
+        if (fresh && $("result").getBoundingClientRect().top > window.innerHeight - 120) {
+          $("result").scrollIntoView({ block: "start" });  // a new result below the fold is shown
+        }
       })
-      .catch(function () { status("The service could not be reached.", true); });
+      .catch(function () { if (mine === latest) { status("The service could not be reached.", true); } });
+  }
+  /* smart: the API token (production, FHIR_API_CLIENTS) goes with every data request; a page
+   * launched from the EHR needs none (its SMART session cookie is HttpOnly, the token stays
+   * on the server). */
+  function authHeaders(headers) {
+    var token = $("api-token") ? $("api-token").value.trim() : "";  // kept in the page only
+    if (token) { headers.Authorization = "Bearer " + token; }
+    return headers;
   }
   function readPatient() {
     var id = $("patient-id").value.trim();
@@ -306,6 +351,8 @@
     var headers = { "Content-Type": "application/json", "Accept": "application/json" };
     var token = $("api-token") ? $("api-token").value.trim() : "";  // kept in the page only
     if (token) { headers.Authorization = "Bearer " + token; }
+    var mine = ++latest;
+    state("busy");
     status("Reading the patient from the FHIR server…");
     fetch("/console/patient", { method: "POST", headers: headers, credentials: "same-origin",
       body: JSON.stringify({ fhirServer: $("fhir-server").value, patientId: id }) })
@@ -314,6 +361,7 @@
           function () { return { resp: resp, body: null }; });
       })
       .then(function (r) {
+        if (mine !== latest) { return; }
         if (!r.resp.ok) { status(problem(r.resp, r.body), true); return; }
         bundle = r.body;
         $("bundle-text").value = JSON.stringify(r.body, null, 2);
@@ -331,11 +379,13 @@
     $("example").addEventListener("change", function () {
       var name = this.value;
       if (!name) { return; }
+      var mine = ++latest;
+      state("busy");
       status("Loading " + name + "…");
-      fetch("/console/examples/" + encodeURIComponent(name), { credentials: "same-origin" })
+      fetch("/console/examples/" + encodeURIComponent(name), { headers: authHeaders({}), credentials: "same-origin" })
         .then(function (resp) { if (!resp.ok) { throw new Error(String(resp.status)); } return resp.text(); })
-        .then(function (text) { $("bundle-text").value = text; useText(text); })
-        .catch(function () { status("Could not load the example " + name + ".", true); });
+        .then(function (text) { if (mine === latest) { $("bundle-text").value = text; useText(text); } })
+        .catch(function () { if (mine === latest) { status("Could not load the example " + name + ".", true); } });
     });
     $("bundle-file").addEventListener("change", function () {
       var file = this.files && this.files[0];
@@ -349,6 +399,7 @@
     $("whatif-reset").addEventListener("click", function () { evaluate(null); });
     var read = $("read-patient");
     if (read) { read.addEventListener("click", readPatient); }
+    if (document.body.dataset.smartLaunch && read) { readPatient(); }  // smart: launched from the EHR
     var query = new URLSearchParams(window.location.search);
     var wanted = query.get("example");
     pendingSet = query.get("set");
