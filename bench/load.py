@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         same = Target(base + PATIENT_VIEW, hook_body())
         fresh = Target(base + PATIENT_VIEW, hook_body(fresh=True), fresh=True)
         discovery = Target(base + DISCOVERY)
-        warm = [run(Cell("warm-up", 4), same, 2.0), run(Cell("warm-up", 4), discovery, 1.0)]
+        warm_s = min(2.0, args.seconds)  # shorter only for a smoke run
+        warm = [run(Cell("warm-up", 4), same, warm_s), run(Cell("warm-up", 4), discovery, 1.0)]
         plan = [
             *[(SAME, c, same) for c in levels],
             *[(FRESH, c, replace(fresh, first=(i + 1) * CELL_BLOCK)) for i, c in enumerate(levels)],
@@ -186,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             with load_peer.running_peer(free_port(), data_dir) as peer:
                 peer_version = peer.version
                 greeting = Target(peer.base + load_peer.GREETING, load_peer.greeting_body())
-                warm.append(run(Cell("warm-up", 4), greeting, 2.0))
+                warm.append(run(Cell("warm-up", 4), greeting, warm_s))
                 for concurrency in levels:
                     cpu_before = tree_cpu_s(peer.pid)
                     cell = run(Cell(load_peer.LABEL, concurrency), greeting, args.seconds)
