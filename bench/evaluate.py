@@ -61,7 +61,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load_peer  # noqa: E402
 import load_targets as goals  # noqa: E402
 from load_clients import Target, fresh_body  # noqa: E402
-from load_server import free_port, start_gunicorn, tree_cpu_s, wait_ready  # noqa: E402
+from load_server import (  # noqa: E402
+    free_port,
+    sqlite_synchronous,
+    start_gunicorn,
+    tree_cpu_s,
+    wait_ready,
+)
 from synthetic import curve, fresh_copy, hook_request, synthetic_bundle  # noqa: E402
 
 CALLER = Caller(kind="cli", client="bench", request_id="bench")
@@ -402,7 +408,8 @@ def main(argv: list[str]) -> int:
         workers = f"{args.workers} worker{'s' if args.workers != 1 else ''}"
         print()
         print(
-            f"Per call: gunicorn gunicorn.conf.py, {workers}, SQLite audit store; one "
+            f"Per call: gunicorn gunicorn.conf.py, {workers}, SQLite audit store "
+            f"(synchronous={sqlite_synchronous()}); one "
             f"connection, one request at a time (threaded Python client on the same cores), "
             f"{args.call_seconds:g} s per row; server CPU = user + system of the server's "
             "processes (/proc) / calls"

@@ -64,6 +64,7 @@ from load_server import (  # noqa: E402
     app_time,
     free_port,
     sample,
+    sqlite_synchronous,
     start_gunicorn,
     tree_cpu_s,
     wait_ready,
@@ -215,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     header = [
         f"Machine: {machine()}",
         f"Load average (1, 5, 15 min) before: {_loads(load_before)}; after: {_loads(load_after)}",
-        f"Server: gunicorn gunicorn.conf.py, {workers}, SQLite audit store (synchronous=FULL)",
+        f"Server: gunicorn gunicorn.conf.py, {workers}, SQLite audit store "
+        f"(synchronous={sqlite_synchronous()})",
         f"Client: {client}, {args.seconds:g} s per cell, on the same machine",
         "Peer: "
         + (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import re
@@ -26,6 +27,15 @@ class ServerSide:
     answers: float  # requests the app answered on the cell's endpoint (/metrics)
     app_s: float  # their summed time inside the app (before_request to after_request)
     under_50ms: float  # how many of them took at most 50 ms inside the app
+
+
+def sqlite_synchronous() -> str:
+    """The audit store's default ``PRAGMA synchronous`` (service.audit.engine), as a label."""
+    try:
+        engine = importlib.import_module("service.audit.engine")
+    except ImportError:
+        return "unknown"
+    return str(getattr(engine, "DEFAULT_SQLITE_SYNCHRONOUS", "unknown")).upper()
 
 
 def free_port() -> int:
