@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
+import orjson
+
 from service.core import advice
 from service.core.assessment import Assessment, Conclusion, Recommendation
 from service.core.findings import Side
@@ -334,6 +336,25 @@ def care_plan(
     return json_ready(body)
 
 
+def card_copy(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """The CarePlan a CDS card suggests, from the built one (``care_plan(..., for_card=True)``
+    without building it again, issue 14): no ``id``, no ``supportingInfo``, and of each
+    activity's ``reasonReference`` only the references an EHR can resolve (the element goes
+    when none is left); everything else, key order included, as in ``plan``."""
+    card: dict[str, Any] = orjson.loads(orjson.dumps(plan))  # a deep copy of JSON data
+    card.pop("id", None)
+    card.pop("supportingInfo", None)
+    for activity in card.get("activity", ()):
+        detail = activity.get("detail", {})
+        if "reasonReference" in detail:
+            kept = [r for r in detail["reasonReference"] if _resolvable(r["reference"])]
+            if kept:
+                detail["reasonReference"] = kept
+            else:
+                del detail["reasonReference"]
+    return card
+
+
 # --- Provenance and the answer Bundle ------------------------------------------------------------
 
 
@@ -380,17 +401,14 @@ def build_outputs(
     if recorded.tzinfo is None or recorded.utcoffset() is None:
         raise ValueError("recorded must be timezone-aware")
     ci = clinical_impression(assessment, extraction, recorded=recorded, profiles=profiles)
-    cp, suggested = (
-        care_plan(
-            assessment,
-            extraction,
-            recorded=recorded,
-            profiles=profiles,
-            public_base_url=public_base_url,
-            for_card=for_card,
-        )
-        for for_card in (False, True)
+    cp = care_plan(
+        assessment,
+        extraction,
+        recorded=recorded,
+        profiles=profiles,
+        public_base_url=public_base_url,
     )
+    suggested = card_copy(cp) if cp is not None else None
     targets = [ci["id"]] + ([cp["id"]] if cp is not None else [])
     prov = provenance(
         targets,
