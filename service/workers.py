@@ -17,8 +17,11 @@ not a worker:
   OperationOutcomes, see :func:`install_json_errors`) without waiting for the rest; a larger
   declared ``Content-Length`` is answered 413 here, after its body is read and thrown away
   without blocking (up to ``DISCARD_LIMIT``; at once with ``Expect: 100-continue``), so a
-  client trickling an oversized body holds no worker; a chunked body that passes the limit
-  is handed over and the app refuses it (413, ``service.http.web.StreamedBodyLimit``);
+  client trickling an oversized body holds no worker; a chunked body is answered 413 here as
+  soon as its chunk sizes pass the limit, and the rest is drained by the selector (up to
+  ``DISCARD_LIMIT`` bytes and ``DISCARD_SECONDS``) before the connection is closed: never
+  handed to the app, whose bounded drain (``service.http.web.drain_body``, 10 s) held a worker
+  while a client trickled;
 - after the answer the connection is half-closed and drained by the selector, not by the
   worker (gunicorn's graceful close otherwise lingers up to 2 s per connection in the worker).
 
@@ -61,6 +64,10 @@ _READ_CHUNK = 65536
 #: reading the answer otherwise meet a reset. Beyond it the 413 is sent and the connection
 #: closed.
 DISCARD_LIMIT = 64 * 1024 * 1024
+#: A chunked body over MAX_BODY_BYTES is answered 413 at once; what the client still sends is
+#: drained by the selector this long at most (so a client that sends the whole body before it
+#: reads meets the 413, not a reset), then the connection is closed. No worker waits on it.
+DISCARD_SECONDS = 5.0
 #: The 408's issue: a request not read whole within REQUEST_READ_TIMEOUT.
 TIMEOUT_ISSUE = Issue("error", "timeout", "the request was not received in time; send it again")
 
@@ -147,7 +154,7 @@ class RequestReader:
     chunked: bool = False
     expects_continue: bool = False
     handed_over: bool = False  # ready: complete, or to be refused by gunicorn or the app
-    too_large: bool = False  # a declared Content-Length over max_body: refused here (413)
+    too_large: bool = False  # a body over max_body (declared or chunked): refused here (413)
     discarded: int = 0  # body bytes of a too-large request read and thrown away
     _next_chunk: int = -1  # where the next chunk-size line starts (chunked bodies)
     _chunk_total: int = 0  # chunk bytes so far
@@ -240,7 +247,8 @@ class RequestReader:
                 return True
             self._chunk_total += size
             if self._chunk_total > self.max_body:
-                return True  # gunicorn or the app refuses it
+                self.too_large = True  # refused here (413) at once, the rest drained
+                return True
             if len(data) < eol + 2 + size + 2:
                 self._chunk_total -= size  # counted again when the chunk is whole
                 return False
@@ -279,6 +287,7 @@ class _Pending:
 class _Lingering:
     sock: socket.socket
     deadline: float
+    limit: int = LINGER_BYTES
     drained: int = 0
 
 
@@ -420,13 +429,17 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
                 return
 
     def _refuse_too_large(self, pending: _Pending) -> None:
-        """413 without the app: its body was discarded here, so no worker waits on it."""
+        """413 without the app, so no worker waits on the body: a declared one was discarded
+        here; a chunked one is drained after the answer, within the discard bounds."""
         self._release(pending)
         self._forget(pending.sock)
         try:
             pending.sock.send(self._too_large_answer)
         except OSError:
             pending.sock.close()
+            return
+        if pending.reader.chunked:
+            self._linger(pending.sock, DISCARD_SECONDS, DISCARD_LIMIT)
             return
         self._done.put(pending.sock)  # half-closed and drained by the selector
         self._finish_done()
@@ -507,16 +520,21 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
                 sock = self._done.get_nowait()
             except queue.Empty:
                 return
-            try:
-                sock.shutdown(socket.SHUT_WR)
-                sock.setblocking(False)
-            except OSError:
-                sock.close()
-                continue
-            lingering = _Lingering(sock, time.monotonic() + LINGER_SECONDS)
-            if self._drain(lingering):
-                self._lingering[sock.fileno()] = lingering
-                self._selector.register(sock, selectors.EVENT_READ, ("linger", lingering))
+            self._linger(sock, LINGER_SECONDS, LINGER_BYTES)
+
+    def _linger(self, sock: socket.socket, seconds: float, limit: int) -> None:
+        """Half-close an answered connection; the selector drains it (``limit`` bytes and
+        ``seconds`` at most), then closes it."""
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            return
+        lingering = _Lingering(sock, time.monotonic() + seconds, limit)
+        if self._drain(lingering):
+            self._lingering[sock.fileno()] = lingering
+            self._selector.register(sock, selectors.EVENT_READ, ("linger", lingering))
 
     def _drain(self, lingering: _Lingering) -> bool:
         """Read what the client still sends; True while it has not closed."""
@@ -528,7 +546,7 @@ class BufferingWorker(SyncWorker):  # type: ignore[misc]
             except OSError:
                 data = b""
             lingering.drained += len(data)
-            if not data or lingering.drained >= LINGER_BYTES:
+            if not data or lingering.drained >= lingering.limit:
                 self._close_lingering(lingering)
                 return False
 
