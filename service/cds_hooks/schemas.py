@@ -3,6 +3,13 @@
 Request schemas ignore unknown fields (``unknown=EXCLUDE``) so that ``extension`` objects and
 future fields are accepted (standards.md §1.3, checklist item 11). :func:`load` is the one
 place where a marshmallow ``ValidationError`` becomes :class:`service.errors.InvalidInput`.
+
+Marshmallow is the schema of record for the hook request's envelope (hook, hookInstance,
+fhirServer, fhirAuthorization, context, prefetch as an object). The prefetch *resources* are
+not its business: they are read once, by :mod:`service.cds_hooks.prefetch` (a resourceType
+that is not a string is a 400 there) and the FHIR reader (each relevant entry validated in the
+elements it reads), so they are never validated twice (issue 14 item 4). The schemas are built
+once (a marshmallow Schema costs more to build than to run; ``load`` keeps no state).
 """
 
 from __future__ import annotations
@@ -46,8 +53,10 @@ class HookRequestSchema(_Lenient):
     hookInstance = fields.String(required=True, validate=validate.Length(min=1))
     fhirServer = fields.Url(schemes={"http", "https"}, require_tld=False)
     fhirAuthorization = fields.Nested(FhirAuthorizationSchema)
-    context = fields.Dict(required=True, keys=fields.String())
-    prefetch = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True))
+    context = fields.Dict(required=True)  # an object; checked per hook (CONTEXT_SCHEMAS)
+    # An object of prefetch values (resources, Bundles, null): the envelope only, the values
+    # are read by prefetch.py and the FHIR reader. (JSON object keys are always strings.)
+    prefetch = fields.Dict()
 
     @validates_schema
     def _authorization_needs_server(self, data: Mapping[str, Any], **_: Any) -> None:
@@ -153,6 +162,25 @@ class FeedbackSchema(_Lenient):
     feedback = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1))
 
 
+#: Built once: the request and context schemas of the hook call path.
+HOOK_REQUEST_SCHEMA = HookRequestSchema()
+CONTEXT_SCHEMA_INSTANCES: Mapping[str, Schema] = {
+    hook: schema() for hook, schema in CONTEXT_SCHEMAS.items()
+}
+_FEEDBACK_SCHEMA = FeedbackSchema()
+_FEEDBACK_ITEM_SCHEMA = FeedbackItemSchema()
+
+
+def load_hook_request(body: Any, hook: str) -> dict[str, Any]:
+    """A hook call's body for a service of ``hook``: envelope, then context; InvalidInput (400)
+    naming the fields at fault. The prefetch values are left as they are (see the module)."""
+    request = load(HOOK_REQUEST_SCHEMA, body)
+    if request["hook"] != hook:
+        raise InvalidInput(f"this service answers the {hook} hook", ("hook",))
+    request["context"] = load(CONTEXT_SCHEMA_INSTANCES[hook], request["context"], where="context")
+    return request
+
+
 def load(schema: Schema, data: Any, *, where: str = "") -> dict[str, Any]:
     """Validate ``data``; raise InvalidInput (400) naming the fields at fault."""
     if not isinstance(data, Mapping):
@@ -166,12 +194,12 @@ def load(schema: Schema, data: Any, *, where: str = "") -> dict[str, Any]:
 
 def load_feedback(body: Any) -> list[dict[str, Any]]:
     """The items of a feedback body, each validated; the first bad item fails the whole batch."""
-    envelope = load(FeedbackSchema(), body)
+    envelope = load(_FEEDBACK_SCHEMA, body)
     items: list[dict[str, Any]] = []
     for i, raw in enumerate(envelope["feedback"]):
         where = f"feedback[{i}]"
         try:
-            items.append(FeedbackItemSchema().load_card(raw))
+            items.append(_FEEDBACK_ITEM_SCHEMA.load_card(raw))
         except ValidationError as exc:
             raise InvalidInput(_describe(exc.messages), _fields(exc.messages, where)) from None
         except (TypeError, AttributeError):

@@ -20,9 +20,9 @@ from service.cds_hooks.discovery import CdsService, discovery_document, service_
 from service.cds_hooks.fhir_fetch import Deadline
 from service.cds_hooks.jwt_auth import Claims, bearer_token, verify
 from service.cds_hooks.order_hooks import order_codes
-from service.cds_hooks.schemas import CONTEXT_SCHEMAS, HookRequestSchema, load, load_feedback
+from service.cds_hooks.schemas import load_feedback, load_hook_request
 from service.config import Settings
-from service.errors import InvalidInput, NotFound
+from service.errors import NotFound
 from service.hook_pipeline import answer_hook
 from service.http.cors import add_cors_headers
 from service.http.web import sent_request_id
@@ -120,12 +120,7 @@ def _service(service_id: str) -> CdsService:
 
 
 def _hook_request(service: CdsService) -> dict[str, Any]:
-    hook_request = load(HookRequestSchema(), _json_body())
-    if hook_request["hook"] != service.hook:
-        raise InvalidInput(f"this service answers the {service.hook} hook", ("hook",))
-    schema = CONTEXT_SCHEMAS[service.hook]()
-    hook_request["context"] = load(schema, hook_request["context"], where="context")
-    return hook_request
+    return load_hook_request(_json_body(), service.hook)
 
 
 def _feedback_item(service: CdsService, item: dict[str, Any], caller: str) -> FeedbackItem:
