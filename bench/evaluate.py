@@ -266,10 +266,11 @@ class CallRow:
     chart: int = -1  # index in the charts of the run (-1: the peer)
     kind: str = ""  # "re-sent" or "never-seen"
 
-    def line(self) -> str:
+    def line(self, peer_cpu_ms: float) -> str:
+        times = "–" if math.isnan(peer_cpu_ms) else f"{self.cpu_ms / peer_cpu_ms:.0f}"
         return (
             f"| {self.label} | {self.calls} | {self.calls / self.seconds:.0f} | "
-            f"{self.p50_ms:.1f} | {self.cpu_ms:.2f} | {self.errors} |"
+            f"{self.p50_ms:.1f} | {self.cpu_ms:.2f} | {times} | {self.errors} |"
         )
 
 
@@ -410,16 +411,17 @@ def main(argv: list[str]) -> int:
         print(
             f"Per call: gunicorn gunicorn.conf.py, {workers}, SQLite audit store "
             f"(synchronous={sqlite_synchronous()}); one "
-            f"connection, one request at a time (threaded Python client on the same cores), "
+            f"connection, one request at a time (a Python requests.Session on the same cores), "
             f"{args.call_seconds:g} s per row; server CPU = user + system of the server's "
             "processes (/proc) / calls"
         )
-        print("| Request | Calls | Calls/s | p50 ms | Server CPU ms/call | Errors |")
-        print("|---|---:|---:|---:|---:|---:|")
+        peer_cpu = next((r.cpu_ms for r in rows if r.chart < 0), math.nan)
+        print("| Request | Calls | Calls/s | p50 ms | Server CPU ms/call | × peer | Errors |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for r in rows:
-            print(r.line())
-        if not any(r.label.startswith("peer:") for r in rows):
-            print(f"| {load_peer.LABEL}, complete prefetch | {peer_note} | | | | |")
+            print(r.line(peer_cpu))
+        if math.isnan(peer_cpu):
+            print(f"| {load_peer.LABEL}, complete prefetch | {peer_note} | | | | | |")
         print(f"Peer: {peer_note}")
         server_note = f"sequential calls, {workers}"
         if any(r.errors for r in rows):
