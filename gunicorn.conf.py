@@ -29,9 +29,9 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Heartbeat files on tmpfs when there is one (a container's /tmp may sit on overlayfs).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-wsgi_app = "service.app:create_app()"
 # Migrations run once in the master before workers start (see on_starting); each worker then
-# builds its own app, engine and pool after the fork.
+# builds its own app, engine and pool after the fork, without running them again.
+wsgi_app = "service.app:create_app(migrate=False)"
 preload_app = False
 # No gunicornc control socket: nothing manages workers at run time, and a shared default
 # path ($HOME/.gunicorn/gunicorn.ctl) would clash between instances on one host.
