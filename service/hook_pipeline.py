@@ -13,8 +13,14 @@ import requests
 
 from service.cds_hooks.cards import patient_view_cards
 from service.cds_hooks.discovery import CdsService
-from service.cds_hooks.fhir_fetch import Deadline
-from service.cds_hooks.order_hooks import decide, hook_notes, lumbar_orders, order_cards
+from service.cds_hooks.fhir_fetch import DataUnavailable, Deadline
+from service.cds_hooks.order_hooks import (
+    answer_without_chart,
+    decide,
+    hook_notes,
+    lumbar_orders,
+    order_cards,
+)
 from service.cds_hooks.prefetch import gather_bundle
 from service.config import Settings
 from service.core.assessment import Assessment
@@ -87,9 +93,18 @@ def answer_hook(
     def silence(assessment: Assessment, _extraction: Extraction) -> list[str]:
         return hook_notes(decide(assessment, orders), hook_instance)
 
-    result = _evaluate(
-        service, hook_request, caller, settings, pipeline, deadline, session, observe, silence
-    )
+    try:
+        result = _evaluate(
+            service, hook_request, caller, settings, pipeline, deadline, session, observe, silence
+        )
+    except DataUnavailable:
+        # clinical-spec §6.3 step 1 (E4-1, §0.3): orders all silent by themselves (priority
+        # urgent/asap/stat, a red-flag reason) answer no card whatever the chart says, so an
+        # unobtainable chart is no 412 for them. (FhirServerNotAllowed stays a 412.)
+        answer = answer_without_chart(orders, hook_instance)
+        if answer is None:
+            raise
+        return answer
     cards = order_cards(
         result.assessment,
         orders,

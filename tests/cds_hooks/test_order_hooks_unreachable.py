@@ -25,13 +25,6 @@ from tests.processes import free_port
 from .support import CODES, draft_order
 from .test_order_hooks_real_app import BASE, SIGN, call, mri
 
-#: The hook_pipeline change that makes the real app answer so (owned by "input", proposed in
-#: /work/TEAM-interfaces.md 2026-12-06): until it lands these tests fail, strictly.
-PENDING = pytest.mark.xfail(
-    strict=True,
-    reason="service/hook_pipeline.py must call order_hooks.answer_without_chart on DataUnavailable",
-)
-
 
 @pytest.fixture
 def unreachable() -> str:
@@ -123,7 +116,6 @@ def test_a_routine_order_beside_a_stat_one_still_needs_the_chart() -> None:
 # -- the real app --------------------------------------------------------------------------------
 
 
-@PENDING
 @pytest.mark.parametrize("with_server", [True, False], ids=["server-unreachable", "no-server"])
 def test_a_stat_order_sign_without_the_chart_answers_no_card_not_412(
     app: Flask, unreachable: str, with_server: bool
