@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -91,7 +92,9 @@ def hook_body(fresh: bool = False) -> bytes:
     return hook_request(OBSERVATIONS, fresh=fresh)
 
 
-def table(cells: list[Cell], server: list[ServerSide], header: list[str]) -> str:
+def table(
+    cells: list[Cell], server: list[ServerSide], header: list[str], absent: str | None = None
+) -> str:
     rows = [
         *header,
         "",
@@ -104,6 +107,8 @@ def table(cells: list[Cell], server: list[ServerSide], header: list[str]) -> str
             f"| {c.percentile(95):.1f} | {c.percentile(99):.1f} | {c.ok} "
             f"| {sum(c.errors.values())} |"
         )
+    if absent is not None:
+        rows.append(f"| {load_peer.LABEL} | – | absent: {absent} | | | | | |")
     rows += [
         "",
         "| Request | Concurrency | Server CPU ms/answer | In app: mean ms | In app: <= 50 ms "
@@ -211,10 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     client = (
         f"{_wrk_version(wrk)} (-t min(2, c) -c c, bench/wrk/load.lua)"
         if use_wrk and wrk
-        else "threaded Python requests (wrk not installed: its own CPU use distorts the figures)"
+        else "threaded Python requests (its own CPU use distorts the figures"
+        + ("; wrk not installed)" if wrk is None else ")")
     )
     header = [
-        f"Machine: {machine()}",
+        f"Machine: {machine()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"Load average (1, 5, 15 min) before: {_loads(load_before)}; after: {_loads(load_after)}",
         f"Server: gunicorn gunicorn.conf.py, {workers}, SQLite audit store "
         f"(synchronous={sqlite_synchronous()})",
@@ -227,9 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             else f"absent, {peer_absent}"
         ),
     ]
-    print(table([*cells, *peer_cells], [*server_side, *peer_side], header))
-    if peer_absent is not None:
-        print(f"| {load_peer.LABEL} | – | absent: {peer_absent} | | | | | |")
+    print(table([*cells, *peer_cells], [*server_side, *peer_side], header, peer_absent))
 
     pv_cells = [c for c in [warm[0], *cells] if c.label != "discovery"]
     answered = sum(c.ok for c in pv_cells)
