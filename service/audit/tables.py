@@ -120,3 +120,21 @@ export_jobs = Table(
     Column("error", Text, nullable=True),
     Column("cancelled", Boolean, nullable=False, default=False),
 )
+
+# Not audit data: the console's SMART launch sessions (issue 13 item 6, migration 0003), in this
+# database because it is the service's one store. Keyed by the SHA-256 of the browser's cookie
+# value; ``secret`` holds the PKCE verifier, then the EHR's token, encrypted under a key derived
+# from that cookie (service.fhir_server.smart). Rows expire and are deleted by the next launch.
+smart_launch_sessions = Table(
+    "smart_launch_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),  # pending -> exchanging -> active
+    Column("state", String(128), nullable=False),
+    Column("iss", Text, nullable=False),
+    Column("token_endpoint", Text, nullable=False),
+    Column("patient", Text, nullable=True),
+    Column("secret", Text, nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)

@@ -27,10 +27,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, Text, delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy import update as sql_update
 
 from service.audit.engine import unavailable_on_error, write_transaction
+from service.audit.tables import smart_launch_sessions
 from service.errors import FhirServerRejected, FhirServerUnavailable
 from service.fhir_server.policy import check_scheme, check_url
 
@@ -249,20 +250,7 @@ def exchange_code(
 
 
 # --- launch sessions ---------------------------------------------------------------------------
-metadata = MetaData()
-sessions_table = Table(
-    "smart_launch_sessions",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("status", String(16), nullable=False),  # pending -> exchanging -> active
-    Column("state", String(128), nullable=False),
-    Column("iss", Text, nullable=False),
-    Column("token_endpoint", Text, nullable=False),
-    Column("patient", Text, nullable=True),
-    Column("secret", Text, nullable=False),
-    Column("created", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-)
+sessions_table = smart_launch_sessions  # the table of migration 0003
 PENDING, EXCHANGING, ACTIVE = "pending", "exchanging", "active"
 
 
