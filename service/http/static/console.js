@@ -142,14 +142,18 @@
   function fmt(v) { return v === null || v === undefined ? "not recorded" : (Math.round(v * 10) / 10) + "°"; }
   function picture(p) {
     var box = clear($("picture"));
-    var w = 420, h = 230, base = 180, scale = 2.6;  // 1° = 2.6 px, up to ~60°
+    var w = 420, h = 230, base = 180;
+    // The tallest value (or line) fills about 140 px, so small angles stay readable; 65° at most.
+    var top = Math.min(65, Math.max.apply(null, [20, p.ir_line, p.pi_ll_line, p.ir.left, p.ir.right,
+      p.er.left, p.er.right, p.pi_ll].filter(function (v) { return v !== null && v !== undefined; })));
+    var scale = 140 / top;
     var svg = s("svg", { viewBox: "0 0 " + w + " " + h, width: "100%", role: "img",
       "aria-label": "Hip rotation per side against the " + p.ir_line + "° line; PI−LL against the " + p.pi_ll_line + "° line" });
     svg.appendChild(s("title", {}, "Internal rotation left " + fmt(p.ir.left) + ", right " + fmt(p.ir.right) +
       "; external rotation left " + fmt(p.er.left) + ", right " + fmt(p.er.right) + "; PI−LL " + fmt(p.pi_ll)));
     svg.appendChild(s("line", { x1: 20, y1: base, x2: 300, y2: base, cls: "axis", "class": "axis" }));
     function bar(x, v, cls, label) {
-      var hgt = v === null ? 0 : Math.max(0, Math.min(v, 65)) * scale;
+      var hgt = v === null ? 0 : Math.max(0, Math.min(v, top)) * scale;
       svg.appendChild(s("rect", { x: x, y: base - hgt, width: 26, height: hgt, "class": cls }));
       svg.appendChild(s("text", { x: x + 13, y: base - hgt - 4, "text-anchor": "middle" }, v === null ? "n/r" : fmt(v)));
       svg.appendChild(s("text", { x: x + 13, y: base + 14, "text-anchor": "middle" }, label));
