@@ -45,16 +45,21 @@ def lock_head(conn: Connection) -> Head:
     return Head(int(row.seq), row.record_hash, aware(row.clock))
 
 
-def _now(conn: Connection) -> datetime:
+def _now(conn: Connection, server_now: datetime | None = None) -> datetime:
+    """The chain's clock now; ``server_now``: PostgreSQL's, already read (with the head)."""
     if conn.dialect.name == "sqlite":
         return datetime.now(UTC)
-    moment: datetime = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
-    return aware(moment)
+    if server_now is None:
+        server_now = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+    return aware(server_now)
 
 
-def next_stored_at(conn: Connection, clock: datetime) -> datetime:
-    """The ``stored_at`` of the record being appended (call with the head locked)."""
-    return max(_now(conn), aware(clock) + TICK)
+def next_stored_at(
+    conn: Connection, clock: datetime, server_now: datetime | None = None
+) -> datetime:
+    """The ``stored_at`` of the record being appended (call with the head locked; the append
+    reads PostgreSQL's ``clock_timestamp()`` in the statement that locks it: ``server_now``)."""
+    return max(_now(conn, server_now), aware(clock) + TICK)
 
 
 def take_transaction_time(conn: Connection, clock: datetime) -> datetime:

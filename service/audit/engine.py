@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,14 @@ log = logging.getLogger("hipspine.audit")
 # Connection execution option: this transaction writes (SQLite: BEGIN IMMEDIATE).
 WRITE_OPTION = "hipspine_write"
 SQLITE_BUSY_TIMEOUT_S = 30
+
+# ``?synchronous=`` in a SQLite DATABASE_URL: the ``PRAGMA synchronous`` of every connection.
+# FULL (the default): WAL + FULL syncs the log at each commit, so a committed record survives a
+# power cut or an OS crash. NORMAL: WAL + NORMAL syncs only at checkpoints, so a committed record
+# survives a crash of the service but the last commits may be lost with power (README
+# "Durability"). PRAGMA synchronous reads the levels back as numbers (NORMAL 1, FULL 2).
+SQLITE_SYNCHRONOUS = {"full": 2, "normal": 1}
+DEFAULT_SQLITE_SYNCHRONOUS = "full"
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -44,6 +52,8 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    synchronous = _synchronous(parsed.query.get("synchronous", DEFAULT_SQLITE_SYNCHRONOUS))
+    parsed = parsed.difference_update_query(["synchronous"])
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         try:
@@ -51,23 +61,38 @@ def make_engine(url: str) -> Engine:
         except OSError as exc:
             raise StoreUnavailable(f"audit store: cannot create {Path(database).parent}") from exc
     engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
-    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "connect", _sqlite_on_connect(synchronous))
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
 
 
-def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-    # Let us issue BEGIN ourselves (pysqlite's implicit transactions defer the write lock).
-    dbapi_conn.isolation_level = None
-    cursor = dbapi_conn.cursor()
-    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
-    try:
-        cursor.execute("PRAGMA journal_mode = WAL")
-    except sqlite3.OperationalError:  # a read-only database: writes will fail, loudly, later
-        log.warning("audit store: cannot switch SQLite to WAL mode")
-    cursor.execute("PRAGMA synchronous = FULL")  # a commit survives a power cut, not only a crash
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.close()
+def _synchronous(value: str | tuple[str, ...]) -> str:
+    """The ``synchronous`` URL parameter, checked: ``full`` or ``normal``."""
+    level = (value[-1] if isinstance(value, tuple) else value).strip().lower()
+    if level not in SQLITE_SYNCHRONOUS:
+        from service.config import ConfigError  # lazily: the settings import the clinical core
+
+        raise ConfigError(
+            "DATABASE_URL", f"synchronous expects full or normal (SQLite only); got {level!r}"
+        )
+    return level
+
+
+def _sqlite_on_connect(synchronous: str) -> Callable[[sqlite3.Connection, Any], None]:
+    def on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Let us issue BEGIN ourselves (pysqlite's implicit transactions defer the write lock).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError:  # a read-only database: writes will fail, loudly, later
+            log.warning("audit store: cannot switch SQLite to WAL mode")
+        cursor.execute(f"PRAGMA synchronous = {synchronous.upper()}")  # see SQLITE_SYNCHRONOUS
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    return on_connect
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
@@ -86,12 +111,23 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+def _driver_errors() -> tuple[type[Exception], ...]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
+
+
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, *_driver_errors())
+
+
 @contextmanager
 def unavailable_on_error(action: str) -> Iterator[None]:
     """Translate every database failure into StoreUnavailable (503), naming the action."""
     try:
         yield
-    except SQLAlchemyError as exc:
+    except _DATABASE_ERRORS as exc:  # SQLAlchemy's, or the driver's own (the append's path)
         cause = getattr(exc, "orig", None) or exc
         log.error("audit store cannot %s: %s", action, type(cause).__name__, exc_info=exc)
         raise StoreUnavailable(f"the audit store cannot {action} ({type(cause).__name__})") from exc

@@ -20,23 +20,17 @@ from sqlalchemy import (
     insert,
     select,
     text,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from service.audit import tables as t
+from service.audit.append import appender_for, prepare
 from service.audit.chain import (
     VerifyResult,
     aware,
-    canonical_json,
     chain_rows,
-    content_hash,
-    content_of,
-    link_hash,
-    resources_hash,
     verify_chain,
 )
-from service.audit.clock import lock_head, next_stored_at
 from service.audit.engine import make_engine, unavailable_on_error, write_transaction
 from service.audit.jobs import ExportJobs
 from service.audit.migrate import upgrade_engine
@@ -71,6 +65,7 @@ class SqlAuditStore:
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
+        self._appender = appender_for(self.engine)
         self.export_jobs = ExportJobs(self.engine)
 
     def upgrade(self) -> str | None:
@@ -87,53 +82,10 @@ class SqlAuditStore:
     # -- the chain ------------------------------------------------------------------------
 
     def record_evaluation(self, record: EvaluationRecord) -> StoredRecord:
-        recorded = _utc(record.recorded)
-        bodies = [canonical_json(r) for r in record.resources]
-        row: dict[str, Any] = {
-            "recorded": recorded,
-            "caller": record.caller,
-            "user": record.user,
-            "patient_ref": record.patient_ref,
-            "request_id": record.request_id,
-            "hook_instance": record.hook_instance,
-            "rule_set": record.rule_set,
-            "input_sha256": record.input_sha256,
-            "inputs_used": _plain(record.inputs_used),
-            "category": record.category,
-            "recommendations": _plain(record.recommendations),
-            "warnings": _plain(record.warnings),
-            "outputs": _plain(record.outputs),
-            "resources_sha256": resources_hash(bodies),
-        }
+        """Append and commit one evaluation (service.audit.append: the hot path)."""
+        prepared = prepare(record)  # serialised before the chain is locked
         with unavailable_on_error("record the evaluation"), write_transaction(self.engine) as c:
-            head = lock_head(c)
-            seq, prev = head.seq + 1, head.record_hash
-            row["seq"], row["stored_at"] = seq, next_stored_at(c, head.clock)
-            record_hash = link_hash(prev, content_hash(content_of(row)))
-            c.execute(
-                insert(t.evaluations), [{**row, "record_hash": record_hash, "prev_hash": prev}]
-            )
-            if bodies:
-                c.execute(
-                    insert(t.audit_resources),
-                    [
-                        {
-                            "evaluation_seq": seq,
-                            "position": i,
-                            "resource_type": str(res.get("resourceType", "")),
-                            "resource_id": res.get("id"),
-                            "recorded": recorded,
-                            "resource": body.decode(),
-                        }
-                        for i, (res, body) in enumerate(zip(record.resources, bodies, strict=True))
-                    ],
-                )
-            c.execute(
-                update(t.chain_head)
-                .where(t.chain_head.c.id == 1)
-                .values(seq=seq, record_hash=record_hash, clock=row["stored_at"])
-            )
-        return StoredRecord(seq=seq, record_hash=record_hash, prev_hash=prev)
+            return self._appender.append(c, prepared)
 
     def head(self) -> StoredRecord:
         """The chain's last link (seq 0 and the genesis hash when empty)."""

@@ -68,7 +68,7 @@ class PostgresCluster:
     def _admin(self, sql: str) -> None:
         dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres"
         with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
     def create_database(self, name: str) -> str:
         self._admin(f'CREATE DATABASE "{name}"')

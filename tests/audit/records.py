@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 
 from service.audit import tables as t
 from service.audit.chain import aware
-from service.audit.port import EvaluationRecord, FeedbackItem
+from service.audit.port import EvaluationRecord, FeedbackItem, StoredRecord
 from service.audit.store import SqlAuditStore
 from service.fhir.audit_resources import audit_event, guidance_response
 
@@ -104,3 +106,40 @@ def stored_times(store: SqlAuditStore) -> list[datetime]:
     with store.engine.connect() as conn:
         rows = conn.execute(select(t.evaluations.c.stored_at).order_by(t.evaluations.c.seq))
         return [aware(moment) for moment in rows.scalars()]
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def example_records() -> list[EvaluationRecord]:
+    """The record the real pipeline makes for each ``examples/*.json``, as a CDS hook call
+    (so with its GuidanceResponse and the hook's notes)."""
+    from service.core.thresholds import Thresholds
+    from service.fhir.concept_maps import ConceptMapIndex, default_mappings_dir
+    from service.fhir.profiles import Profiles, default_profiles_dir
+    from service.pipeline import Caller, Pipeline
+
+    records: list[EvaluationRecord] = []
+
+    class Keeping:
+        def record_evaluation(self, record: EvaluationRecord) -> StoredRecord:
+            records.append(record)
+            return StoredRecord(seq=len(records), record_hash="", prev_hash="")
+
+    pipeline = Pipeline(
+        index=ConceptMapIndex.load(default_mappings_dir()),
+        profiles=Profiles.load(default_profiles_dir()),
+        thresholds=Thresholds(),
+        store=Keeping(),  # type: ignore[arg-type]
+        public_base_url="https://cds.example.org",
+    )
+    for i, path in enumerate(sorted(EXAMPLES.glob("*.json"))):
+        caller = Caller(
+            "cds-hooks", "https://ehr.example.org|tenant-a", f"req-{i}",
+            user="Practitioner/dr-1", hook_instance=f"00000000-0000-4000-8000-{i:012d}",
+            service_id="hip-spine-patient-view", address="127.0.0.1",
+        )  # fmt: skip
+        pipeline.evaluate(
+            orjson.loads(path.read_bytes()), caller=caller, hook_notes=lambda a, e: ["note"]
+        )
+    return records
