@@ -19,19 +19,29 @@ from decimal import Decimal
 from types import MappingProxyType
 
 
-class Side(enum.Enum):
+class Code(enum.Enum):
+    """The base of the core's input enums: hashed by identity (``object.__hash__``, in C) rather
+    than by Enum's ``hash(self._name_)`` (a Python call). Members are singletons compared by
+    identity, so equality is unchanged; these members key every Findings mapping, and the rules
+    look them up a few hundred times per evaluation (issue 14: per-call cost). No output depends
+    on a hash (tests/core/test_evaluate.py: the same under any hash seed)."""
+
+    __hash__ = object.__hash__
+
+
+class Side(Code):
     LEFT = "left"
     RIGHT = "right"
 
 
-class TestResult(enum.Enum):
+class TestResult(Code):
     __test__ = False  # not a pytest test class, despite its name
 
     POSITIVE = "positive"
     NEGATIVE = "negative"
 
 
-class Motion(enum.Enum):
+class Motion(Code):
     """Hip range-of-motion motions (§1.3, ``HSC#hip-rom-*``)."""
 
     FLEXION = "flexion"
@@ -42,7 +52,7 @@ class Motion(enum.Enum):
     EXTERNAL_ROTATION = "external-rotation"
 
 
-class SidedTest(enum.Enum):
+class SidedTest(Code):
     """Special tests recorded per side (§1.2): without a side they are excluded."""
 
     THOMAS = "test-thomas"
@@ -76,7 +86,7 @@ REPLACED_HIP_RED_FLAG_TESTS: frozenset[SidedTest] = frozenset(
 )
 
 
-class UnsidedTest(enum.Enum):
+class UnsidedTest(Code):
     """Special tests that need no side (§1.2)."""
 
     SLR_CROSSED = "test-slr-crossed"
@@ -99,7 +109,7 @@ SIJ_TESTS: frozenset[UnsidedTest] = frozenset(
 )
 
 
-class PainLocation(enum.Enum):
+class PainLocation(Code):
     """Component ``HSC#pain-location`` of a special test (§1.3)."""
 
     GROIN_ANTERIOR = "location-groin-anterior"
@@ -108,7 +118,7 @@ class PainLocation(enum.Enum):
     BELOW_KNEE = "location-below-knee"
 
 
-class PainSite(enum.Enum):
+class PainSite(Code):
     """Recognised pain sites (§1.3, ``HSC#site-*``; SNOMED 24136001 hip = groin)."""
 
     LOW_BACK = "site-low-back"
@@ -119,7 +129,7 @@ class PainSite(enum.Enum):
     LEG_BELOW_KNEE = "site-leg-below-knee"
 
 
-class Radiographic(enum.Enum):
+class Radiographic(Code):
     """Spinopelvic measures (§1.3); all in degrees except SVA in millimetres."""
 
     PELVIC_INCIDENCE = "pelvic-incidence"
@@ -133,7 +143,7 @@ class Radiographic(enum.Enum):
     T1_PELVIC_ANGLE = "t1-pelvic-angle"
 
 
-class NeuroSign(enum.Enum):
+class NeuroSign(Code):
     NEUROGENIC_CLAUDICATION = "neurogenic-claudication"
     DERMATOMAL_SENSORY_LOSS = "dermatomal-sensory-loss"
     REFLEX_LOSS = "reflex-loss"
@@ -141,7 +151,7 @@ class NeuroSign(enum.Enum):
     MYELOPATHY_SIGNS = "myelopathy-signs"
 
 
-class RedFlag(enum.Enum):
+class RedFlag(Code):
     SADDLE_ANAESTHESIA = "rf-saddle-anaesthesia"
     BLADDER_DYSFUNCTION = "rf-bladder-dysfunction"
     FAECAL_INCONTINENCE = "rf-faecal-incontinence"
@@ -166,7 +176,7 @@ LASTING_RED_FLAGS: frozenset[RedFlag] = frozenset(
 )
 
 
-class ConditionKind(enum.Enum):
+class ConditionKind(Code):
     """Active Conditions the rules read (§1.3)."""
 
     CAUDA_EQUINA = "cauda-equina"
@@ -184,14 +194,14 @@ class ConditionKind(enum.Enum):
     FEMORAL_NECK_FRACTURE = "femoral-neck-fracture"
 
 
-class ImagingFinding(enum.Enum):
+class ImagingFinding(Code):
     NORMAL = "finding-normal"
     STENOSIS = "finding-stenosis"
     DISC_HERNIATION = "finding-disc-herniation"
     SPONDYLOLISTHESIS = "finding-spondylolisthesis"
 
 
-class TreatmentKind(enum.Enum):
+class TreatmentKind(Code):
     LUMBAR_SURGERY = "prior-lumbar-surgery"
     LUMBAR_INJECTION = "prior-lumbar-injection"
     HIP_ARTHROPLASTY = "prior-hip-arthroplasty"
