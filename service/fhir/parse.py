@@ -72,6 +72,8 @@ class Subject:
     entry: Entry
     reference: str | None
     relevant: bool
+    #: A coding's system is one a loaded ConceptMap maps (None: not worked out by the scan).
+    recognised: bool | None = None
 
     @property
     def expr(self) -> str:
@@ -154,36 +156,88 @@ def unwrap(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
     return bundle, base
 
 
-def _kinds(rtype: str, code: object, index: ConceptMapIndex) -> tuple[KindSpec, ...]:
+#: At most this many distinct ``(system, code)`` pairs are remembered per ConceptMap index
+#: (a chart's vitals and labs repeat a few hundred codes; a flood of new ones is not kept).
+CODE_MEMO_MAX = 20_000
+
+
+class _Codes:
+    """What a ``(system, code)`` pair means for the scan, remembered per ConceptMap index:
+    its ``finding-kind`` spec (or None) and whether its system is one a loaded ConceptMap maps
+    (else the Observation is listed as not recognised, issue 11 item 6)."""
+
+    _by_index: dict[int, _Codes] = {}
+
+    def __init__(self, index: ConceptMapIndex) -> None:
+        self.index = index
+        systems = {system for domain in index.exact.values() for system, _code in domain}
+        systems |= {system for by_system in index.prefixes.values() for system in by_system}
+        self.systems = frozenset(systems)
+        self.memo: dict[tuple[str, str], KindSpec | None] = {}
+
+    @classmethod
+    def of(cls, index: ConceptMapIndex) -> _Codes:
+        found = cls._by_index.get(id(index))
+        if found is None or found.index is not index:
+            found = cls._by_index[id(index)] = cls(index)
+        return found
+
+    def spec(self, system: str, code: str) -> KindSpec | None:
+        key = (system, code)
+        try:
+            return self.memo[key]
+        except KeyError:
+            pass
+        target = self.index.lookup(FINDING_KIND, system, code)
+        spec = KINDS.get(target) if target is not None else None
+        if len(self.memo) < CODE_MEMO_MAX:
+            self.memo[key] = spec
+        return spec
+
+
+def known_systems(index: ConceptMapIndex) -> frozenset[str]:
+    """The source code systems the loaded ConceptMaps map (computed once per index)."""
+    return _Codes.of(index).systems
+
+
+def _kinds(rtype: str, code: object, codes: _Codes) -> tuple[tuple[KindSpec, ...], bool]:
+    """The kinds ``code`` means on a ``rtype``, and whether a coding's system is mapped."""
     if not isinstance(code, dict):
-        return ()
+        return (), False
     codings = code.get("coding")
     if not isinstance(codings, list):
-        return ()
+        return (), False
     found: dict[str, KindSpec] = {}
+    known = False
     for coding in codings:
         if isinstance(coding, dict):
-            target = index.lookup(FINDING_KIND, coding.get("system"), coding.get("code"))
-            spec = KINDS.get(target) if target is not None else None
-            if spec is not None and rtype in spec.resource_types:
-                found[spec.code] = spec
+            system, value = coding.get("system"), coding.get("code")
+            if not isinstance(value, str):
+                continue
+            if isinstance(system, str):
+                known = known or system in codes.systems
+                spec = codes.spec(system, value)
+                if spec is not None and rtype in spec.resource_types:
+                    found[spec.code] = spec
     if len(found) > 1:  # a generic code yields to a specific one on the same resource
         specific = {c: s for c, s in found.items() if not s.generic}
         found = specific or found
-    return tuple(found.values())
+    return tuple(found.values()), known
 
 
 def scan(bundle: Mapping[str, Any], base: str, index: ConceptMapIndex) -> Scan:
     """Relevant entries, Patient entries and every clinical entry's subject, in Bundle order.
 
     This runs over every entry, relevant or not, so it stays cheap: payloads come from a JSON
-    parser (plain dicts and lists, so ``isinstance(x, dict)``, not the slower ABC check), and
-    FHIRPaths and labels are built only when a diagnostic needs them.
+    parser (plain dicts and lists, so ``isinstance(x, dict)``, not the slower ABC check), codes
+    are looked up once per ConceptMap index (:class:`_Codes`), and FHIRPaths and labels are
+    built only when a diagnostic needs them.
     """
     relevant: list[Entry] = []
     patients: list[Entry] = []
     subjects: list[Subject] = []
     clinical = CLINICAL_TYPES
+    codes = _Codes.of(index)
     for i, item in enumerate(bundle["entry"]):
         if not isinstance(item, dict):
             continue
@@ -198,12 +252,12 @@ def scan(bundle: Mapping[str, Any], base: str, index: ConceptMapIndex) -> Scan:
         if rtype == "Patient":
             patients.append(Entry(i, f"{base}.entry[{i}].resource", full_url, resource, rtype))
             continue
-        kinds = _kinds(rtype, resource.get("code"), index)
+        kinds, known = _kinds(rtype, resource.get("code"), codes)
         entry = Entry(i, f"{base}.entry[{i}].resource", full_url, resource, rtype, kinds)
         subject = resource.get("subject")
         reference = subject.get("reference") if isinstance(subject, dict) else None
         subjects.append(
-            Subject(entry, reference if isinstance(reference, str) else None, bool(kinds))
+            Subject(entry, reference if isinstance(reference, str) else None, bool(kinds), known)
         )
         if kinds:
             relevant.append(entry)

@@ -67,7 +67,10 @@ def resolve_patient(scan: Scan, base: str, patient_id: str | None = None) -> str
                 f"{first.label}: subject {first.reference!r} is not a Patient reference",
                 [f"{first.expr}.subject"],
             )
+    own = f"Patient/{pid}"  # the usual reference: no pattern match needed
     for subject in scan.subjects:
+        if subject.reference == own:
+            continue
         if subject.reference is None:
             if subject.relevant:
                 raise UnprocessableInput(

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from service.errors import Issue
 from service.fhir.concept_maps import ConceptMapIndex
-from service.fhir.parse import Scan
+from service.fhir.parse import Scan, Subject, known_systems
 
 #: The words that mark an unrecognised-code warning (the card summarises them by these).
 MARK = "not recognised by any ConceptMap"
@@ -24,20 +24,6 @@ _CODE_IN_TEXT = re.compile(r": code (.+?) " + re.escape(MARK))
 #: At most this many are listed one by one; the rest are counted in one more issue.
 LISTED_MAX = 50
 _SHOWN_CODES = 3
-
-
-_KNOWN_SYSTEMS: dict[int, tuple[ConceptMapIndex, frozenset[str]]] = {}
-
-
-def known_systems(index: ConceptMapIndex) -> frozenset[str]:
-    """The source code systems the loaded ConceptMaps map (computed once per index)."""
-    cached = _KNOWN_SYSTEMS.get(id(index))
-    if cached is not None and cached[0] is index:
-        return cached[1]
-    systems = {system for domain in index.exact.values() for system, _code in domain}
-    systems |= {system for by_system in index.prefixes.values() for system in by_system}
-    _KNOWN_SYSTEMS[id(index)] = (index, frozenset(systems))
-    return frozenset(systems)
 
 
 def _systems(resource: Mapping[str, object]) -> set[object]:
@@ -68,12 +54,16 @@ def _codes(resource: Mapping[str, object]) -> str:
 def unrecognised_observations(found: Scan, index: ConceptMapIndex) -> tuple[Issue, ...]:
     """One warning per Observation whose code no ConceptMap recognises, in Bundle order."""
     known = known_systems(index)
+
+    def recognised(subject: Subject) -> bool:
+        if subject.recognised is not None:  # worked out by the scan
+            return subject.recognised
+        return bool(_systems(subject.entry.resource) & known)
+
     skipped = [
         s.entry
         for s in found.subjects
-        if not s.relevant
-        and s.entry.rtype == "Observation"
-        and not _systems(s.entry.resource) & known
+        if not s.relevant and s.entry.rtype == "Observation" and not recognised(s)
     ]
     issues = [
         Issue(
