@@ -30,6 +30,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, request
 from markupsafe import escape
@@ -152,8 +153,19 @@ def console_access() -> Access:
         authenticate(request.headers.get("Authorization"), settings.fhir_api_clients)
         return Access("api")
     if launch is not None:
+        _same_origin(settings.public_base_url)
         return Access("smart", launch)
     raise Unauthorized("the console's data need a SMART launch from the EHR or an API client token")
+
+
+def _same_origin(public_base_url: str) -> None:
+    """A request carried by the session cookie (SameSite=None in an EHR's frame) must come from
+    the console's own page: a cross-site POST (a form or no-cors fetch elsewhere) is refused."""
+    origin = request.headers.get("Origin")
+    if request.method != "GET" and origin is not None:
+        own = urlsplit(public_base_url)
+        if origin.rstrip("/") != f"{own.scheme}://{own.netloc}":
+            raise Forbidden("the console's launch session is used from the console's page only")
 
 
 def frame_headers(headers: Mapping[str, str]) -> dict[str, str]:

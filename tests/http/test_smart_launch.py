@@ -294,6 +294,20 @@ def test_a_launch_session_reads_and_evaluates_only_its_own_patient(
     assert not any("someone-else" in path for _, path in env.auth.requests)
 
 
+def test_a_launch_session_is_not_usable_from_another_site(launchable: Launchable) -> None:
+    """The cookie may be SameSite=None (an EHR's frame): a cross-site POST with it is refused."""
+    env = launchable
+    browser = requests.Session()
+    _dance(env, browser, [])
+    body = {"fhirServer": env.auth.iss, "patientId": env.patient}
+    elsewhere = {"Origin": "https://evil.example.org"}
+    assert browser.post(f"{env.url}/console/patient", json=body, headers=elsewhere).status_code == (
+        403
+    )
+    own = {"Origin": env.url}
+    assert browser.post(f"{env.url}/console/patient", json=body, headers=own).status_code == 200
+
+
 # --- refusals ----------------------------------------------------------------------------------
 def test_an_iss_off_the_allowlist_is_refused_before_anything_is_sent(
     launchable: Launchable,
