@@ -344,10 +344,17 @@ def card_copy(plan: Mapping[str, Any]) -> dict[str, Any]:
     card: dict[str, Any] = orjson.loads(orjson.dumps(plan))  # a deep copy of JSON data
     card.pop("id", None)
     card.pop("supportingInfo", None)
+    resolvable: dict[str, bool] = {}  # every activity names the same inputs: test each once
     for activity in card.get("activity", ()):
         detail = activity.get("detail", {})
         if "reasonReference" in detail:
-            kept = [r for r in detail["reasonReference"] if _resolvable(r["reference"])]
+            kept = []
+            for r in detail["reasonReference"]:
+                ref = r["reference"]
+                if (ok := resolvable.get(ref)) is None:
+                    ok = resolvable[ref] = _resolvable(ref)
+                if ok:
+                    kept.append(r)
             if kept:
                 detail["reasonReference"] = kept
             else:

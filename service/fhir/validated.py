@@ -48,42 +48,32 @@ def _pruned_dict(node: dict[str, Any]) -> dict[str, Any]:
     for key, value in node.items():
         if type(key) is not str:
             raise TypeError("Dict key must be str")  # as orjson refuses it
-        if isinstance(value, dict):
-            value = _pruned_dict(value)
-            if not value:
-                continue
+        if type(value) is str:  # the common leaf first: never a container, never empty-equal
+            out[key] = value
+        elif isinstance(value, dict):
+            if value := _pruned_dict(value):
+                out[key] = value
         elif isinstance(value, list):
-            value = _pruned_list(value)
-            if not value:
-                continue
-        elif value is None:
-            continue
-        elif value == [] or value == {}:  # a leaf equal to an empty element (as before)
-            continue
-        else:
-            value = _leaf(value)
-        out[key] = value
+            if value := _pruned_list(value):
+                out[key] = value
+        elif value is not None and value != [] and value != {}:
+            out[key] = _leaf(value)
     return out
 
 
 def _pruned_list(node: list[Any]) -> list[Any]:
     out: list[Any] = []
     for value in node:
-        if isinstance(value, dict):
-            value = _pruned_dict(value)
-            if not value:
-                continue
+        if type(value) is str:
+            out.append(value)
+        elif isinstance(value, dict):
+            if value := _pruned_dict(value):
+                out.append(value)
         elif isinstance(value, list):
-            value = _pruned_list(value)
-            if not value:
-                continue
-        elif value is None:
-            continue
-        elif value == [] or value == {}:  # a leaf equal to an empty element (as before)
-            continue
-        else:
-            value = _leaf(value)
-        out.append(value)
+            if value := _pruned_list(value):
+                out.append(value)
+        elif value is not None and value != [] and value != {}:
+            out.append(_leaf(value))
     return out
 
 
