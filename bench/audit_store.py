@@ -1,47 +1,84 @@
-"""Audit store benchmark: records/second on SQLite and PostgreSQL, and the latency one append
-adds to an evaluation. Starts its own PostgreSQL cluster (fsync on) when the binaries exist.
+"""Audit store benchmark: what one append adds to an evaluation, before and after the driver-level
+append (issue 14 item 3), on SQLite (WAL with synchronous FULL and NORMAL) and PostgreSQL. Starts
+its own PostgreSQL cluster (fsync on) when the binaries exist.
 
-Usage: .venv/bin/python bench/audit_store.py [--records 500] [--threads 4]
+"before" is the old SQLAlchemy Core append (tests/audit/legacy.py), "after" the store's own
+(service/audit/append.py), measured alternately in the same run on fresh databases. Records are
+those the real pipeline makes for examples/*.json (about 40 kB of JSON each), or make_record's.
+
+Usage: .venv/bin/python bench/audit_store.py [--records 300] [--rounds 3] [--threads 4]
+       [--synthetic] [--profile sqlite|postgresql]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import os
+import platform
+import pstats
+import sqlite3
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from service.audit.port import EvaluationRecord  # noqa: E402
 from service.audit.store import SqlAuditStore  # noqa: E402
+from tests.audit.legacy import legacy_record_evaluation  # noqa: E402
 from tests.audit.pg_cluster import PostgresCluster, find_bin_dir  # noqa: E402
-from tests.audit.records import make_record  # noqa: E402
+from tests.audit.records import example_records, make_record  # noqa: E402
+
+Append = Callable[[SqlAuditStore, EvaluationRecord], object]
+PATHS: dict[str, Append] = {
+    "before": lambda store, record: legacy_record_evaluation(store.engine, record),
+    "after": lambda store, record: store.record_evaluation(record),
+}
 
 
-def sequential(store: SqlAuditStore, n: int, start: int) -> tuple[float, list[float]]:
-    """Records/second of one writer, and each append's latency in ms."""
-    records = [make_record(start + i) for i in range(n)]
+COLUMNS = ("p50", "mean", "p95", "cpu", "rate", "verify")
+
+
+def machine() -> str:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+         if line.startswith("model name")), platform.processor() or "?",
+    ) if Path("/proc/cpuinfo").exists() else platform.processor()  # fmt: skip
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{platform.node()}: {cpu}, {os.cpu_count()} CPUs, load {load}; {platform.system()} "
+            f"{platform.release()}; Python {platform.python_version()}; SQLite "
+            f"{sqlite3.sqlite_version}")  # fmt: skip
+
+
+def sequential(
+    store: SqlAuditStore, append: Append, records: list[EvaluationRecord]
+) -> tuple[list[float], float]:
+    """Each append's latency in µs (one writer), and this process's CPU µs per append."""
     latencies = []
-    began = time.perf_counter()
+    cpu = time.process_time()
     for record in records:
         t0 = time.perf_counter()
-        store.record_evaluation(record)
-        latencies.append((time.perf_counter() - t0) * 1000)
-    return n / (time.perf_counter() - began), latencies
+        append(store, record)
+        latencies.append((time.perf_counter() - t0) * 1e6)
+    return latencies, (time.process_time() - cpu) * 1e6 / len(records)
 
 
-def concurrent(store: SqlAuditStore, n: int, threads: int, start: int) -> float:
-    """Records/second of ``threads`` writers appending ``n`` records between them."""
-    per = n // threads
-    batches = [[make_record(start + w * per + i) for i in range(per)] for w in range(threads)]
+def concurrent(
+    store: SqlAuditStore, append: Append, records: list[EvaluationRecord], threads: int
+) -> float:
+    """Records/second of ``threads`` writers appending ``records`` between them."""
+    batches = [records[w::threads] for w in range(threads)]
 
-    def work(batch: list[object]) -> None:
+    def work(batch: list[EvaluationRecord]) -> None:
         for record in batch:
-            store.record_evaluation(record)  # type: ignore[arg-type]
+            append(store, record)
 
     workers = [threading.Thread(target=work, args=(b,)) for b in batches]
     began = time.perf_counter()
@@ -49,55 +86,112 @@ def concurrent(store: SqlAuditStore, n: int, threads: int, start: int) -> float:
         worker.start()
     for worker in workers:
         worker.join()
-    return per * threads / (time.perf_counter() - began)
+    return len(records) / (time.perf_counter() - began)
 
 
-def measure(name: str, url: str, n: int, threads: int) -> list[str]:
-    store = SqlAuditStore(url)
+@contextmanager
+def fresh_store(make_url: Callable[[str], str], name: str) -> Iterator[SqlAuditStore]:
+    store = SqlAuditStore(make_url(name))
     store.upgrade()
     try:
-        store.record_evaluation(make_record(0))  # warm the pool
-        rate, lat = sequential(store, n, 1)
-        rate_mt = concurrent(store, n, threads, n + 1)
-        verified = store.verify()
-        assert verified.ok, verified.reason
-        t0 = time.perf_counter()
-        store.verify()
-        verify_rate = verified.count / (time.perf_counter() - t0)
+        yield store
     finally:
         store.close()
-    q = statistics.quantiles(lat, n=100)
-    return [name, f"{rate:,.0f}", f"{rate_mt:,.0f}", f"{statistics.median(lat):.2f}",
-            f"{q[94]:.2f}", f"{q[98]:.2f}", f"{verify_rate:,.0f}"]  # fmt: skip
+
+
+def measure(
+    make_url: Callable[[str], str], path: str, records: list[EvaluationRecord], rounds: int,
+    threads: int,
+) -> dict[str, float]:  # fmt: skip
+    """Median over ``rounds`` fresh databases of p50/mean/p95 µs and the writers' rates."""
+    append = PATHS[path]
+    p50s, means, p95s, cpus, rates, verify = [], [], [], [], [], 0.0
+    for r in range(rounds):
+        with fresh_store(make_url, f"{path}_{r}") as store:
+            for record in records[:10]:  # warm the pool and the statement caches
+                append(store, record)
+            lat, cpu = sequential(store, append, records)
+            cpus.append(cpu)
+            p50s.append(statistics.median(lat))
+            means.append(statistics.fmean(lat))
+            p95s.append(statistics.quantiles(lat, n=100)[94])
+            rates.append(concurrent(store, append, records, threads))
+            t0 = time.perf_counter()
+            result = store.verify()
+            assert result.ok, result.reason
+            verify = result.count / (time.perf_counter() - t0)
+    median = statistics.median
+    return {"p50": median(p50s), "mean": median(means), "p95": median(p95s), "cpu": median(cpus),
+            "rate": median(rates), "verify": verify}  # fmt: skip
+
+
+def profile(make_url: Callable[[str], str], records: list[EvaluationRecord]) -> None:
+    with fresh_store(make_url, "profile") as store:
+        for record in records[:10]:
+            store.record_evaluation(record)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for record in records:
+            store.record_evaluation(record)
+        profiler.disable()
+    print(f"cProfile of {len(records)} appends (store.record_evaluation), by own time:")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
+
+
+def backends(tmp: str) -> Iterator[tuple[str, Callable[[str], str]]]:
+    yield "SQLite WAL, synchronous=FULL", lambda n: f"sqlite:///{tmp}/{n}-full.db"
+    yield (
+        "SQLite WAL, synchronous=NORMAL",
+        lambda n: f"sqlite:///{tmp}/{n}-normal.db?synchronous=normal",
+    )
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        print("PostgreSQL skipped: no server binaries under /usr/lib/postgresql")
+        return
+    cluster = PostgresCluster(bin_dir).start(durable=True)
+    counter = iter(range(10**6))
+    try:
+        yield (f"PostgreSQL {bin_dir.parts[-2]} (fsync on)",
+               lambda n: cluster.create_database(f"b_{n}_{next(counter)}"))  # fmt: skip
+    finally:
+        cluster.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=500)
+    parser.add_argument("--records", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--synthetic", action="store_true", help="make_record's small records")
+    parser.add_argument("--profile", choices=["sqlite", "postgresql"])
     args = parser.parse_args()
+    pool = [make_record(i) for i in range(1, 50)] if args.synthetic else example_records()
+    records = [pool[i % len(pool)] for i in range(args.records)]
+    kind = "make_record's" if args.synthetic else f"the {len(pool)} examples'"
+    print(machine())
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        rows.append(measure("SQLite (WAL, sync=FULL)", f"sqlite:///{tmp}/bench.db",
-                            args.records, args.threads))  # fmt: skip
-    bin_dir = find_bin_dir()
-    if bin_dir is None:
-        rows.append(["PostgreSQL", "skipped: no server binaries under /usr/lib/postgresql"])
-    else:
-        cluster = PostgresCluster(bin_dir).start(durable=True)
-        try:
-            url = cluster.create_database("bench")
-            rows.append(measure(f"PostgreSQL {bin_dir.parts[-2]} (fsync on)", url,
-                                args.records, args.threads))  # fmt: skip
-        finally:
-            cluster.stop()
-    header = ["store", "rec/s 1 writer", f"rec/s {args.threads} writers", "append p50 ms",
-              "p95 ms", "p99 ms", "verify rec/s"]  # fmt: skip
-    widths = [max(len(str(r[i])) for r in [header, *rows] if i < len(r)) for i in range(7)]
+        for name, make_url in backends(tmp):
+            if args.profile:
+                if name.startswith("PostgreSQL" if args.profile == "postgresql" else "SQLite"):
+                    profile(make_url, records)
+                    break
+                continue
+            for path in PATHS:
+                m = measure(make_url, path, records, args.rounds, args.threads)
+                rows.append([name, path, *(f"{m[k]:,.0f}" for k in COLUMNS)])
+    if args.profile:
+        return
+    header = ["store", "append", "p50 µs", "mean µs", "p95 µs", "CPU µs",
+              f"rec/s {args.threads} writers",
+              "verify rec/s"]  # fmt: skip
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(cell).rjust(widths[i]) for i, cell in enumerate(row)))
-    print(f"\n{args.records} records per run; each record = 1 evaluation + 5 FHIR resources;"
-          " the append latency is what the audit write adds to one evaluation.")  # fmt: skip
+    print(f"\n{args.records} appends of {kind} records per database, median of {args.rounds} "
+          "fresh databases; an append is what the audit write adds to one evaluation (1 "
+          "evaluation + its 4-5 FHIR resources, one transaction, committed). CPU µs: this "
+          "process's CPU per append (PostgreSQL's own server CPU not included).")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def make_engine(url: str) -> Engine:
 
 def _synchronous(value: str | tuple[str, ...]) -> str:
     """The ``synchronous`` URL parameter, checked: ``full`` or ``normal``."""
-    level = (value[-1] if isinstance(value, tuple) else value).strip().lower()
+    level = ",".join(value) if isinstance(value, tuple) else value.strip().lower()
     if level not in SQLITE_SYNCHRONOUS:
         from service.config import ConfigError  # lazily: the settings import the clinical core
 
