@@ -476,6 +476,24 @@ def _sides(code: str, d: _Draft, c: RecContext) -> tuple[Side, ...]:
     return sides_in_order(chosen)
 
 
+def _items(d: _Draft, f: Facts) -> str:
+    """The ``{items}`` of the code's instruction (only the code's own words are built)."""
+    code = d.code
+    if code == URGENT_EVALUATION:
+        return f.urgent_evaluation_items
+    if code == MRI_LUMBAR_URGENT:
+        return f.urgent_mri_items
+    if code == HIP_IMAGING_URGENT:
+        return f.red_flag_hip_items
+    if code == RED_FLAG_SCREEN:
+        return ", ".join(f.screen_unrecorded) or "the red-flag screen items"
+    if code == MRI_LUMBAR:
+        return f.mri_reason
+    if code == COLLECT_MISSING:
+        return "; ".join(d.missing)
+    return ""
+
+
 def _finish(d: _Draft, c: RecContext, category: Category) -> Recommendation:
     f = c.facts
     entry = CATALOGUE[d.code]
@@ -484,19 +502,13 @@ def _finish(d: _Draft, c: RecContext, category: Category) -> Recommendation:
     if mt and d.code in CARE_CODES and variant != "ESCALATED":
         variant = f"{variant}+MT_CAUTION"  # E4-8, Q4-43
     sides = _sides(d.code, d, c)
-    items = {
-        URGENT_EVALUATION: f.urgent_evaluation_items,
-        MRI_LUMBAR_URGENT: f.urgent_mri_items,
-        HIP_IMAGING_URGENT: f.red_flag_hip_items,
-        RED_FLAG_SCREEN: ", ".join(f.screen_unrecorded) or "the red-flag screen items",
-        MRI_LUMBAR: f.mri_reason,
-        COLLECT_MISSING: "; ".join(d.missing),
-    }.get(d.code, "")
+    items = _items(d, f)
     if d.code == MRI_LUMBAR and f.prior_lumbar_surgery:
         variant = "AFTER_SURGERY"  # Q10-05
-    old_imaging = advice.OLD_LUMBAR_IMAGING.format(date=f.old_lumbar_imaging)
-    if d.code == MRI_LUMBAR and f.old_lumbar_imaging and old_imaging not in d.extras:
-        d.extras.append(old_imaging)  # Q10-05: older imaging is listed as old imaging
+    if d.code == MRI_LUMBAR and f.old_lumbar_imaging:
+        old_imaging = advice.OLD_LUMBAR_IMAGING.format(date=f.old_lumbar_imaging)
+        if old_imaging not in d.extras:
+            d.extras.append(old_imaging)  # Q10-05: older imaging is listed as old imaging
     if d.code == IA_HIP_INJECTION and len(sides) == 2:
         variant = "BOTH_SIDES"  # §5.2, §5.4: one hip at a time (conservative reading)
     text = entry.text(variant).format(

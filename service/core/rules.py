@@ -242,16 +242,24 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def _read(i: RuleInputs, names: tuple[str, ...]) -> str:
-    return ", ".join(f"{n}={i[n].value}" for n in names)
+def _read(i: RuleInputs, names: tuple[str, ...], seen: dict[str, str]) -> str:
+    """``NAME=value, …`` of ``names``; ``seen`` keeps each name's words for the next rules (the
+    rules read the same flags again and again)."""
+    words = []
+    for n in names:
+        if (w := seen.get(n)) is None:
+            w = seen[n] = f"{n}={i[n].value}"
+        words.append(w)
+    return ", ".join(words)
 
 
 def classify(inputs: RuleInputs) -> tuple[Rule, Decision, tuple[TraceStep, ...]]:
     """Walk :data:`RULES` in order; the first rule whose condition is TRUE decides (§4)."""
     steps: list[TraceStep] = []
+    seen: dict[str, str] = {}
     for rule in RULES:
         verdict = rule.condition(inputs)
-        read = _read(inputs, rule.reads)
+        read = _read(inputs, rule.reads, seen)
         steps.append(
             TraceStep(rule.id, verdict.value, f"{rule.text}: {read}" if read else rule.text)
         )
