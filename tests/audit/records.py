@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import select
@@ -14,6 +14,9 @@ from service.audit.chain import aware
 from service.audit.port import EvaluationRecord, FeedbackItem, StoredRecord
 from service.audit.store import SqlAuditStore
 from service.fhir.audit_resources import audit_event, guidance_response
+
+if TYPE_CHECKING:
+    from service.pipeline import EvaluationResult
 
 BASE_TIME = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 RULE_SET = "http://hipspine.example.org/fhir/Library/hip-spine-rules|1.0.0"
@@ -111,9 +114,9 @@ def stored_times(store: SqlAuditStore) -> list[datetime]:
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def example_records() -> list[EvaluationRecord]:
-    """The record the real pipeline makes for each ``examples/*.json``, as a CDS hook call
-    (so with its GuidanceResponse and the hook's notes)."""
+def example_evaluations() -> list[tuple[EvaluationResult, EvaluationRecord]]:
+    """What the real pipeline answers and records for each ``examples/*.json``, as a CDS hook
+    call (so the record holds its GuidanceResponse and the hook's notes)."""
     from service.core.thresholds import Thresholds
     from service.fhir.concept_maps import ConceptMapIndex, default_mappings_dir
     from service.fhir.profiles import Profiles, default_profiles_dir
@@ -133,13 +136,21 @@ def example_records() -> list[EvaluationRecord]:
         store=Keeping(),  # type: ignore[arg-type]
         public_base_url="https://cds.example.org",
     )
+    results = []
     for i, path in enumerate(sorted(EXAMPLES.glob("*.json"))):
         caller = Caller(
             "cds-hooks", "https://ehr.example.org|tenant-a", f"req-{i}",
             user="Practitioner/dr-1", hook_instance=f"00000000-0000-4000-8000-{i:012d}",
             service_id="hip-spine-patient-view", address="127.0.0.1",
         )  # fmt: skip
-        pipeline.evaluate(
-            orjson.loads(path.read_bytes()), caller=caller, hook_notes=lambda a, e: ["note"]
+        results.append(
+            pipeline.evaluate(
+                orjson.loads(path.read_bytes()), caller=caller, hook_notes=lambda a, e: ["note"]
+            )
         )
-    return records
+    return list(zip(results, records, strict=True))
+
+
+def example_records() -> list[EvaluationRecord]:
+    """The record the real pipeline makes for each ``examples/*.json`` (a CDS hook call)."""
+    return [record for _, record in example_evaluations()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.guidanceresponse import GuidanceResponse
 
@@ -143,3 +145,50 @@ def test_the_pipeline_records_outputs_with_local_references() -> None:
     ci_id = result.outputs.clinical_impression["id"]
     assert f'"reference": "ClinicalImpression/{ci_id}"' in text
     assert f"urn:uuid:{ci_id}" not in text
+
+
+def _walked(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reference: every dict's ``reference`` equal to a local ``urn:uuid`` rewritten."""
+    local = {f"urn:uuid:{r['id']}": f"{r['resourceType']}/{r['id']}" for r in resources}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: walk(v) for k, v in node.items()}
+            if isinstance(out.get("reference"), str) and out["reference"] in local:
+                out["reference"] = local[out["reference"]]
+            return out
+        return [walk(v) for v in node] if isinstance(node, list) else node
+
+    return [walk(r) for r in resources]
+
+
+def test_local_references_are_those_of_a_walk_over_every_example() -> None:
+    """with_local_references works on the JSON text: the same result as walking the dicts, for
+    every example's outputs and for text that only looks like a reference."""
+    import orjson
+
+    from service.fhir.audit_resources import with_local_references
+    from tests.audit.records import example_evaluations
+
+    cases = []
+    for result, _ in example_evaluations():
+        out = result.outputs
+        cases.append([r for r in (out.clinical_impression, out.care_plan, out.provenance) if r])
+    ci = dict(cases[0][0])
+    urn = f"urn:uuid:{ci['id']}"
+    ci["note"] = [
+        {"text": f'"reference":"{urn}"'},  # text, not a reference: kept as it is
+        {"text": f'\\"reference\\":\\"{urn}\\"'},
+    ]
+    ci["extension"] = [
+        {"url": "x", "valueReference": {"reference": urn, "display": urn}},
+        {"url": "y", "valueString": urn, "reference": [urn]},  # not a string reference
+        {"url": "z", "valueReference": {"reference": urn + "0"}},  # not exactly the urn
+    ]
+    cases.append([ci, *cases[0][1:]])
+    for produced in cases:
+        expected = _walked(produced)
+        got = with_local_references(produced)
+        assert got == expected
+        assert orjson.dumps(got) == orjson.dumps(expected)
+    assert cases[-1][0]["extension"][0]["valueReference"]["reference"] == urn  # input untouched
