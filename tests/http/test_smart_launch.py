@@ -281,6 +281,23 @@ def test_in_production_the_data_need_a_launch_or_the_api_token(launchable: Launc
     assert not any(path.startswith("/fhir/") for _, path in env.auth.requests)
 
 
+def test_in_development_mode_a_launched_page_still_reads_with_its_token(
+    launchable: Launchable,
+) -> None:
+    """Development mode (no FHIR_API_CLIENTS): the console is open, and a launched page's read
+    of its own patient still goes to the EHR with the granted token (sekmet refuses without)."""
+    env = launchable
+    services = env.app.extensions["hipspine"]
+    services.settings = services.settings.with_overrides(fhir_api_clients=())
+    assert services.settings.console_open
+    browser = requests.Session()
+    _dance(env, browser, [])
+    body = {"fhirServer": env.auth.iss, "patientId": env.patient}
+    assert browser.post(f"{env.url}/console/patient", json=body).status_code == 200
+    # without the launch the same read reaches the EHR without a token, which refuses it
+    assert requests.post(f"{env.url}/console/patient", json=body).status_code == 502
+
+
 def test_a_launch_session_reads_and_evaluates_only_its_own_patient(
     launchable: Launchable,
 ) -> None:
