@@ -88,6 +88,9 @@ class Subject:
 class Scan:
     relevant: tuple[Entry, ...]
     patients: tuple[Entry, ...]
+    #: The subjects to check, in Bundle order: every relevant entry's, every Observation's
+    #: whose codes no ConceptMap recognises, and of the other entries the first to give each
+    #: reference (a later one with the same reference would be judged the same).
     subjects: tuple[Subject, ...]
 
 
@@ -236,6 +239,7 @@ def scan(bundle: Mapping[str, Any], base: str, index: ConceptMapIndex) -> Scan:
     relevant: list[Entry] = []
     patients: list[Entry] = []
     subjects: list[Subject] = []
+    references: set[str] = set()
     clinical = CLINICAL_TYPES
     codes = _Codes.of(index)
     for i, item in enumerate(bundle["entry"]):
@@ -253,12 +257,17 @@ def scan(bundle: Mapping[str, Any], base: str, index: ConceptMapIndex) -> Scan:
             patients.append(Entry(i, f"{base}.entry[{i}].resource", full_url, resource, rtype))
             continue
         kinds, known = _kinds(rtype, resource.get("code"), codes)
-        entry = Entry(i, f"{base}.entry[{i}].resource", full_url, resource, rtype, kinds)
         subject = resource.get("subject")
         reference = subject.get("reference") if isinstance(subject, dict) else None
-        subjects.append(
-            Subject(entry, reference if isinstance(reference, str) else None, bool(kinds), known)
-        )
+        reference = reference if isinstance(reference, str) else None
+        if not kinds and (known or rtype != "Observation"):
+            # An irrelevant entry matters only by its subject (one per reference is enough).
+            if reference is None or reference in references:
+                continue
+        if reference is not None:
+            references.add(reference)
+        entry = Entry(i, f"{base}.entry[{i}].resource", full_url, resource, rtype, kinds)
+        subjects.append(Subject(entry, reference, bool(kinds), known))
         if kinds:
             relevant.append(entry)
     return Scan(tuple(relevant), tuple(patients), tuple(subjects))
