@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -28,6 +30,10 @@ SQLITE_BUSY_TIMEOUT_S = 30
 # "Durability"). PRAGMA synchronous reads the levels back as numbers (NORMAL 1, FULL 2).
 SQLITE_SYNCHRONOUS = {"full": 2, "normal": 1}
 DEFAULT_SQLITE_SYNCHRONOUS = "full"
+
+
+# One lock per SQLite engine: its writing threads take turns in process (write_transaction).
+_SQLITE_WRITERS: WeakKeyDictionary[Engine, threading.RLock] = WeakKeyDictionary()
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -61,6 +67,7 @@ def make_engine(url: str) -> Engine:
         except OSError as exc:
             raise StoreUnavailable(f"audit store: cannot create {Path(database).parent}") from exc
     engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    _SQLITE_WRITERS[engine] = threading.RLock()
     event.listen(engine, "connect", _sqlite_on_connect(synchronous))
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
@@ -104,8 +111,13 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that commits on success and rolls back on any exception."""
-    with engine.connect() as conn:
+    """A transaction that commits on success and rolls back on any exception.
+
+    On SQLite the writers of one process queue on a lock first: BEGIN IMMEDIATE alone makes a
+    waiting writer poll (busy_timeout sleeps 1, 2, 5, 10 ms ... between tries), the lock wakes
+    it as soon as the writer before it is done. Other processes still queue on BEGIN IMMEDIATE.
+    """
+    with _SQLITE_WRITERS.get(engine) or nullcontext(), engine.connect() as conn:
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             yield conn
