@@ -14,7 +14,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -47,14 +47,14 @@ class Entry:
     resource: Mapping[str, Any]
     rtype: str
     kinds: tuple[KindSpec, ...] = ()  # one, unless the codes conflict
+    #: ``Type/id`` when the resource has an id, else the fullUrl (else its FHIRPath); worked
+    #: out once (every reading of the entry names it).
+    ref: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def ref(self) -> str:
-        """``Type/id`` when the resource has an id, else the fullUrl (else its FHIRPath)."""
+    def __post_init__(self) -> None:
         rid = self.resource.get("id")
-        if isinstance(rid, str) and rid:
-            return f"{self.rtype}/{rid}"
-        return self.full_url or self.expr
+        ref = f"{self.rtype}/{rid}" if isinstance(rid, str) and rid else None
+        object.__setattr__(self, "ref", ref or self.full_url or self.expr)
 
     @property
     def name(self) -> str:
@@ -378,11 +378,11 @@ def validate(entry: Entry, document: bytes) -> Issue | None:
     if found is None:
         return None
     paths, message, count = found
-    field = paths[0] or entry.rtype
+    element = paths[0] or entry.rtype
     return Issue(
         "warning",
         "invalid",
-        f"{entry.name}: {field}: {message} ({count} error(s)); "
+        f"{entry.name}: {element}: {message} ({count} error(s)); "
         "the entry is not valid FHIR R4 and was not used",
         tuple(f"{entry.expr}.{p}" if p else entry.expr for p in paths),
     )
