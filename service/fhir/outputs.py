@@ -39,7 +39,7 @@ from service.fhir.profiles import (
     profile_url,
     rules_link,
 )
-from service.fhir.validated import json_ready
+from service.fhir.validated import json_ready as json_ready  # re-exported: tests patch it here
 
 CPT = "http://www.ama-assn.org/go/cpt"
 SNOMED = "http://snomed.info/sct"

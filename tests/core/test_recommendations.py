@@ -447,7 +447,7 @@ def test_e4_25_with_the_minimum_set_complete_the_unknown_flags_are_named_in_word
 
 def test_q4_34_nothing_missing_and_no_flag_unknown_says_no_pattern() -> None:
     b = F().ir(30, 30).lbp(0).groin(0).fadir(NEG, NEG).faber(NEG, NEG).slr(NEG, NEG)
-    known = {n: FALSE for n in FLAG_NAMES if n != "RED_FLAG_SCREEN_COMPLETE"}
+    known: dict[str, Any] = {n: FALSE for n in FLAG_NAMES if n != "RED_FLAG_SCREEN_COMPLETE"}
     out = run(Category.INSUFFICIENT_DATA, ctx(b, **known))
     assert [r.code for r in out] == [COLLECT]
     assert "fit no hip–spine pattern" in out[0].instruction
@@ -675,7 +675,7 @@ def test_e4_20_every_recommendation_carries_display_instruction_and_anchor() -> 
             assert r.hip_directed is CATALOGUE[r.code].hip_directed
 
 
-ALL_TRUE = {n: T for n in FLAG_NAMES if n not in ("IA_NEG",)}
+ALL_TRUE: dict[str, Any] = {n: T for n in FLAG_NAMES if n not in ("IA_NEG",)}
 
 
 @pytest.mark.parametrize(
