@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pydantic
 from fhir_core import types as r4b_types
 from pydantic_core import CoreSchema, SchemaValidator, ValidationError
@@ -216,8 +217,8 @@ def _schema(kind: CoreSchema | Complex) -> CoreSchema:
         if not element.required or isinstance(element.type, Complex):
             schema = cs.nullable_schema(schema)  # R4B: a required complex value may be null
         fields[name] = cs.typed_dict_field(schema, required=element.required)
-    # Other keys are not read: kept as they are (a choice check looks at every key).
-    return cs.typed_dict_schema(fields, extra_behavior="allow" if kind.choices else "ignore")
+    # Other keys are not read (the choice check looks at the resource itself).
+    return cs.typed_dict_schema(fields, extra_behavior="ignore")
 
 
 def leaves(kind: Complex, prefix: str = "") -> Iterable[str]:
@@ -266,16 +267,22 @@ class CompiledReader:
         self._choices = _Choices.of(self.spec)
         self._model: Any = None  # the R4B class, for resources with primitive extensions
 
-    def check(self, document: bytes) -> Problems:
-        """Problems of the read elements of ``document`` (canonical JSON), None when usable."""
+    def check(self, document: bytes, resource: Mapping[str, Any] | None = None) -> Problems:
+        """Problems of the read elements of ``document`` (canonical JSON), None when usable.
+
+        ``resource`` is ``document`` already parsed (else it is parsed here when needed)."""
         if b'"_' in document or b'__ext"' in document:
             return self.r4b_problems(document)
         try:
-            resource = self._validator.validate_json(document)
+            self._validator.validate_json(document)
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_context=False, include_input=False)
             paths = tuple(dict.fromkeys(loc_path(e["loc"]) for e in errors))
             return paths[:MAX_EXPRESSIONS], str(errors[0]["msg"]), len(errors)
+        if self._choices is None:
+            return None
+        if resource is None:
+            resource = orjson.loads(document)
         found = list(choice_problems(self._choices, resource, ""))
         if not found:
             return None
@@ -345,7 +352,7 @@ def choice_problems(
     plan: _Choices | None, value: Any, where: str
 ) -> Iterable[tuple[tuple[str, ...], str]]:
     """R4 choice rules in the validated data: one value per choice, no unknown type names."""
-    if plan is None or not isinstance(value, dict):
+    if plan is None or not isinstance(value, dict | Mapping):
         return
     for prefix, types in plan.choices:
         given = [k for k, v in value.items() if v is not None and k.startswith(prefix)]

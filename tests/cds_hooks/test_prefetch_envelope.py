@@ -118,9 +118,9 @@ class _Counting:
     def __init__(self, inner: CompiledReader, seen: list[bytes]) -> None:
         self.inner, self.seen = inner, seen
 
-    def check(self, document: bytes) -> Problems:
+    def check(self, document: bytes, resource: Any = None) -> Problems:
         self.seen.append(document)
-        return self.inner.check(document)
+        return self.inner.check(document, resource)
 
 
 def test_each_relevant_prefetch_entry_is_validated_once_and_a_bad_one_is_a_warning(
