@@ -283,7 +283,7 @@ class CompiledReader:
             return None
         if resource is None:
             resource = orjson.loads(document)
-        found = list(choice_problems(self._choices, resource, ""))
+        found = choice_problems(self._choices, resource, "", [])
         if not found:
             return None
         paths = tuple(dict.fromkeys(p for problem in found for p in problem[0]))
@@ -335,6 +335,7 @@ class _Choices:
 
     choices: tuple[tuple[str, frozenset[str]], ...]
     children: tuple[tuple[str, bool, _Choices], ...]  # (element, many, its plan)
+    prefixes: tuple[str, ...]  # every choice prefix here, for one str.startswith per key
 
     @classmethod
     def of(cls, kind: Complex) -> _Choices | None:
@@ -345,31 +346,23 @@ class _Choices:
                 if plan is not None:
                     children.append((name, element.many, plan))
         choices = tuple((kind.choices or {}).items())
-        return cls(choices, tuple(children)) if choices or children else None
+        if not choices and not children:
+            return None
+        return cls(choices, tuple(children), tuple(prefix for prefix, _ in choices))
 
 
-def choice_problems(
-    plan: _Choices | None, value: Any, where: str
-) -> Iterable[tuple[tuple[str, ...], str]]:
-    """R4 choice rules in the validated data: one value per choice, no unknown type names."""
+Found = list[tuple[tuple[str, ...], str]]
+
+
+def choice_problems(plan: _Choices | None, value: Any, where: str, found: Found) -> Found:
+    """R4 choice rules in the resource (its read elements already valid): one value per choice
+    element, no type name R4 does not have. Appends ``(FHIRPaths, message)`` to ``found``."""
     if plan is None or not isinstance(value, dict | Mapping):
-        return
-    for prefix, types in plan.choices:
-        given = [k for k, v in value.items() if v is not None and k.startswith(prefix)]
-        if not given:
-            continue
-        unknown = [k for k in given if k[len(prefix) :] not in types]
-        if unknown:
-            yield (
-                tuple(_choice_path(where, k) for k in unknown),
-                f"{unknown[0]} is not an R4 element ({prefix}[x] allows "
-                f"{', '.join(sorted(types))[:120]}…)",
-            )
-        elif len(given) > 1:
-            yield (
-                tuple(_choice_path(where, k) for k in given),
-                f"{prefix}[x] has {len(given)} values ({', '.join(given)}); R4 allows one",
-            )
+        return found
+    if plan.prefixes:
+        given = [k for k, v in value.items() if k.startswith(plan.prefixes) and v is not None]
+        if given:
+            _check_choices(plan, given, where, found)
     for name, many, child_plan in plan.children:
         child = value.get(name)
         if child is None:
@@ -377,9 +370,31 @@ def choice_problems(
         path = f"{where}.{name}" if where else name
         if many and isinstance(child, list):
             for i, item in enumerate(child):
-                yield from choice_problems(child_plan, item, f"{path}[{i}]")
+                choice_problems(child_plan, item, f"{path}[{i}]", found)
         elif not many:
-            yield from choice_problems(child_plan, child, path)
+            choice_problems(child_plan, child, path, found)
+    return found
+
+
+def _check_choices(plan: _Choices, keys: list[str], where: str, found: Found) -> None:
+    for prefix, types in plan.choices:
+        given = [k for k in keys if k.startswith(prefix)]
+        unknown = [k for k in given if k[len(prefix) :] not in types]
+        if unknown:
+            found.append(
+                (
+                    tuple(_choice_path(where, k) for k in unknown),
+                    f"{unknown[0]} is not an R4 element ({prefix}[x] allows "
+                    f"{', '.join(sorted(types))[:120]}…)",
+                )
+            )
+        elif len(given) > 1:
+            found.append(
+                (
+                    tuple(_choice_path(where, k) for k in given),
+                    f"{prefix}[x] has {len(given)} values ({', '.join(given)}); R4 allows one",
+                )
+            )
 
 
 #: One compiled reader per relevant resource type.
