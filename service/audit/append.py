@@ -2,7 +2,7 @@
 
 Every evaluation pays for this before its answer is sent, so it runs at the driver level
 (sqlite3, psycopg 3) with SQL built once, not through SQLAlchemy's statement machinery, and
-serialises each JSON value once: the canonical bytes (``chain.canonical_json``) are both what
+serialises each JSON value once: the canonical bytes (``canonical_plain``) are both what
 the record hash covers and the text stored in the JSON column. The hashed content is
 byte-identical to ``canonical_json(content_of(row))`` of the row as the database gives it
 back (tests/audit/test_canonical.py proves it on every example's record and on edge cases).
@@ -10,12 +10,15 @@ back (tests/audit/test_canonical.py proves it on every example's record and on e
 Locking is unchanged: the chain head is locked for the whole transaction (SQLite: BEGIN
 IMMEDIATE; PostgreSQL: SELECT ... FOR UPDATE), so concurrent writers append in turn.
 
-PostgreSQL: two round trips per append in pipeline mode (psycopg 3), every statement prepared
-on its first use (``prepare=True``; psycopg would prepare only after 5 executions, and forgets
-every prepared statement at any ROLLBACK on that connection, e.g. after a read):
+PostgreSQL: two round trips per append (plus the pool's pre-ping), where SQLAlchemy Core took
+seven: psycopg 3 in pipeline mode, BEGIN and COMMIT ours (the connection in autocommit for the
+append), every statement prepared on its first use (``prepare=True``; psycopg would prepare
+only after 5 executions, and forgets every prepared statement at any ROLLBACK on that
+connection, e.g. after a read):
 
 1. BEGIN + ``SELECT ... FOR UPDATE`` of the head, with the server clock (``clock_timestamp()``);
-2. INSERT the evaluation, INSERT its resources, UPDATE the head, COMMIT.
+2. INSERT the evaluation, INSERT its resources, UPDATE the head, COMMIT; the head stays locked
+   from the first to the end of the second.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine
 
 from service.audit import tables as t
@@ -38,6 +42,7 @@ from service.audit.chain import (
     utc_instant,
 )
 from service.audit.clock import next_stored_at
+from service.audit.engine import write_transaction
 from service.audit.port import EvaluationRecord, StoredRecord
 
 # The evaluation columns, in the order of the INSERT below.
@@ -133,12 +138,13 @@ def _link(record: Prepared, seq: int, prev: str, stored_at: datetime) -> str:
 
 
 class Appender:
-    """Appends prepared records on one engine's connections (in its write transaction)."""
+    """Appends prepared records to the chain of one engine, each in its own transaction."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def append(self, conn: Connection, record: Prepared) -> StoredRecord:
+    def append(self, record: Prepared) -> StoredRecord:
+        """Append and commit ``record``; database errors propagate (the store maps them)."""
         raise NotImplementedError
 
 
@@ -160,7 +166,11 @@ class SqliteAppender(Appender):
         self._insert_resource = _insert("audit_resources", _RESOURCE_COLUMNS, "?")
         self._update_head = "UPDATE chain_head SET seq = ?, record_hash = ?, clock = ? WHERE id = 1"
 
-    def append(self, conn: Connection, record: Prepared) -> StoredRecord:
+    def append(self, record: Prepared) -> StoredRecord:
+        with write_transaction(self.engine) as conn:  # BEGIN IMMEDIATE ... COMMIT
+            return self._append(conn, record)
+
+    def _append(self, conn: Connection, record: Prepared) -> StoredRecord:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(self._head)
@@ -205,12 +215,26 @@ class PostgresAppender(Appender):
             "UPDATE chain_head SET seq = %s::bigint, record_hash = %s, clock = %s WHERE id = 1"
         )
 
-    def append(self, conn: Connection, record: Prepared) -> StoredRecord:
-        raw = conn.connection.driver_connection
-        assert raw is not None
+    def append(self, record: Prepared) -> StoredRecord:
+        with self.engine.connect() as conn:
+            # BEGIN and COMMIT are sent in the pipeline by us: psycopg would sync (one more
+            # round trip) after a BEGIN of its own. SQLAlchemy restores the connection's
+            # isolation level when it goes back to the pool.
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            try:
+                return self._append(conn, raw, record)
+            except BaseException:
+                if not raw.closed and raw.info.transaction_status != TransactionStatus.IDLE:
+                    raw.rollback()  # a failed append leaves no transaction open
+                raise
+
+    def _append(self, conn: Connection, raw: Any, record: Prepared) -> StoredRecord:
         with raw.pipeline(), raw.cursor() as cursor:
+            cursor.execute("BEGIN")
             cursor.execute(self._head, prepare=True)
-            head_seq, prev, clock, now = cursor.fetchone()  # round trip 1: the head, locked
+            head_seq, prev, clock, now = cursor.fetchone()  # round trip: the head, locked
             seq = int(head_seq) + 1
             stored_at = next_stored_at(conn, clock, now)
             record_hash = _link(record, seq, prev, stored_at)
@@ -228,7 +252,8 @@ class PostgresAppender(Appender):
                     ],
                 )
             cursor.execute(self._update_head, (seq, record_hash, stored_at), prepare=True)
-            raw.commit()  # round trip 2: the writes and COMMIT, sent together
+            cursor.execute("COMMIT")
+        # leaving the pipeline is the second round trip: the writes and COMMIT, one Sync
         return StoredRecord(seq=seq, record_hash=record_hash, prev_hash=prev)
 
 

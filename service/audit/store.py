@@ -84,8 +84,8 @@ class SqlAuditStore:
     def record_evaluation(self, record: EvaluationRecord) -> StoredRecord:
         """Append and commit one evaluation (service.audit.append: the hot path)."""
         prepared = prepare(record)  # serialised before the chain is locked
-        with unavailable_on_error("record the evaluation"), write_transaction(self.engine) as c:
-            return self._appender.append(c, prepared)
+        with unavailable_on_error("record the evaluation"):
+            return self._appender.append(prepared)
 
     def head(self) -> StoredRecord:
         """The chain's last link (seq 0 and the genesis hash when empty)."""

@@ -4,11 +4,13 @@ the connection was used for a read (psycopg forgets its prepared statements at a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import Connection
 
 from service.audit.store import SqlAuditStore
+from service.errors import StoreUnavailable
 from tests.audit.pg_cluster import PostgresCluster
 from tests.audit.records import make_record
 
@@ -51,3 +53,27 @@ def test_the_append_statements_are_prepared_from_the_first_append(
         again = _prepared(conn)
     assert again["INSERT INTO evaluations"] == 1
     assert pg_store.verify().ok
+
+
+def test_a_failed_append_leaves_no_transaction_open_nor_the_head_locked(
+    pg_store: SqlAuditStore,
+) -> None:
+    """The append fails after the head is locked (PostgreSQL refuses NUL in text): the
+    transaction is rolled back, the lock released and the next append goes through."""
+    pg_store.record_evaluation(make_record(1))
+    with pytest.raises(StoreUnavailable):
+        pg_store.record_evaluation(replace(make_record(2), caller="iss\x00"))
+    with pg_store.engine.connect() as conn:
+        idle_in_transaction = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state LIKE 'idle in transaction%%'"
+        ).scalar_one()
+    assert idle_in_transaction == 0
+    other = SqlAuditStore(str(pg_store.engine.url.render_as_string(hide_password=False)))
+    try:  # another process's view: it can lock the head at once
+        assert other.record_evaluation(make_record(3)).seq == 2
+    finally:
+        other.close()
+    assert pg_store.record_evaluation(make_record(4)).seq == 3
+    result = pg_store.verify()
+    assert (result.ok, result.count) == (True, 3), result.reason
