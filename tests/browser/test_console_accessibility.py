@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import TIMEOUT_MS, ConsoleServer
+from tests.browser.conftest import SCREENSHOTS, TIMEOUT_MS, ConsoleServer
 from tests.browser.console_page import choose_example, open_console, wait_done
 
 WIDTHS = [(1280, 800), (400, 800)]
@@ -78,6 +78,8 @@ def test_axe_finds_no_serious_or_critical_violation(
     show_a_what_if_result(page, console_server)
     after = [v for v in axe_violations(page) if v["impact"] in FAILING_IMPACTS]
     assert not after, "the console with a what-if result:\n" + describe(after)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # the page as checked, to look at
+    page.screenshot(path=str(SCREENSHOTS / f"what-if-{width}px.png"), full_page=True)
 
 
 def test_axe_catches_a_missing_label(page: Page, console_server: ConsoleServer) -> None:
