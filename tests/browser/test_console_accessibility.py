@@ -188,5 +188,11 @@ def test_the_example_chooser_and_the_what_if_work_with_the_keyboard_alone(
         "Hip and spine both possible pain sources", timeout=TIMEOUT_MS
     )
     expect(page.locator("#changes")).to_contain_text("(< 15° on a side)")
+    # beside the fields, and told to a screen reader: the result now
+    outcome = page.locator("#whatif-outcome")
+    expect(outcome).to_have_attribute("aria-live", "polite")
+    expect(outcome).to_contain_text("What-if result: Hip and spine both possible pain sources")
+    expect(outcome).to_contain_text("before: Spine problem; no hip involvement found")
+    expect(outcome).to_be_in_viewport()
     # the keyboard user is still where they were
     assert page.evaluate("document.activeElement.id") == "wi-rom-internal-rotation-right"
