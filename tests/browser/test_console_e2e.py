@@ -245,3 +245,17 @@ def test_the_readme_screenshot(page: Page, console_server: ConsoleServer) -> Non
     target.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(target))
     assert target.stat().st_size > 10_000
+
+
+def test_the_picture_labels_each_bar_with_its_recorded_value(
+    page: Page, console_server: ConsoleServer
+) -> None:
+    answer = served_answer(console_server, example_bundle("no-findings"))["picture"]
+    assert answer["pi_ll"] is not None and answer["pi_ll"] < 0  # drawn as no bar
+    open_console(page, console_server)
+    choose_example(page, "no-findings")
+    labels = page.locator("#picture svg text").all_text_contents()
+    for value in (answer["ir"]["left"], answer["ir"]["right"], answer["pi_ll"]):
+        assert f"{value:g}°" in labels, (value, labels)
+    assert "0°" not in labels  # a negative PI−LL is shown as itself, not as a 0° bar
+    assert "IR 15°" in labels and "10°" in labels  # the lines, named

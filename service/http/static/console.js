@@ -172,10 +172,7 @@
     // PI−LL on the right, one bar against the 10° line (negative values drawn at zero height)
     var px = 330;
     svg.appendChild(s("line", { x1: px - 10, y1: base, x2: px + 50, y2: base, "class": "axis" }));
-    bar(px, p.pi_ll === null ? null : Math.max(0, p.pi_ll), "bar-pill", "PI−LL");
-    if (p.pi_ll !== null && p.pi_ll < 0) {
-      svg.appendChild(s("text", { x: px + 13, y: base - 20, "text-anchor": "middle" }, fmt(p.pi_ll)));
-    }
+    bar(px, p.pi_ll, "bar-pill", "PI−LL");  // a negative value: no bar, its value on the axis
     var y10 = base - p.pi_ll_line * scale;
     svg.appendChild(s("line", { x1: px - 8, y1: y10, x2: px + 40, y2: y10, "class": "line" }));
     svg.appendChild(s("text", { x: px + 42, y: y10 + 4 }, p.pi_ll_line + "°"));
