@@ -17,12 +17,12 @@ from service.fhir.audit_resources import (
 from tests.audit.records import BASE_TIME, RULE_SET, make_record
 
 
-def _resource(kind: str, i: int = 1, hook: bool = True) -> dict[str, object]:
-    return next(r for r in make_record(i, hook=hook).resources if r["resourceType"] == kind)
+def _resource(kind: str, i: int = 1, hook: bool = True) -> dict[str, Any]:
+    return next(dict(r) for r in make_record(i, hook=hook).resources if r["resourceType"] == kind)
 
 
 def test_the_audit_event_follows_balp_for_an_operation() -> None:
-    event = AuditEvent.model_validate(_resource("AuditEvent"))
+    event: Any = AuditEvent.model_validate(_resource("AuditEvent"))  # optional fields: Any
     assert (event.type.system, event.type.code) == (
         "http://terminology.hl7.org/CodeSystem/audit-event-type",
         "rest",
@@ -60,7 +60,7 @@ def test_a_known_user_is_the_requestor_agent() -> None:
 
 
 def test_the_guidance_response_carries_the_hook_instance_and_the_rule_set() -> None:
-    gr = GuidanceResponse.model_validate(_resource("GuidanceResponse", 4))
+    gr: Any = GuidanceResponse.model_validate(_resource("GuidanceResponse", 4))
     assert gr.requestIdentifier.value == "00000000-0000-4000-8000-000000000004"
     assert gr.moduleUri == RULE_SET and gr.status == "success"
     assert gr.subject.reference == "Patient/p4" and gr.result.reference == "CarePlan/cp-4"
@@ -81,7 +81,7 @@ def test_the_feedback_audit_event_is_valid_and_keeps_the_override_reason() -> No
         override_reason={"reason": {"code": "patient-refused"}},
         service_base_url="http://127.0.0.1:8080",
     )  # fmt: skip
-    event = AuditEvent.model_validate(body)
+    event: Any = AuditEvent.model_validate(body)
     details = {d.type: d.valueString for d in event.entity[0].detail}
     assert details["overrideReason"] == "patient-refused"
 

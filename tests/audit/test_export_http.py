@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import orjson
@@ -115,7 +116,8 @@ def test_a_full_export_round_trip_parses_with_r4b_and_the_counts_match(
     for kind, items in files.items():
         for item in items:
             get_fhir_model_class(kind).model_validate(item)
-    hook_instances = {g["requestIdentifier"]["value"] for g in files["GuidanceResponse"]}
+    guidance: list[Any] = files["GuidanceResponse"]
+    hook_instances = {g["requestIdentifier"]["value"] for g in guidance}
     assert "00000000-0000-4000-8000-000000000002" in hook_instances
 
 
