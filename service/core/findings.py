@@ -20,13 +20,21 @@ from types import MappingProxyType
 
 
 class Code(enum.Enum):
-    """The base of the core's input enums: hashed by identity (``object.__hash__``, in C) rather
-    than by Enum's ``hash(self._name_)`` (a Python call). Members are singletons compared by
-    identity, so equality is unchanged; these members key every Findings mapping, and the rules
-    look them up a few hundred times per evaluation (issue 14: per-call cost). No output depends
-    on a hash (tests/core/test_evaluate.py: the same under any hash seed)."""
+    """The base of the core's input enums (str values): hashed by identity (``object.__hash__``,
+    in C) rather than by Enum's ``hash(self._name_)`` (a Python call). Members are singletons
+    compared by identity, so equality is unchanged; these members key every Findings mapping,
+    and the rules look them up a few hundred times per evaluation (issue 14: per-call cost). No
+    output depends on a hash (tests/core/test_evaluate.py: the same under any hash seed)."""
 
+    _value_: str
     __hash__ = object.__hash__
+
+    @property
+    def value(self) -> str:
+        """The member's value, as Enum's own (read through a plain property: Enum's descriptor
+        costs about three times as much per read on Python 3.11, and the rules and their words
+        read these values a few hundred times per evaluation)."""
+        return self._value_
 
 
 class Side(Code):
