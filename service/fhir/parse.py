@@ -352,7 +352,7 @@ class ValidationCache:
 VALIDATION_CACHE = ValidationCache()
 
 
-def _errors(rtype: str, document: bytes, resource: Mapping[str, Any] | None = None) -> _Result:
+def _errors(rtype: str, document: bytes) -> _Result:
     """``(FHIRPaths, first message, error count)`` of an invalid resource, None if valid.
 
     Cached in :data:`VALIDATION_CACHE` by the digest of the canonical bytes.
@@ -361,7 +361,7 @@ def _errors(rtype: str, document: bytes, resource: Mapping[str, Any] | None = No
     hit, cached = VALIDATION_CACHE.get(key)
     if hit:
         return cached
-    result: _Result = _MODELS[rtype].check(document, resource)
+    result: _Result = _MODELS[rtype].check(document)
     VALIDATION_CACHE.put(key, result)
     return result
 
@@ -374,7 +374,7 @@ def validation_cache_clear() -> None:
 def validate(entry: Entry, document: bytes) -> Issue | None:
     """Validate the read elements of one relevant entry (its canonical JSON); failure ->
     warning."""
-    found = _errors(entry.rtype, document, entry.resource)
+    found = _errors(entry.rtype, document)
     if found is None:
         return None
     paths, message, count = found
