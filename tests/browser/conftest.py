@@ -4,10 +4,11 @@ machine's ``chromium``; ``make test`` and ``.ci/run`` install it when absent).
 
 Fixtures (see also /work/TEAM-interfaces.md):
 
-- ``console_server`` (session): ``hipspine serve`` on 127.0.0.1 with ``CONSOLE_ENABLED=true``,
-  its own ``DATA_DIR``, and the suite's real FHIR server (``fhir_server`` of
-  tests/integration/conftest.py) on ``FHIR_SERVER_ALLOWLIST``; yields a :class:`ConsoleServer`.
-- ``browser`` (session): a Playwright ``Browser`` on Debian's Chromium; Playwright gives it a
+- ``console_server`` (package: stopped when tests/browser is done): ``hipspine serve`` on
+  127.0.0.1 with ``CONSOLE_ENABLED=true``, its own ``DATA_DIR``, and the suite's real FHIR
+  server (``fhir_server`` of tests/integration/conftest.py) on ``FHIR_SERVER_ALLOWLIST``;
+  yields a :class:`ConsoleServer`.
+- ``browser`` (package): a Playwright ``Browser`` on Debian's Chromium; Playwright gives it a
   fresh temporary profile (``--user-data-dir``). The browser failing to start fails the tests.
 - ``new_page`` (function): ``new_page(width=1280, height=800)`` opens a page in a fresh browser
   context (no cookies or storage from another test); every one is closed after the test.
@@ -91,7 +92,7 @@ def serve_console(directory: Path, extra_env: Mapping[str, str] | None = None) -
         yield base
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_server(
     tmp_path_factory: pytest.TempPathFactory,
     fhir_server: FhirServer,  # noqa: F811 (the fixture imported above)
@@ -112,7 +113,7 @@ def chromium_executable() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     executable = chromium_executable()
     with sync_playwright() as playwright:
