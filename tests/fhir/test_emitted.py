@@ -173,8 +173,13 @@ def test_the_self_check_runs_once_per_process(monkeypatch: pytest.MonkeyPatch) -
     import service.selfcheck
 
     calls: list[int] = []
+
+    def counting(p: Pipeline) -> float:
+        calls.append(1)
+        return 0.0
+
     monkeypatch.setattr(service.selfcheck, "_passed", False)
-    monkeypatch.setattr(service.selfcheck, "self_check", lambda p: calls.append(1) or 0.0)
+    monkeypatch.setattr(service.selfcheck, "self_check", counting)
     service.selfcheck.self_check_once(pipeline())
     service.selfcheck.self_check_once(pipeline())
     assert calls == [1]
