@@ -3,7 +3,8 @@ append (issue 14 item 3), on SQLite (WAL with synchronous FULL and NORMAL) and P
 its own PostgreSQL cluster (fsync on) when the binaries exist.
 
 "before" is the old SQLAlchemy Core append (tests/audit/legacy.py), "after" the store's own
-(service/audit/append.py), measured alternately in the same run on fresh databases. Records are
+(service/audit/append.py), taking turns round by round in the same run, each on a fresh
+database; on PostgreSQL also "after" with psycopg's statement preparation turned off. Records are
 those the real pipeline makes for examples/*.json (about 40 kB of JSON each), or make_record's.
 
 Usage: .venv/bin/python bench/audit_store.py [--records 300] [--rounds 3] [--threads 4]
@@ -26,9 +27,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event  # noqa: E402
 
 from service.audit.port import EvaluationRecord  # noqa: E402
 from service.audit.store import SqlAuditStore  # noqa: E402
@@ -40,6 +44,8 @@ Append = Callable[[SqlAuditStore, EvaluationRecord], object]
 PATHS: dict[str, Append] = {
     "before": lambda store, record: legacy_record_evaluation(store.engine, record),
     "after": lambda store, record: store.record_evaluation(record),
+    # PostgreSQL only: the new append with psycopg's statement preparation turned off
+    "after, not prepared": lambda store, record: store.record_evaluation(record),
 }
 
 
@@ -89,9 +95,17 @@ def concurrent(
     return len(records) / (time.perf_counter() - began)
 
 
+def _never_prepare(dbapi_conn: Any, _record: object) -> None:
+    dbapi_conn.prepare_threshold = None  # psycopg then ignores prepare=True too
+
+
 @contextmanager
-def fresh_store(make_url: Callable[[str], str], name: str) -> Iterator[SqlAuditStore]:
+def fresh_store(
+    make_url: Callable[[str], str], name: str, *, prepared: bool = True
+) -> Iterator[SqlAuditStore]:
     store = SqlAuditStore(make_url(name))
+    if not prepared:
+        event.listen(store.engine, "connect", _never_prepare)
     store.upgrade()
     try:
         yield store
@@ -99,30 +113,39 @@ def fresh_store(make_url: Callable[[str], str], name: str) -> Iterator[SqlAuditS
         store.close()
 
 
-def measure(
-    make_url: Callable[[str], str], path: str, records: list[EvaluationRecord], rounds: int,
+def measure_once(
+    make_url: Callable[[str], str], path: str, name: str, records: list[EvaluationRecord],
     threads: int,
 ) -> dict[str, float]:  # fmt: skip
-    """Median over ``rounds`` fresh databases of p50/mean/p95 µs and the writers' rates."""
+    """p50/mean/p95 µs and CPU µs of one writer, the writers' rate and verify's, on a fresh
+    database."""
     append = PATHS[path]
-    p50s, means, p95s, cpus, rates, verify = [], [], [], [], [], 0.0
+    with fresh_store(make_url, name, prepared=path != "after, not prepared") as store:
+        for record in records[:10]:  # warm the pool and the statement caches
+            append(store, record)
+        lat, cpu = sequential(store, append, records)
+        rate = concurrent(store, append, records, threads)
+        t0 = time.perf_counter()
+        result = store.verify()
+        assert result.ok, result.reason
+        verify = result.count / (time.perf_counter() - t0)
+    return {"p50": statistics.median(lat), "mean": statistics.fmean(lat),
+            "p95": statistics.quantiles(lat, n=100)[94], "cpu": cpu, "rate": rate,
+            "verify": verify}  # fmt: skip
+
+
+def measure(
+    make_url: Callable[[str], str], paths: list[str], records: list[EvaluationRecord],
+    rounds: int, threads: int,
+) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Each path's medians over ``rounds``, the paths taking turns round by round (a shared
+    machine's load then weighs on each alike)."""
+    runs: dict[str, list[dict[str, float]]] = {path: [] for path in paths}
     for r in range(rounds):
-        with fresh_store(make_url, f"{path}_{r}") as store:
-            for record in records[:10]:  # warm the pool and the statement caches
-                append(store, record)
-            lat, cpu = sequential(store, append, records)
-            cpus.append(cpu)
-            p50s.append(statistics.median(lat))
-            means.append(statistics.fmean(lat))
-            p95s.append(statistics.quantiles(lat, n=100)[94])
-            rates.append(concurrent(store, append, records, threads))
-            t0 = time.perf_counter()
-            result = store.verify()
-            assert result.ok, result.reason
-            verify = result.count / (time.perf_counter() - t0)
-    median = statistics.median
-    return {"p50": median(p50s), "mean": median(means), "p95": median(p95s), "cpu": median(cpus),
-            "rate": median(rates), "verify": verify}  # fmt: skip
+        for i, path in enumerate(paths):
+            runs[path].append(measure_once(make_url, path, f"p{i}_r{r}", records, threads))
+    return {path: {k: statistics.median(run[k] for run in got) for k in COLUMNS}
+            for path, got in runs.items()}  # fmt: skip
 
 
 def profile(make_url: Callable[[str], str], records: list[EvaluationRecord]) -> None:
@@ -177,8 +200,8 @@ def main() -> None:
                     profile(make_url, records)
                     break
                 continue
-            for path in PATHS:
-                m = measure(make_url, path, records, args.rounds, args.threads)
+            paths = [p for p in PATHS if name.startswith("PostgreSQL") or "prepared" not in p]
+            for path, m in measure(make_url, paths, records, args.rounds, args.threads).items():
                 rows.append([name, path, *(f"{m[k]:,.0f}" for k in COLUMNS)])
     if args.profile:
         return
