@@ -31,7 +31,7 @@ $(VENV)/.dev: $(VENV)/.runtime
 venv: $(VENV)/.dev
 
 run: $(VENV)/.runtime
-	HOST=$(HOST) PORT=$(PORT) CONSOLE_ENABLED=$${CONSOLE_ENABLED:-true} $(BIN)/hipspine serve
+	HOST=$(HOST) PORT=$(PORT) CONSOLE_ENABLED=$${CONSOLE_ENABLED:-development} $(BIN)/hipspine serve
 
 # A local FHIR R4 server (sekmet-fhir, the one the integration tests use) on
 # http://127.0.0.1:$(FHIR_PORT)/fhir, data in $(FHIR_DIR); installed on first use (make run does

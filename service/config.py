@@ -17,6 +17,15 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _console(e: Mapping[str, str]) -> tuple[bool, bool]:
+    """CONSOLE_ENABLED: ``(enabled, development)``; ``development`` turns the console on with
+    no login (issue 13 item 7), a true value turns it on behind the API token / SMART launch."""
+    raw = e.get("CONSOLE_ENABLED", "false").strip().lower()
+    if raw == "development":
+        return True, True
+    return _bool(raw), False
+
+
 def _list(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
@@ -176,8 +185,12 @@ class Settings:
     fhir_api_clients: tuple[tuple[str, str], ...] = ()
     # The console page (issue 13): GET /console, / redirects to it; off: both answer 404.
     # Off unless enabled (issue 13 item 7: in production it is reached only when a deployment
-    # turns it on); `make run`, the development entry point, turns it on.
+    # turns it on); `make run`, the development entry point, turns it on in development mode.
     console_enabled: bool = False
+    # CONSOLE_ENABLED=development (issue 13 item 7): the console's data endpoints take any
+    # caller while FHIR_API_CLIENTS is empty. Never inferred from other settings: with
+    # CONSOLE_ENABLED=true (production) they need the API client token or a SMART launch.
+    console_development: bool = False
     # SMART on FHIR EHR launch of the console (issue 13 item 6): the client id registered with
     # the EHR (empty: no launch, and cards carry no smart link), an optional secret (a
     # confidential symmetric client: HTTP Basic at the token endpoint), the origins that may
@@ -194,11 +207,11 @@ class Settings:
 
     @property
     def console_open(self) -> bool:
-        """Development mode of the console (issue 13 item 7): enabled and no FHIR_API_CLIENTS,
-        i.e. the service's API takes any caller (the app warns at start-up). Then the console's
-        data endpoints need no login; otherwise only the API client token or a SMART launch
-        session opens them."""
-        return self.console_enabled and not self.fhir_api_clients
+        """Development mode of the console (issue 13 item 7): CONSOLE_ENABLED=development and no
+        FHIR_API_CLIENTS (the app warns at start-up). Then the console's data endpoints need no
+        login; otherwise (CONSOLE_ENABLED=true, production) only the API client token or a
+        SMART launch session opens them: enabling the console never opens it by itself."""
+        return self.console_enabled and self.console_development and not self.fhir_api_clients
 
     @property
     def smart_enabled(self) -> bool:
@@ -260,7 +273,8 @@ class Settings:
             fhir_cli_read_timeout=_float(e, "FHIR_CLI_READ_TIMEOUT", d.fhir_cli_read_timeout),
             fhir_retry_budget=_float(e, "FHIR_RETRY_BUDGET", d.fhir_retry_budget),
             fhir_api_clients=_clients(e.get("FHIR_API_CLIENTS", "")),
-            console_enabled=_bool(e.get("CONSOLE_ENABLED", "false")),
+            console_enabled=_console(e)[0],
+            console_development=_console(e)[1],
             smart_client_id=e.get("SMART_CLIENT_ID", "").strip(),
             smart_client_secret=e.get("SMART_CLIENT_SECRET", "").strip(),
             console_frame_ancestors=_frame_ancestors(e.get("CONSOLE_FRAME_ANCESTORS", "")),

@@ -23,6 +23,7 @@ def settings(tmp_path: Path) -> Settings:
         public_base_url="http://127.0.0.1:8080",
         cds_auth_required=False,
         console_enabled=True,
+        console_development=True,
     )
 
 

@@ -51,6 +51,15 @@ def development_settings(settings: Settings) -> list[tuple[str, str]]:
                 "bind 127.0.0.1 behind the proxy)",
             )
         )
+    if settings.console_open:
+        found.append(
+            (
+                "CONSOLE_ENABLED",
+                "development only: CONSOLE_ENABLED=development: the console's data endpoints "
+                "(examples, pasted Bundles, patients on the allowlisted FHIR servers) take any "
+                "caller; use CONSOLE_ENABLED=true in production (API token or SMART launch)",
+            )
+        )
     if "*" in settings.cors_origins:
         found.append(
             (

@@ -5,7 +5,7 @@ machine's ``chromium``; ``make test`` and ``.ci/run`` install it when absent).
 Fixtures (see also /work/TEAM-interfaces.md):
 
 - ``console_server`` (package: stopped when tests/browser is done): ``hipspine serve`` on
-  127.0.0.1 with ``CONSOLE_ENABLED=true``, its own ``DATA_DIR``, and the suite's real FHIR
+  127.0.0.1 with ``CONSOLE_ENABLED=development``, its own ``DATA_DIR``, and the suite's real FHIR
   server (``fhir_server`` of tests/integration/conftest.py) on ``FHIR_SERVER_ALLOWLIST``;
   yields a :class:`ConsoleServer`.
 - ``browser`` (package): a Playwright ``Browser`` on Debian's Chromium; Playwright gives it a
@@ -77,7 +77,7 @@ def serve_console(directory: Path, extra_env: Mapping[str, str] | None = None) -
         DATA_DIR=str(directory / "data"),
         HOST="127.0.0.1",
         PORT=str(port),
-        CONSOLE_ENABLED="true",
+        CONSOLE_ENABLED="development",
         CDS_AUTH_REQUIRED="false",
     )
     env.update(extra_env or {})

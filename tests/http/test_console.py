@@ -146,7 +146,7 @@ def test_console_is_off_unless_enabled() -> None:
     assert Settings.from_env({}).console_enabled is False
     assert Settings.from_env({"CONSOLE_ENABLED": "true"}).console_enabled is True
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
-    assert "CONSOLE_ENABLED=$${CONSOLE_ENABLED:-true}" in makefile
+    assert "CONSOLE_ENABLED=$${CONSOLE_ENABLED:-development}" in makefile
 
 
 # --- the evaluation ----------------------------------------------------------------------------
@@ -386,7 +386,7 @@ class _TinyFhirServer:
 
 
 def _patient_app(tmp_path: Path, **overrides: Any) -> Flask:
-    settings = Settings.from_env({"CONSOLE_ENABLED": "true"}).with_overrides(
+    settings = Settings.from_env({"CONSOLE_ENABLED": "development"}).with_overrides(
         data_dir=tmp_path / "data", public_base_url="http://127.0.0.1:8080", **overrides
     )
     return create_app(settings)

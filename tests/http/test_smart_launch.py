@@ -27,6 +27,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from service.app import create_app
 from service.config import Settings
 from service.fhir_server.smart import s256, sessions_table
+from service.http.startup import development_settings
 from tests.integration.conftest import (  # noqa: F401 (fixtures: the suite's real FHIR server)
     TOKEN,
     FhirServer,
@@ -288,7 +289,9 @@ def test_in_development_mode_a_launched_page_still_reads_with_its_token(
     of its own patient still goes to the EHR with the granted token (sekmet refuses without)."""
     env = launchable
     services = env.app.extensions["hipspine"]
-    services.settings = services.settings.with_overrides(fhir_api_clients=())
+    services.settings = services.settings.with_overrides(
+        fhir_api_clients=(), console_development=True
+    )
     assert services.settings.console_open
     browser = requests.Session()
     _dance(env, browser, [])
@@ -541,3 +544,37 @@ def test_without_a_smart_client_id_there_is_no_launch(launchable: Launchable) ->
     resp = requests.get(env.launch_url(), allow_redirects=False, timeout=10)
     assert resp.status_code == 404
     assert env.auth.requests == []
+
+
+def test_an_enabled_console_without_api_clients_is_not_open_outside_development_mode(
+    tmp_path: Path,
+) -> None:
+    """Issue 13 item 7: in production (CONSOLE_ENABLED=true) the console is reached only through
+    a SMART launch or with the API client token, even when no FHIR_API_CLIENTS are set; only
+    CONSOLE_ENABLED=development opens it (and says so at start-up)."""
+    production = Settings.from_env({"CONSOLE_ENABLED": "true"})
+    development = Settings.from_env({"CONSOLE_ENABLED": "development"})
+    assert production.console_enabled and not production.console_open
+    assert development.console_enabled and development.console_open
+    assert (
+        not Settings.from_env({"CONSOLE_ENABLED": "development"})
+        .with_overrides(fhir_api_clients=(("portal", "t"),))
+        .console_open
+    )
+    assert "CONSOLE_ENABLED" in [v for v, _ in development_settings(development)]
+    assert "CONSOLE_ENABLED" not in [v for v, _ in development_settings(production)]
+    app = create_app(production.with_overrides(data_dir=tmp_path / "data", cds_auth_required=False))
+    try:
+        client = app.test_client()
+        assert client.get("/console").status_code == 200
+        for answer in (
+            client.get(f"/console/examples/{EXAMPLE}"),
+            client.post("/console/evaluate", json={"bundle": {"resourceType": "Bundle"}}),
+            client.post(
+                "/console/patient", json={"fhirServer": "http://127.0.0.1:1/fhir", "patientId": "p"}
+            ),
+        ):
+            assert answer.status_code == 401, answer.get_data(as_text=True)
+            assert answer.get_json()["resourceType"] == "OperationOutcome"
+    finally:
+        app.extensions["hipspine"].store.close()

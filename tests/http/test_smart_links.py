@@ -137,11 +137,12 @@ def test_bad_smart_settings_name_the_variable(env: dict[str, str], variable: str
 
 
 def test_development_mode_is_the_console_on_without_api_clients() -> None:
-    on = Settings.from_env({"CONSOLE_ENABLED": "true"})
+    on = Settings.from_env({"CONSOLE_ENABLED": "development"})
     assert on.console_open
     assert not Settings.from_env(
-        {"CONSOLE_ENABLED": "true", "FHIR_API_CLIENTS": "a=b"}
+        {"CONSOLE_ENABLED": "development", "FHIR_API_CLIENTS": "a=b"}
     ).console_open
+    assert not Settings.from_env({"CONSOLE_ENABLED": "true"}).console_open
     assert not Settings.from_env({}).console_open
 
 
