@@ -1,8 +1,8 @@
 """The CDS Hooks HTTP surface (blueprint ``bp``): discovery, services, feedback.
 
-Collaborators come from the app at request time: ``current_app.config["SETTINGS"]`` and
-``current_app.extensions["hipspine"]`` (``.pipeline``, ``.store``). Errors are raised as
-:class:`service.errors.HipSpineError` and answered by the app-level handler
+Collaborators come from the app at request time through the service registry
+(:func:`service.http.registry.services`: ``.settings``, ``.pipeline``, ``.store``). Errors are
+raised as :class:`service.errors.HipSpineError` and answered by the app-level handler
 (:func:`service.http.web.register_error_handlers`): an OperationOutcome; a 401 carries no
 detail (standards.md §1.8).
 """
@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from service.audit.port import FeedbackItem
 from service.cds_hooks.discovery import CdsService, discovery_document, service_by_id
@@ -25,6 +25,8 @@ from service.config import Settings
 from service.errors import NotFound
 from service.hook_pipeline import answer_hook
 from service.http.cors import add_cors_headers
+from service.http.registry import services as registry_services
+from service.http.registry import settings as registry_settings
 from service.http.web import sent_request_id
 from service.metrics import observe_fhir_call
 from service.pipeline import Caller
@@ -59,7 +61,7 @@ def invoke(service_id: str) -> Response:
         service_id=service.id,
         address=request.remote_addr,
     )
-    services = current_app.extensions["hipspine"]
+    services = registry_services()
     answer = answer_hook(
         service,
         hook_request,
@@ -80,7 +82,7 @@ def feedback(service_id: str) -> Response:
     service = _service(service_id)
     items = load_feedback(_json_body())
     caller = claims.client if claims else UNAUTHENTICATED
-    current_app.extensions["hipspine"].store.record_feedback(
+    registry_services().store.record_feedback(
         [_feedback_item(service, item, caller) for item in items]
     )
     return Response(status=200)
@@ -99,8 +101,7 @@ def _json_body() -> Any:
 
 
 def _settings() -> Settings:
-    settings: Settings = current_app.config["SETTINGS"]
-    return settings
+    return registry_settings()
 
 
 def _authenticate(settings: Settings) -> Claims | None:
@@ -108,7 +109,7 @@ def _authenticate(settings: Settings) -> Claims | None:
         return None
     token = bearer_token(request.headers.get("Authorization"))
     audience = settings.public_base_url.rstrip("/") + request.path
-    store = current_app.extensions["hipspine"].store
+    store = registry_services().store
     return verify(token, audience_url=audience, settings=settings, store=store)
 
 

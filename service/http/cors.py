@@ -7,9 +7,10 @@ responses the blueprint's own handlers never see (405, 404 from routing). Origin
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, request
 
 from service.config import Settings
+from service.http.registry import settings as registry_settings
 
 CDS_PREFIX = "/cds-services"
 ALLOW_METHODS = "GET, POST, OPTIONS"
@@ -28,7 +29,7 @@ def add_cors_headers(response: Response) -> Response:
         return response
     response.vary.add("Origin")
     origin = request.headers.get("Origin")
-    settings: Settings = current_app.config["SETTINGS"]
+    settings: Settings = registry_settings()
     if not origin or not origin_allowed(origin, settings.cors_origins):
         return response
     wildcard = "*" in settings.cors_origins
