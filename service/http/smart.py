@@ -18,8 +18,9 @@ evaluation it is never written to the audit store.
 
 Access (item 7), :func:`console_access`: in development mode (``Settings.console_open``:
 ``CONSOLE_ENABLED=development`` and no ``FHIR_API_CLIENTS``) the console's data endpoints are
-open; otherwise they need an API client token (``Authorization: Bearer``, service.http.api_auth) or an active
-launch session, which reads only its own patient on its own EHR.
+open; otherwise they need an API client token (``Authorization: Bearer``,
+service.http.api_auth) or an active launch session, which reads only its own patient on its own
+EHR.
 """
 
 from __future__ import annotations
