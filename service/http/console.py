@@ -107,7 +107,8 @@ def example_names() -> tuple[str, ...]:
     if not folder.is_dir():
         return ()
     names = []
-    for path in sorted(folder.glob("*.json")):
+    # by stem: "complex" before "complex-avn" (by file name the ".json" sorts after "-")
+    for path in sorted(folder.glob("*.json"), key=lambda p: p.stem):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

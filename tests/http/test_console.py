@@ -579,3 +579,9 @@ def test_an_unknown_patient_or_a_dead_server_is_an_operation_outcome(tmp_path: P
             assert _count(app) == before
         finally:
             app.extensions["hipspine"].store.close()
+
+
+def test_examples_are_listed_by_name_a_base_example_before_its_variants() -> None:
+    names = list(example_names())
+    assert names == sorted(names)
+    assert names.index("not-hss-spine") < names.index("not-hss-spine-replaced-hip")
