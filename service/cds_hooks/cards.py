@@ -20,7 +20,6 @@ the references to the ClinicalImpression, which the EHR does not hold.
 
 from __future__ import annotations
 
-import copy
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -352,7 +351,7 @@ def _detail(
 def suggested_care_plan(recorded: Mapping[str, Any], suggestion_uuid: str) -> dict[str, Any]:
     """The recorded CarePlan as a suggestion: marked (Q4-32e), without references to the
     ClinicalImpression (which the EHR does not hold)."""
-    plan = copy.deepcopy(dict(recorded))
+    plan: dict[str, Any] = _json_copy(dict(recorded))
     plan["identifier"] = [*plan.get("identifier", ()), suggestion_identifier(suggestion_uuid)]
     support = [r for r in plan.get("supportingInfo", ()) if not _to_impression(r)]
     if support:
@@ -368,6 +367,16 @@ def suggested_care_plan(recorded: Mapping[str, Any], suggestion_uuid: str) -> di
             else:
                 del detail_["reasonReference"]
     return plan
+
+
+def _json_copy(value: Any) -> Any:
+    """A copy of a JSON tree (dicts and lists copied, leaves shared: they are immutable):
+    what ``copy.deepcopy`` gives for JSON, at a fraction of its cost (no memo, no dispatch)."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_copy(v) for v in value]
+    return value
 
 
 def _to_impression(ref: Any) -> bool:

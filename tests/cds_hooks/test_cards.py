@@ -287,3 +287,24 @@ def test_url_like_words_go_in_a_code_span_so_no_renderer_links_them_e4_20() -> N
         "see `http://www.ama-assn.org/go/cpt|72148` (ServiceRequest/s1)"
     )
     assert md("a www.example.org b_c") == "a `www.example.org` b\\_c"
+
+
+def test_the_suggested_care_plan_is_a_copy_that_leaves_the_recorded_one_untouched() -> None:
+    """The card's CarePlan drops references to the ClinicalImpression from a copy: the recorded
+    CarePlan (the audit record's) keeps them, whatever containers it is built of."""
+    recorded = {
+        "resourceType": "CarePlan",
+        "identifier": ({"value": "a"},),
+        "supportingInfo": [{"reference": "ClinicalImpression/ci"}, {"reference": "Observation/o"}],
+        "activity": (
+            {"detail": {"reasonReference": [{"reference": "urn:uuid:ci"}]}},
+            {"detail": {"reasonReference": [{"reference": "Observation/o"}]}},
+        ),
+    }
+    before = repr(recorded)
+    plan = suggested_care_plan(recorded, "11111111-1111-1111-1111-111111111111")
+    assert repr(recorded) == before
+    assert plan["supportingInfo"] == [{"reference": "Observation/o"}]
+    assert "reasonReference" not in plan["activity"][0]["detail"]
+    assert plan["activity"][1]["detail"]["reasonReference"] == [{"reference": "Observation/o"}]
+    assert len(plan["identifier"]) == 2
