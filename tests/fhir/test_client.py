@@ -302,7 +302,7 @@ def test_smart_backend_services_discovers_the_endpoint_signs_and_caches_the_toke
     assert claims["iss"] == claims["sub"] == "client-1"
     reads = [c for c in responses.calls if c.request.url == f"{BASE}/Patient/p1"]
     assert {c.request.headers["Authorization"] for c in reads} == {"Bearer at-1"}
-    discovery = [c for c in responses.calls if "smart-configuration" in c.request.url]
+    discovery = [c for c in responses.calls if "smart-configuration" in (c.request.url or "")]
     assert len(discovery) == 1
 
 

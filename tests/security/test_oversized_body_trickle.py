@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.security.servers import HIPSPINE_SERVE, SERVE_PROD, serve, slow_clients
+from tests.security.servers import HIPSPINE_SERVE, SERVE_PROD, Served, serve, slow_clients
 
 HEAD = (
     b"POST /fhir/$hip-spine-evaluate HTTP/1.1\r\nHost: x\r\n"
@@ -22,7 +22,9 @@ HEAD = (
 
 
 @pytest.fixture(scope="module", params=["serve-prod", "hipspine-serve"])
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     command = SERVE_PROD if request.param == "serve-prod" else HIPSPINE_SERVE
     with serve(command, tmp_path_factory.mktemp(request.param)) as s:
         yield s
