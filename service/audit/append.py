@@ -44,17 +44,12 @@ from service.audit.chain import (
 from service.audit.clock import next_stored_at
 from service.audit.engine import write_transaction
 from service.audit.port import EvaluationRecord, StoredRecord
+from service.errors import StoreUnavailable
 
-# The evaluation columns, in the order of the INSERT below.
-_EVALUATION_COLUMNS = (
-    "seq", "recorded", "stored_at", "caller", "user", "patient_ref", "request_id",
-    "hook_instance", "rule_set", "input_sha256", "inputs_used", "category", "recommendations",
-    "warnings", "outputs", "resources_sha256", "record_hash", "prev_hash",
-)  # fmt: skip
+# The columns of the INSERTs below, from the tables module (the schema of record).
+_EVALUATION_COLUMNS = tuple(t.evaluations.c.keys())
 _JSON_FIELDS = ("inputs_used", "recommendations", "warnings", "outputs")
-_RESOURCE_COLUMNS = (
-    "evaluation_seq", "position", "resource_type", "resource_id", "recorded", "resource",
-)  # fmt: skip
+_RESOURCE_COLUMNS = tuple(c.name for c in t.audit_resources.c if c.name != "id")
 
 
 @dataclass(frozen=True)
@@ -133,6 +128,14 @@ def content_bytes(record: Prepared, seq: int, stored_at: datetime) -> bytes:
     return canonical_json(content)
 
 
+def _head_row(row: Any) -> Any:
+    """The chain head's row; a store without it (not migrated) is unavailable (503), as
+    before the driver-level append, never a 500."""
+    if row is None:
+        raise StoreUnavailable("audit store: the chain head is missing (run hipspine db upgrade)")
+    return row
+
+
 def _link(record: Prepared, seq: int, prev: str, stored_at: datetime) -> str:
     return link_hash(prev, sha256_hex(content_bytes(record, seq, stored_at)))
 
@@ -174,7 +177,7 @@ class SqliteAppender(Appender):
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(self._head)
-            head_seq, prev, clock = cursor.fetchone()
+            head_seq, prev, clock = _head_row(cursor.fetchone())
             seq = int(head_seq) + 1
             stored_at = next_stored_at(conn, self._read_time(clock))
             record_hash = _link(record, seq, prev, stored_at)
@@ -234,7 +237,7 @@ class PostgresAppender(Appender):
         with raw.pipeline(), raw.cursor() as cursor:
             cursor.execute("BEGIN")
             cursor.execute(self._head, prepare=True)
-            head_seq, prev, clock, now = cursor.fetchone()  # round trip: the head, locked
+            head_seq, prev, clock, now = _head_row(cursor.fetchone())  # the head, locked
             seq = int(head_seq) + 1
             stored_at = next_stored_at(conn, clock, now)
             record_hash = _link(record, seq, prev, stored_at)

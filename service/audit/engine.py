@@ -6,11 +6,12 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -117,21 +118,29 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     waiting writer poll (busy_timeout sleeps 1, 2, 5, 10 ms ... between tries), the lock wakes
     it as soon as the writer before it is done. Other processes still queue on BEGIN IMMEDIATE.
     """
-    with _SQLITE_WRITERS.get(engine) or nullcontext(), engine.connect() as conn:
+    with _writer_turn(engine), engine.connect() as conn:
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             yield conn
 
 
-def _driver_errors() -> tuple[type[Exception], ...]:
+@contextmanager
+def _writer_turn(engine: Engine) -> Iterator[None]:
+    """This process's turn to write to a SQLite store, waited for no longer than a locked
+    database is (busy_timeout): a stalled writer makes the others answer 503, never hang."""
+    lock = _SQLITE_WRITERS.get(engine)
+    if lock is None:
+        yield
+        return
+    if not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
+        raise StoreUnavailable("the audit store is busy (another writer holds it)")
     try:
-        import psycopg
-    except ImportError:  # pragma: no cover - psycopg is a dependency
-        return (sqlite3.Error,)
-    return (sqlite3.Error, psycopg.Error)
+        yield
+    finally:
+        lock.release()
 
 
-_DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, *_driver_errors())
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, sqlite3.Error, psycopg.Error)
 
 
 @contextmanager

@@ -218,3 +218,17 @@ def test_verify_catches_a_resource_hidden_from_type_or_since_by_its_index_column
     result = store.verify()
     assert (result.ok, result.first_broken_seq) == (False, seq), result.reason
     assert f"record {seq}" in result.reason and "resources" in result.reason
+
+
+def test_a_store_without_its_chain_head_row_is_unavailable_not_an_error(
+    store: SqlAuditStore,
+) -> None:
+    """The driver-level append reads the head with fetchone(): a missing row is a 503
+    (StoreUnavailable), as with the SQLAlchemy append before it, never a TypeError (500)."""
+    store.record_evaluation(make_record(1))
+    with store.engine.begin() as conn:
+        conn.execute(t.chain_head.delete())
+    with pytest.raises(StoreUnavailable):
+        store.record_evaluation(make_record(2))
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.evaluations)).scalar() == 1
