@@ -147,12 +147,14 @@ def console_access() -> Access:
     :raise Unauthorized: production, and neither a valid token nor an active launch.
     """
     settings = services().settings
-    launch = active_launch()
     if settings.console_open:
-        return Access("open", launch)
-    if request.headers.get("Authorization"):
+        return Access("open", active_launch())
+    # An API token only counts where tokens are configured: with no FHIR_API_CLIENTS,
+    # authenticate() takes any caller, and production must not (issue 13 item 7).
+    if settings.fhir_api_clients and request.headers.get("Authorization"):
         authenticate(request.headers.get("Authorization"), settings.fhir_api_clients)
         return Access("api")
+    launch = active_launch()  # the session's database read only where it decides
     if launch is not None:
         _same_origin(settings.public_base_url)
         return Access("smart", launch)

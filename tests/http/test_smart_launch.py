@@ -576,5 +576,8 @@ def test_an_enabled_console_without_api_clients_is_not_open_outside_development_
         ):
             assert answer.status_code == 401, answer.get_data(as_text=True)
             assert answer.get_json()["resourceType"] == "OperationOutcome"
+        # with no FHIR_API_CLIENTS there is no token to match: any Authorization is refused
+        forged = {"Authorization": "Bearer anything"}
+        assert client.get(f"/console/examples/{EXAMPLE}", headers=forged).status_code == 401
     finally:
         app.extensions["hipspine"].store.close()
