@@ -233,6 +233,7 @@ class Settings:
         d = cls()
         port = _int(e, "PORT", d.port, 1, 65535, "a TCP port number, e.g. 8080")
         host = e.get("HOST", d.host)
+        console = _console(e)
         return cls(
             host=host,
             port=port,
@@ -273,8 +274,8 @@ class Settings:
             fhir_cli_read_timeout=_float(e, "FHIR_CLI_READ_TIMEOUT", d.fhir_cli_read_timeout),
             fhir_retry_budget=_float(e, "FHIR_RETRY_BUDGET", d.fhir_retry_budget),
             fhir_api_clients=_clients(e.get("FHIR_API_CLIENTS", "")),
-            console_enabled=_console(e)[0],
-            console_development=_console(e)[1],
+            console_enabled=console[0],
+            console_development=console[1],
             smart_client_id=e.get("SMART_CLIENT_ID", "").strip(),
             smart_client_secret=e.get("SMART_CLIENT_SECRET", "").strip(),
             console_frame_ancestors=_frame_ancestors(e.get("CONSOLE_FRAME_ANCESTORS", "")),

@@ -153,7 +153,7 @@ class FeedbackItemSchema(_Lenient):
     def load_card(self, raw: Any) -> Any:
         """Accept ``card`` as the 2.0 uuid string or as a ``{"uuid": …}`` object."""
         if isinstance(raw, Mapping) and isinstance(raw.get("card"), Mapping):
-            card = _CardRefSchema().load(raw["card"])
+            card = _CARD_REF_SCHEMA.load(raw["card"])
             raw = {**raw, "card": card["uuid"]}
         return self.load(raw)
 
@@ -169,6 +169,7 @@ CONTEXT_SCHEMA_INSTANCES: Mapping[str, Schema] = {
 }
 _FEEDBACK_SCHEMA = FeedbackSchema()
 _FEEDBACK_ITEM_SCHEMA = FeedbackItemSchema()
+_CARD_REF_SCHEMA = _CardRefSchema()
 
 
 def load_hook_request(body: Any, hook: str) -> dict[str, Any]:

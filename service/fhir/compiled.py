@@ -367,7 +367,7 @@ def choice_problems(plan: _Choices | None, value: Any, where: str, found: Found)
         child = value.get(name)
         if child is None:
             continue
-        path = f"{where}.{name}" if where else name
+        path = _choice_path(where, name)
         if many and isinstance(child, list):
             for i, item in enumerate(child):
                 choice_problems(child_plan, item, f"{path}[{i}]", found)

@@ -352,16 +352,18 @@ class ValidationCache:
 VALIDATION_CACHE = ValidationCache()
 
 
-def _errors(rtype: str, document: bytes) -> _Result:
+def _errors(rtype: str, document: bytes, resource: Mapping[str, Any] | None = None) -> _Result:
     """``(FHIRPaths, first message, error count)`` of an invalid resource, None if valid.
 
-    Cached in :data:`VALIDATION_CACHE` by the digest of the canonical bytes.
+    Cached in :data:`VALIDATION_CACHE` by the digest of the canonical bytes. ``resource`` is the
+    already parsed ``document`` when the caller has it (the choice rules read it; without it
+    they parse the bytes again).
     """
     key = ValidationCache.key(rtype, document)
     hit, cached = VALIDATION_CACHE.get(key)
     if hit:
         return cached
-    result: _Result = _MODELS[rtype].check(document)
+    result: _Result = _MODELS[rtype].check(document, resource)
     VALIDATION_CACHE.put(key, result)
     return result
 
@@ -374,7 +376,7 @@ def validation_cache_clear() -> None:
 def validate(entry: Entry, document: bytes) -> Issue | None:
     """Validate the read elements of one relevant entry (its canonical JSON); failure ->
     warning."""
-    found = _errors(entry.rtype, document)
+    found = _errors(entry.rtype, document, entry.resource)
     if found is None:
         return None
     paths, message, count = found

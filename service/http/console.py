@@ -69,6 +69,7 @@ TEMPLATE = "console.html"
 _HERE = Path(__file__).parent
 STYLESHEET = (_HERE / "templates" / "console.css").read_text(encoding="utf-8")
 SCRIPT_PATH = "/console/console.js"
+SCRIPT = (_HERE / "static" / "console.js").read_text(encoding="utf-8")  # read once
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLESHEET.encode("utf-8")).digest()).decode()
 #: Script only from this service, by path; style only the page's own inline stylesheet (by
 #: hash); the page's fetches go to this service only; nothing framed, nothing submitted away.
@@ -161,8 +162,7 @@ def console_page() -> Response:
 @bp.get(SCRIPT_PATH)
 def console_script() -> Response:
     _enabled()
-    body = (_HERE / "static" / "console.js").read_text(encoding="utf-8")
-    resp = Response(body, status=200, mimetype="text/javascript")
+    resp = Response(SCRIPT, status=200, mimetype="text/javascript")
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Cache-Control"] = "no-cache"
     return resp

@@ -130,11 +130,11 @@ def _chart(relevant: int, irrelevant: int) -> dict[str, Any]:
 
 def test_irrelevant_entries_are_never_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     validated: list[str] = []
-    real: Callable[[str, bytes], Any] = parse._errors
+    real: Callable[..., Any] = parse._errors
 
-    def spy(rtype: str, document: bytes) -> Any:
+    def spy(rtype: str, document: bytes, resource: Any = None) -> Any:
         validated.append(rtype)
-        return real(rtype, document)
+        return real(rtype, document, resource)
 
     monkeypatch.setattr(parse, "_errors", spy)
     result = read_input(_chart(50, 500), INDEX)
