@@ -32,11 +32,10 @@ def served(
 
 def test_trickling_oversized_bodies_leave_the_workers_free(served) -> None:  # type: ignore[no-untyped-def]
     with slow_clients(served.port, 6, HEAD, b"x"):
-        time.sleep(1.5)
+        time.sleep(1.5)  # the trickle goes on: a worker that waited on it would be held now
         for _ in range(3):
-            started = time.monotonic()
-            assert requests.get(f"{served.base}/healthz", timeout=5).status_code == 200
-            assert time.monotonic() - started < 1.0
+            # the bound is the request's own (a timeout fails the test), not a timer
+            assert requests.get(f"{served.base}/healthz", timeout=1.0).status_code == 200
 
 
 def test_an_oversized_body_sent_whole_gets_the_413_outcome(served) -> None:  # type: ignore[no-untyped-def]
