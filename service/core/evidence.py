@@ -51,12 +51,13 @@ def positive_sides(f: Findings, test: SidedTest, *, replaced: bool = False) -> t
     return tuple(
         s
         for s in SIDES
-        if _positive(f.sided_tests.get((test, s)))
-        or (replaced and _positive(f.replaced_hip_tests.get((test, s))))
+        if is_positive(f.sided_tests.get((test, s)))
+        or (replaced and is_positive(f.replaced_hip_tests.get((test, s))))
     )
 
 
-def _positive(tf: TestFinding | None) -> bool:
+def is_positive(tf: TestFinding | None) -> bool:
+    """A recorded test whose result is positive."""
     return tf is not None and tf.result is TestResult.POSITIVE
 
 

@@ -84,7 +84,9 @@ def lbp(f: Findings, t: Thresholds) -> Flag:
 
 
 def groin_pain(f: Findings, t: Thresholds) -> Flag:
-    """§2 GROIN_PAIN: latest groin NRS ≥ 1 [P]. Q4-13: the groin pain of a replaced side is not
+    """§2 GROIN_PAIN: latest groin NRS ≥ 1 (the row has no [P]; the value follows the tunable
+    pain-present threshold, §7 "LBP present NRS ≥ 1 [P]", so one setting says when pain is
+    present at any site: thresholds.py). Q4-13: the groin pain of a replaced side is not
     hip evidence (RED_FLAG_HIP and the painful-replaced-hip referral read it, Q5-02, Q10-06)."""
     return site_pain("GROIN_PAIN", f, PainSite.GROIN, t, excluded_sides=f.replaced_sides)
 

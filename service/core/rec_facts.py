@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from service.core.advice import TRAUMA_IMAGING
 from service.core.assessment import Flag
 from service.core.evidence import (
+    HIP_CONDITIONS,
+    SIDES,
     avn_present,
     fai_or_labral_present,
+    is_positive,
     lumbar_imaging_known,
     myelopathy,
     myotomal_weakness,
@@ -39,7 +42,6 @@ from service.core.findings import (
     PainSite,
     Side,
     SidedTest,
-    TestFinding,
     TestResult,
     TreatmentKind,
     UnsidedTest,
@@ -52,13 +54,6 @@ from service.core.thresholds import HIP_OA_KL_MIN, HIP_SEVERE_KL_MIN, RESTRICTED
 from service.core.tri import Tri, is_true, not_true
 from service.core.wording import number
 
-SIDES = (Side.LEFT, Side.RIGHT)
-HIP_CONDITION_KINDS = (
-    ConditionKind.HIP_OA,
-    ConditionKind.FAI,
-    ConditionKind.LABRAL_TEAR,
-    ConditionKind.AVN,
-)
 AVN_FAI_LABRAL = (ConditionKind.AVN, ConditionKind.FAI, ConditionKind.LABRAL_TEAR)
 
 #: Plain meaning of the flags that rec-collect-missing-data may name when the minimum set is
@@ -235,10 +230,6 @@ class Facts:
 # --- readers ------------------------------------------------------------------------------------
 
 
-def _positive(tf: TestFinding | None) -> bool:
-    return tf is not None and tf.result is TestResult.POSITIVE
-
-
 def _native(f: Findings, kind: ConditionKind) -> bool:
     """Q4-13: a hip Condition of a replaced side is not hip evidence (one without a side still
     counts: it may concern the native hip); each Condition on its own (core-flags)."""
@@ -276,9 +267,9 @@ def _radicular_findings(f: Findings) -> tuple[str, ...]:
     ]
     if slr:
         out.append(f"straight leg raise positive {' and '.join(slr)}")
-    if _positive(f.unsided_tests.get(UnsidedTest.SLR_CROSSED)):
+    if is_positive(f.unsided_tests.get(UnsidedTest.SLR_CROSSED)):
         out.append("crossed straight leg raise positive")
-    if _positive(f.unsided_tests.get(UnsidedTest.SLUMP)):
+    if is_positive(f.unsided_tests.get(UnsidedTest.SLUMP)):
         out.append("slump test positive")
     for sign, words in (
         (NeuroSign.NEUROGENIC_CLAUDICATION, "neurogenic claudication"),
@@ -315,10 +306,10 @@ def _hip_sign_sides(
             if len(er) == 2 and er[Side.LEFT] != er[Side.RIGHT]:
                 out.add(Side.LEFT if er[Side.LEFT] < er[Side.RIGHT] else Side.RIGHT)
     for test in (SidedTest.FADIR, SidedTest.SCOUR, SidedTest.LOG_ROLL, SidedTest.PASSIVE_IR_PAIN):
-        out |= {s for s in SIDES if _positive(f.sided_tests.get((test, s)))}
+        out |= {s for s in SIDES if is_positive(f.sided_tests.get((test, s)))}
     for s in SIDES:
         tf = f.sided_tests.get((SidedTest.FABER, s))
-        if _positive(tf) and tf is not None and PainLocation.GROIN_ANTERIOR in tf.pain_locations:
+        if is_positive(tf) and tf is not None and PainLocation.GROIN_ANTERIOR in tf.pain_locations:
             out.add(s)
     negative_exam = flags.get("HIP_EXAM_NEGATIVE")
     if negative_exam is None or not_true(negative_exam.value):  # Q4-15
@@ -337,7 +328,7 @@ def facts_of(
     items = r.items
     # Sides (§5.4, Q4-13, Q4-17).
     kl_sides = {s for s, m in f.kl_grade.items() if m.value >= HIP_OA_KL_MIN}
-    path_sides = (kl_sides | _condition_sides(f, HIP_CONDITION_KINDS)) - replaced
+    path_sides = (kl_sides | _condition_sides(f, HIP_CONDITIONS)) - replaced
     general = _hip_sign_sides(f, flags, t, r.groin) or path_sides
     kl3 = {s for s, m in f.kl_grade.items() if m.value >= HIP_SEVERE_KL_MIN} - replaced
     trochanter = positive_sides(f, SidedTest.GREATER_TROCHANTER_PALPATION)
@@ -448,13 +439,13 @@ def hip_finding_words(
         (SidedTest.LOG_ROLL, "log roll"),
         (SidedTest.PASSIVE_IR_PAIN, "passive internal rotation"),
     ):
-        pos = [s.value for s in SIDES if _positive(f.sided_tests.get((test, s)))]
+        pos = [s.value for s in SIDES if is_positive(f.sided_tests.get((test, s)))]
         if pos:
             out.append(f"{name} positive {' and '.join(pos)}")
     faber = [
         s.value
         for s in SIDES
-        if _positive(tf := f.sided_tests.get((SidedTest.FABER, s)))
+        if is_positive(tf := f.sided_tests.get((SidedTest.FABER, s)))
         and tf is not None
         and PainLocation.GROIN_ANTERIOR in tf.pain_locations
     ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from service.core.assessment import Flag
-from service.core.evidence import SIDES, positive_sides, side_words
+from service.core.evidence import SIDES, is_positive, positive_sides, side_words
 from service.core.findings import (
     LASTING_RED_FLAGS,
     BoolFinding,
@@ -27,7 +27,6 @@ from service.core.findings import (
     Side,
     SidedTest,
     TestFinding,
-    TestResult,
     condition_records,
 )
 from service.core.thresholds import Thresholds
@@ -176,13 +175,9 @@ def _fragility(f: Findings, t: Thresholds, current: Current) -> tuple[str, str] 
     return trace, f"{' and '.join(w for w, _ in causes)}, age {age}"
 
 
-def _positive(tf: TestFinding | None) -> bool:
-    return tf is not None and tf.result is TestResult.POSITIVE
-
-
 def _hip_test(f: Findings, test: SidedTest, side: Side) -> TestFinding | None:
     for found in (f.sided_tests.get((test, side)), f.replaced_hip_tests.get((test, side))):
-        if found is not None and _positive(found):
+        if found is not None and is_positive(found):
             return found
     return None
 
