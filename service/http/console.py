@@ -257,7 +257,6 @@ def evaluate_view(
     if only_patient is not None and extraction.patient_ref.rpartition("/")[2] != only_patient:
         raise Forbidden("a SMART launch evaluates only the patient it was launched for")
     view = _view(extraction, base)
-    view["editable"] = editable(extraction.findings)
     if overrides:
         changed = apply_overrides(extraction.findings, overrides)
         what_if_extraction = replace(extraction, findings=changed)
@@ -272,6 +271,7 @@ def evaluate_view(
             "plan": view["plan"],
         }
         return what_if
+    view["editable"] = editable(extraction.findings)  # the what-if answer carries its own
     return view
 
 

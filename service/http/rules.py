@@ -151,8 +151,8 @@ def flag_rows() -> tuple[FlagRow, ...]:
     )
 
 
-def _flag_anchors() -> dict[str, str]:
-    return {row.name: row.anchor for row in flag_rows()}
+def _flag_anchors(flags: tuple[FlagRow, ...] | None = None) -> dict[str, str]:
+    return {row.name: row.anchor for row in (flag_rows() if flags is None else flags)}
 
 
 # --- rules --------------------------------------------------------------------------------------
@@ -165,8 +165,9 @@ class RuleRow:
     sources: tuple[SourceLink, ...] = ()
 
 
-def rule_rows() -> tuple[RuleRow, ...]:
-    flag_anchors = _flag_anchors()
+def rule_rows(flags: tuple[FlagRow, ...] | None = None) -> tuple[RuleRow, ...]:
+    """``flags``: the page's flag rows when already built (they give the anchors)."""
+    flag_anchors = _flag_anchors(flags)
     return tuple(
         RuleRow(
             r.id,
@@ -496,6 +497,7 @@ def rules_page() -> Response:
     """The rules page (HEAD answers the same headers, no body)."""
     svc = services()
     plan = svc.profiles.plan_definition
+    flags = flag_rows()
     html = render_template(
         TEMPLATE,
         stylesheet=STYLESHEET,
@@ -504,8 +506,8 @@ def rules_page() -> Response:
         experimental=bool(plan.get("experimental")),
         published=svc.profiles.published,
         service_version=svc.version,
-        rules=rule_rows(),
-        flags=flag_rows(),
+        rules=rule_rows(flags),
+        flags=flags,
         threshold_sections=_grouped(threshold_rows(svc.settings.thresholds)),
         recommendations=recommendation_rows(),
         review=review_words(svc.settings.thresholds),

@@ -349,9 +349,7 @@
   function readPatient() {
     var id = $("patient-id").value.trim();
     if (!/^[A-Za-z0-9\-.]{1,64}$/.test(id)) { status("Enter a FHIR patient id (letters, digits, - and .).", true); return; }
-    var headers = { "Content-Type": "application/json", "Accept": "application/json" };
-    var token = $("api-token") ? $("api-token").value.trim() : "";  // kept in the page only
-    if (token) { headers.Authorization = "Bearer " + token; }
+    var headers = authHeaders({ "Content-Type": "application/json", "Accept": "application/json" });
     var mine = ++latest;
     state("busy");
     status("Reading the patient from the FHIR server…");
