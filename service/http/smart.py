@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, redirect, request
 from markupsafe import escape
 
+from service.cds_hooks.cards import LAUNCH_PATH  # the path the cards' smart link names
 from service.errors import Forbidden, HipSpineError, InvalidInput, NotFound, Unauthorized
 from service.fhir_server.policy import check_url
 from service.fhir_server.smart import (
@@ -55,7 +56,6 @@ from service.http.web import outcome_response
 bp = Blueprint("smart", __name__)
 log = logging.getLogger("hipspine.smart")
 
-LAUNCH_PATH = "/console/launch"
 CALLBACK_PATH = "/console/callback"
 CONSOLE_PATH = "/console"
 _LAUNCH_VALUE = re.compile(r"^[\x21-\x7e]{1,2048}$")  # an opaque, printable launch id
